@@ -1,0 +1,7 @@
+"""The numpy reference: convolution (gather) and transposed convolution (scatter). No torch here."""
+
+from .functional import (conv, conv1d, conv2d, conv3d, conv_transpose, conv_transpose1d, conv_transpose2d,
+                         conv_transpose3d)
+
+__all__ = ["conv", "conv1d", "conv2d", "conv3d", "conv_transpose", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]

@@ -1,0 +1,59 @@
+"""Convolution as a gather: every output cell reads its window.
+
+``out[n, g*Co + o, y] = bias[g*Co + o] + sum_{c, t} x[n, g*Ci + c, y*s - p + t*d] * w[g*Co + o, c, t]``
+(``y``, ``t`` multi-indices; terms outside the input are zero padding, or copies for the other
+padding modes). Loops over kernel taps only; each tap is one batched matrix product over
+(batch, group, positions), restricted by :func:`geometry.tap_span` to the outputs whose input
+index exists, so padding never enters the sum and cells outside a window are never read.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .. import geometry
+from ..validation import ConvConfig
+from .arrays import grouped_taps
+
+
+def _pad_copies(x: np.ndarray, cfg: ConvConfig) -> np.ndarray:
+    """Materialise reflect / replicate / circular padding (zeros stays implicit)."""
+    for axis, (L, (pb, pa)) in enumerate(zip(cfg.input_size, cfg.padding)):
+        x = np.take(x, geometry.padded_source_index(L, pb, pa, cfg.padding_mode), axis=x.ndim - cfg.nd + axis)
+    return x
+
+
+def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: ConvConfig) -> np.ndarray:
+    """Batched conv of ``x`` ``(N, C_in, *L)`` with a validated ``cfg``; returns ``(N, C_out, *L_out)``."""
+    nd, G = cfg.nd, cfg.groups
+    n = x.shape[0]
+    if cfg.padding_mode != "zeros":
+        x = _pad_copies(x, cfg)
+        offsets_pad = (0,) * nd
+    else:
+        offsets_pad = cfg.padding_before
+    size = x.shape[2:]
+    out_size = cfg.output_size
+    ci, co = cfg.in_channels // G, cfg.out_channels // G
+    xg = x.reshape((n, G, ci) + size)
+    taps = grouped_taps(weight, G, transposed=False)
+    out = np.zeros((n, G, co) + out_size, dtype=x.dtype)
+    for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
+        out_slices, in_slices = [], []
+        for t, s, d, p, n_out, n_in in zip(tap, cfg.stride, cfg.dilation, offsets_pad, out_size, size):
+            offset = t * d - p
+            lo, hi = geometry.tap_span(offset, s, n_out, n_in)
+            out_slices.append(slice(lo, hi))
+            in_slices.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
+        span = tuple(sl.stop - sl.start for sl in out_slices)
+        if 0 in span:
+            continue
+        window = xg[(Ellipsis,) + tuple(in_slices)].reshape(n, G, ci, int(np.prod(span)))
+        contrib = np.matmul(taps[tap], window)  # (G, co, ci) @ (n, G, ci, P) -> (n, G, co, P)
+        out[(Ellipsis,) + tuple(out_slices)] += contrib.reshape((n, G, co) + span)
+    out = out.reshape((n, cfg.out_channels) + out_size)
+    if bias is not None:
+        out += bias.reshape((1, -1) + (1,) * nd)
+    return out

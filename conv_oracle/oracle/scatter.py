@@ -1,0 +1,45 @@
+"""Transposed convolution as a scatter: every input cell adds a weighted copy of the kernel.
+
+``out`` starts at the bias everywhere; then for every input ``i`` and tap ``t``:
+``out[n, g*Co + o, i*s - p + t*d] += x[n, g*Ci + c, i] * w[g*Ci + c, o, t]`` (targets outside the
+output are dropped). Loops over kernel taps only: a tap sends the inputs of one
+:func:`geometry.tap_span` to one strided slice of the output, a batched matrix product over
+(batch, group, positions). Cells no tap reaches are never written, so they keep the bias exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .. import geometry
+from ..validation import ConvConfig
+from .arrays import grouped_taps
+
+
+def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: ConvConfig) -> np.ndarray:
+    """Batched transposed conv of ``x`` ``(N, C_in, *L)`` with a validated ``cfg``."""
+    nd, G = cfg.nd, cfg.groups
+    n = x.shape[0]
+    ci, co = cfg.in_channels // G, cfg.out_channels // G
+    out = np.zeros((n, G, co) + cfg.output_size, dtype=x.dtype)
+    if bias is not None:
+        out += bias.reshape((1, G, co) + (1,) * nd)
+    xg = x.reshape((n, G, ci) + cfg.input_size)
+    taps = grouped_taps(weight, G, transposed=True)
+    for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
+        in_slices, out_slices = [], []
+        for t, s, d, p, n_in, n_out in zip(tap, cfg.stride, cfg.dilation, cfg.padding_before,
+                                           cfg.input_size, cfg.output_size):
+            offset = t * d - p
+            lo, hi = geometry.tap_span(offset, s, n_in, n_out)
+            in_slices.append(slice(lo, hi))
+            out_slices.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
+        span = tuple(sl.stop - sl.start for sl in in_slices)
+        if 0 in span:
+            continue
+        sources = xg[(Ellipsis,) + tuple(in_slices)].reshape(n, G, ci, int(np.prod(span)))
+        contrib = np.matmul(taps[tap], sources)  # (G, co, ci) @ (n, G, ci, P) -> (n, G, co, P)
+        out[(Ellipsis,) + tuple(out_slices)] += contrib.reshape((n, G, co) + span)
+    return out.reshape((n, cfg.out_channels) + cfg.output_size)

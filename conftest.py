@@ -1,6 +1,8 @@
-"""pytest configuration: Hypothesis profiles and suite options (targets are added by the suite plugin)."""
+"""pytest configuration: Hypothesis profiles and the conv_oracle plugin (targets, records, deviations)."""
 
 import os
+
+pytest_plugins = ["conv_oracle.pytest_plugin"]
 
 from hypothesis import HealthCheck, settings
 

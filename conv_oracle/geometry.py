@@ -179,3 +179,29 @@ def bias_only_output_cells(input_size: IntOrTuple, kernel_size: IntOrTuple, stri
                                              ("stride", stride), ("padding", padding),
                                              ("output_padding", output_padding), ("dilation", dilation))]
     return ~_outer_and([output_touched_1d(*a) for a in zip(*args)])
+
+
+def contributions(cell: Sequence[int], transposed: bool, input_size: Sequence[int], kernel_size: Sequence[int],
+                  stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int]) -> list[tuple]:
+    """The ``(tap, input_index)`` pairs that sum into one output ``cell`` (spatial index).
+
+    conv: tap ``t`` of output ``o`` reads input ``o*s - p + t*d`` when it exists;
+    transposed: input ``i`` reaches output ``j`` through tap ``t`` iff ``j = i*s - p + t*d``.
+    """
+    per_dim = []
+    for j, L, k, s, p, d in zip(cell, input_size, kernel_size, stride, padding, dilation):
+        pairs = []
+        for t in range(k):
+            if transposed:
+                q = j + p - t * d
+                if q % s == 0 and 0 <= q // s < L:
+                    pairs.append((t, q // s))
+            else:
+                i = j * s - p + t * d
+                if 0 <= i < L:
+                    pairs.append((t, i))
+        per_dim.append(pairs)
+    out = [((), ())]
+    for pairs in per_dim:
+        out = [(tap + (t,), idx + (i,)) for tap, idx in out for t, i in pairs]
+    return out

@@ -1,0 +1,153 @@
+"""One convolution configuration, as the suite, the records and the baselines see it.
+
+A :class:`Case` holds shapes and arguments only (no values). It knows its torch call, its
+regime tags, how to validate itself against the oracle's rules, and how to print itself as
+a plain-torch reproduction snippet. JSON round-trips through :meth:`to_dict` / :meth:`from_dict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from . import geometry
+from .validation import ConvConfig, conv_config, conv_transpose_config
+
+OPS = ("conv", "conv_transpose")
+
+
+def _tup(v):
+    return tuple(v) if isinstance(v, (list, tuple)) else v
+
+
+@dataclass(frozen=True)
+class Case:
+    """A convolution call: ``op`` is ``'conv'`` or ``'conv_transpose'``; ``batch`` None = unbatched."""
+
+    op: str
+    nd: int
+    batch: int | None
+    in_channels: int
+    out_channels: int
+    groups: int
+    input_size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: int | tuple[int, ...] = 1
+    padding: int | str | tuple[int, ...] = 0
+    dilation: int | tuple[int, ...] = 1
+    output_padding: int | tuple[int, ...] = 0
+    output_size: tuple[int, ...] | None = None
+    padding_mode: str = "zeros"
+    bias: bool = True
+    tags: tuple[str, ...] = field(default=(), compare=False)
+
+    # ---- shapes -------------------------------------------------------------------------
+    @property
+    def transposed(self) -> bool:
+        return self.op == "conv_transpose"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        lead = (self.in_channels,) if self.batch is None else (self.batch, self.in_channels)
+        return lead + tuple(self.input_size)
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        g = self.groups if self.groups > 0 else 1  # an invalid groups still comes with a plain weight
+        if self.transposed:
+            return (self.in_channels, self.out_channels // g) + tuple(self.kernel_size)
+        return (self.out_channels, self.in_channels // g) + tuple(self.kernel_size)
+
+    @property
+    def bias_shape(self) -> tuple[int, ...] | None:
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def fn_name(self) -> str:
+        return f"{self.op}{self.nd}d"
+
+    def config(self) -> ConvConfig:
+        """Validate under torch's rules (raises ConvConfigError) and normalise."""
+        if self.transposed:
+            return conv_transpose_config(self.input_shape, self.weight_shape, self.bias_shape, self.stride,
+                                         self.padding, self.output_padding, self.groups, self.dilation,
+                                         self.output_size, nd=self.nd)
+        return conv_config(self.input_shape, self.weight_shape, self.bias_shape, self.stride, self.padding,
+                           self.dilation, self.groups, self.padding_mode, nd=self.nd)
+
+    def functional_kwargs(self) -> dict:
+        """Keyword arguments of the ``torch.nn.functional`` / oracle call (module-only args excluded)."""
+        kw = dict(stride=self.stride, padding=self.padding, dilation=self.dilation, groups=self.groups)
+        if self.transposed:
+            kw["output_padding"] = self.output_padding
+        return kw
+
+    @property
+    def needs_module(self) -> bool:
+        """True when only ``nn.Conv*d`` / ``nn.ConvTranspose*d`` can express the case."""
+        return self.padding_mode != "zeros" or self.output_size is not None
+
+    def oracle_kwargs(self) -> dict:
+        kw = self.functional_kwargs()
+        if self.transposed:
+            kw["output_size"] = self.output_size
+        else:
+            kw["padding_mode"] = self.padding_mode
+        return kw
+
+    # ---- geometry -----------------------------------------------------------------------
+    def untouched_mask(self):
+        """Skipped input pixels (conv) or bias-only output cells (transposed), over the spatial shape."""
+        cfg = self.config()
+        if self.transposed:
+            return geometry.bias_only_output_cells(cfg.input_size, cfg.kernel_size, cfg.stride,
+                                                   cfg.padding_before, cfg.output_padding, cfg.dilation)
+        return geometry.skipped_input_pixels(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
+                                             cfg.dilation, cfg.padding_mode)
+
+    def regimes(self) -> dict[str, str]:
+        """Regime tags: stride vs effective kernel per dimension, and every categorical parameter."""
+        cfg_stride = geometry_per_dim(self.stride, self.nd)
+        cfg_dil = geometry_per_dim(self.dilation, self.nd)
+        eff = [geometry.effective_kernel(k, d) for k, d in zip(self.kernel_size, cfg_dil)]
+        rel = ["<" if s < e else "=" if s == e else ">" for s, e in zip(cfg_stride, eff)]
+        tags = {
+            "op": self.op,
+            "dims": f"{self.nd}d",
+            "stride_vs_kernel": "".join(rel),
+            "stride_gt_kernel": "yes" if ">" in rel else "no",
+            "dilation": "yes" if any(d > 1 for d in cfg_dil) else "no",
+            "groups": ("depthwise" if self.groups == self.in_channels and self.groups > 1 else
+                       "yes" if self.groups > 1 else "no"),
+            "padding": (self.padding if isinstance(self.padding, str) else
+                        "zero" if not any(geometry_per_dim(self.padding, self.nd)) else "int"),
+            "padding_mode": self.padding_mode,
+            "batch": "unbatched" if self.batch is None else ("batch1" if self.batch == 1 else "batchN"),
+            "bias": "yes" if self.bias else "no",
+        }
+        if self.transposed:
+            opad = geometry_per_dim(self.output_padding, self.nd)
+            tags["output_padding"] = ("output_size" if self.output_size is not None else
+                                      "none" if not any(opad) else
+                                      ">=stride(<dilation)" if any(a >= s for a, s in zip(opad, cfg_stride)) else
+                                      "<stride")
+        return tags
+
+    # ---- serialisation ------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("tags")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Case":
+        d = {k: _tup(v) for k, v in d.items() if k in cls.__dataclass_fields__ and k != "tags"}
+        return cls(**d)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.oracle_kwargs().items())
+        return (f"{self.fn_name}(input{list(self.input_shape)}, weight{list(self.weight_shape)}, "
+                f"bias={'[' + str(self.out_channels) + ']' if self.bias else None}, {args})")
+
+
+def geometry_per_dim(value, nd: int) -> tuple[int, ...]:
+    return (value,) * nd if isinstance(value, int) else tuple(value) * (nd if len(value) == 1 else 1)

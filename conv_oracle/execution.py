@@ -1,0 +1,121 @@
+"""Running a :class:`Case` on a target: torch tensors in the requested dtype, layout and device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .case import Case
+from .targets import Target
+
+LAYOUT_NOTES = {
+    "contiguous": "",
+    "channels_last": ".to(memory_format=torch.channels_last{3d})",
+    "sliced": "every other element of a tensor twice as wide (t[..., ::2])",
+    "transposed": "transpose of a contiguous tensor with its last two axes swapped",
+    "expanded": "expand() of a single slice along the leading axis",
+}
+
+
+def torch_dtype(name: str):
+    import torch
+    return getattr(torch, name)
+
+
+def place(array: np.ndarray, dtype: str, layout: str, device: str, requires_grad: bool = False):
+    """``array`` as a torch tensor with ``layout``; returns ``(tensor, layout_applied)``.
+
+    Non-contiguous layouts are views of a larger or permuted tensor; with ``requires_grad`` the
+    view itself is the leaf whose ``.grad`` autograd fills. A layout that does not apply
+    to the tensor's rank (channels_last below 4-D, expanded with one row) falls back to contiguous.
+    """
+    import torch
+    dt = torch_dtype(dtype)
+
+    def leaf(a):
+        return torch.tensor(np.ascontiguousarray(a), dtype=torch.float64).to(device=device, dtype=dt)
+
+    t, applied = None, layout
+    if layout == "channels_last" and array.ndim in (4, 5):
+        fmt = torch.channels_last if array.ndim == 4 else torch.channels_last_3d
+        t = leaf(array).to(memory_format=fmt)
+    elif layout == "sliced" and array.ndim >= 1:
+        wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],))
+        wide[..., ::2] = array
+        base = leaf(wide)
+        t = base[..., ::2]
+    elif layout == "transposed" and array.ndim >= 2:
+        base = leaf(np.swapaxes(array, -1, -2))
+        t = base.transpose(-1, -2)
+    elif layout == "expanded" and array.shape[0] > 1 and np.array_equal(array, np.broadcast_to(array[:1], array.shape)):
+        base = leaf(array[:1])
+        t = base.expand(array.shape)
+    if t is None:
+        t, applied = leaf(array), "contiguous"
+    if requires_grad:  # every placement above is a leaf (views of tensors without grad are leaves)
+        t.requires_grad_(True)
+    return t, applied
+
+
+@dataclass
+class Call:
+    """What one target call saw and returned."""
+
+    x: object
+    w: object
+    b: object
+    out: object
+    x_layout: str
+    w_layout: str
+
+
+def build_module(case: Case, device: str, dtype: str):
+    import torch
+    kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
+    cls = getattr(torch.nn, kind)
+    common = dict(stride=case.stride, padding=case.padding, dilation=case.dilation, groups=case.groups,
+                  bias=case.bias, device=device, dtype=torch_dtype(dtype))
+    if case.transposed:
+        return cls(case.in_channels, case.out_channels, case.kernel_size, output_padding=case.output_padding,
+                   **common)
+    return cls(case.in_channels, case.out_channels, case.kernel_size, padding_mode=case.padding_mode, **common)
+
+
+def invoke(target: Target, case: Case, x, w, b):
+    """Call the target's function for ``case`` (or torch's nn module for module-only cases)."""
+    import torch
+    with target.context():
+        if case.needs_module:
+            module = build_module(case, target.device, str(x.dtype).replace("torch.", ""))
+            params = {"weight": w} | ({"bias": b} if b is not None else {})
+            kwargs = {"output_size": list(case.output_size)} if case.output_size is not None else {}
+            return torch.func.functional_call(module, params, (x,), kwargs)
+        fn = target.function(case.fn_name)
+        return fn(x, w, b, **case.functional_kwargs())
+
+
+def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: str,
+        x_layout: str = "contiguous", w_layout: str = "contiguous", requires_grad: bool = False) -> Call:
+    """Place operands on the target's device and call it."""
+    xt, xl = place(x, dtype, x_layout, target.device, requires_grad)
+    wt, wl = place(w, dtype, w_layout, target.device, requires_grad)
+    bt = None if b is None else place(b, dtype, "contiguous", target.device, requires_grad)[0]
+    out = invoke(target, case, xt, wt, bt)
+    return Call(xt, wt, bt, out, xl, wl)
+
+
+def to_numpy(t) -> np.ndarray:
+    """A tensor's values as float64 numpy (exact for every float dtype)."""
+    return t.detach().to("cpu", dtype=torch_dtype("float64")).numpy()
+
+
+def supports(target: Target, case: Case) -> str | None:
+    """None if ``target`` can run ``case``; otherwise the reason it cannot."""
+    if case.needs_module and not target.modules:
+        return f"{target.name} has no nn modules (needed for padding_mode / output_size)"
+    if not case.needs_module and target.function(case.fn_name) is None:
+        return f"{target.name} does not define {case.fn_name}"
+    if target.device == "cuda" and not target.functions:
+        return "CUDA is not available"
+    return None

@@ -1,0 +1,242 @@
+"""The differential properties, as plain functions: each runs one case on a target, compares it
+with the oracle and raises AssertionError with a readable message on a mismatch. The pytest suite,
+``conv-oracle snapshot`` and other projects' tests all call these.
+
+Each returns a dict of observations (bound share used, observed masks, ...) for the records.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import conv_oracle as oracle
+from . import execution
+from .case import Case
+from .compare import CheckContext, assert_exact, assert_within, rounding_bound
+from .errors import ConvConfigError
+from .oracle.adjoints import conv_grads, conv_transpose_grads
+from .strategies import InvalidCall, Operands, exact_magnitude
+from .targets import Target
+
+
+def oracle_forward(case: Case, x, w, b) -> np.ndarray:
+    """The reference result of ``case`` on these operands."""
+    return getattr(oracle, case.fn_name)(x, w, b, **case.oracle_kwargs())
+
+
+def _ctx(case, target, dtype, mode, x, w, b, call=None, **kw) -> CheckContext:
+    return CheckContext(case, target.name, dtype, mode, x, w, b,
+                        call.x_layout if call else "contiguous", call.w_layout if call else "contiguous",
+                        target.device, **kw)
+
+
+def _terms(case: Case) -> int:
+    cfg = case.config()
+    return (cfg.in_channels // cfg.groups) * math.prod(cfg.kernel_size) + (1 if case.bias else 0)
+
+
+def _bias_abs(case: Case, b) -> np.ndarray | float:
+    return 0.0 if b is None else np.abs(b).reshape((-1,) + (1,) * case.nd)
+
+
+def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="contiguous",
+            w_layout="contiguous") -> dict:
+    """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
+    rounding bound in float mode. The oracle sees the operands exactly as the target got them."""
+    __tracebackhide__ = True
+    call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout)
+    x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
+    b = None if call.b is None else execution.to_numpy(call.b)
+    ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call)
+    got_dtype = str(call.out.dtype).replace("torch.", "")
+    if got_dtype != dtype:
+        raise ctx.failure(f"output dtype {got_dtype}, expected {dtype}")
+    got = execution.to_numpy(call.out)
+    expected = oracle_forward(case, x, w, b)
+    result = {"x_layout": call.x_layout, "w_layout": call.w_layout, "output_shape": list(got.shape)}
+    if ops.mode == "exact":
+        assert_exact(expected, got, ctx)
+        result["bound_share"] = 0.0
+    else:
+        P = oracle_forward(case, np.abs(x), np.abs(w), None)
+        bound = rounding_bound(P, _bias_abs(case, b), _terms(case), target.precision(dtype))
+        result["bound_share"] = assert_within(expected, got, bound, ctx)
+    return result
+
+
+def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
+    """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
+    __tracebackhide__ = True
+    from . import geometry
+    cfg = case.config()
+    x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
+    b = np.zeros(case.bias_shape) if case.bias else None
+    call = execution.run(target, case, x, w, b, dtype)
+    if case.transposed:
+        size = geometry.conv_transpose_output_size(cfg.input_size, cfg.kernel_size, cfg.stride,
+                                                   cfg.padding_before, cfg.output_padding, cfg.dilation)
+    else:
+        size = geometry.conv_output_size(cfg.input_size, cfg.kernel_size, cfg.stride, case.padding, cfg.dilation)
+    lead = (cfg.batch, cfg.out_channels) if case.batch is not None else (cfg.out_channels,)
+    expected = lead + tuple(size)
+    got = tuple(call.out.shape)
+    if got != expected:
+        raise _ctx(case, target, dtype, "shape", x, w, b, call).failure(
+            f"shape {got}, but the size formula gives {expected}")
+    return {"output_shape": list(got)}
+
+
+def _mask_summary(mask: np.ndarray) -> dict:
+    return {"count": int(mask.sum()), "fraction": float(mask.mean()) if mask.size else 0.0}
+
+
+def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
+    """Reduce an ``(..., *spatial)`` boolean array to the spatial mask true in every (n, c)."""
+    return values.reshape((-1,) + values.shape[-nd:]).all(axis=0)
+
+
+def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
+                   w_layout="contiguous") -> dict:
+    """Property 3 (conv): the input gradient is exactly zero on the predicted skipped pixels and
+    non-zero elsewhere (all-ones weights and output gradient), and NaN / Inf on skipped pixels leaves
+    every output bit unchanged."""
+    __tracebackhide__ = True
+    import torch
+    predicted = case.untouched_mask()
+    m = max(1, min(3, exact_magnitude(case, target.exactness_dtype(dtype), gradients=True)))
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-m, m + 1, size=case.input_shape).astype(np.float64)
+    w = np.ones(case.weight_shape)
+    b = rng.integers(-m, m + 1, size=case.bias_shape).astype(np.float64) if case.bias else None
+    call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad=True)
+    call.out.backward(torch.ones_like(call.out))
+    grad = execution.to_numpy(call.x.grad)
+    observed = _spatial_all(grad == 0, case.nd)
+    ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
+               grad_output=np.ones(tuple(call.out.shape)))
+    if not np.array_equal(observed, predicted):
+        diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
+        raise ctx.failure(f"input pixels with zero gradient {np.argwhere(observed).tolist()[:12]} differ from the "
+                          f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
+                          f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
+                          f"{'zero' if observed[diff] else 'non-zero'} gradient")
+    result = {"predicted": _mask_summary(predicted), "observed": _mask_summary(observed), "mask": predicted}
+    if predicted.any():
+        clean = execution.to_numpy(call.out)
+        for poison in (np.nan, np.inf, -np.inf):
+            xp = x.copy()
+            xp[(Ellipsis,) + tuple(np.nonzero(predicted))] = poison
+            pcall = execution.run(target, case, xp, w, b, dtype, x_layout, w_layout)
+            got = execution.to_numpy(pcall.out)
+            if not np.array_equal(got.view(np.int64), clean.view(np.int64)):
+                cell = tuple(int(i) for i in np.argwhere(got.view(np.int64) != clean.view(np.int64))[0])
+                raise _ctx(case, target, dtype, "exact", xp, w, b, pcall).failure(
+                    f"setting the {int(predicted.sum())} skipped input pixels to {poison} changed the output; first "
+                    f"at {cell}: {clean[cell]!r} became {got[cell]!r}", cell, clean[cell])
+        result["poisoned"] = True
+    return result
+
+
+def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
+                    w_layout="contiguous") -> dict:
+    """Property 4 (transposed conv): cells no tap reaches equal the bias bit for bit (zero without
+    bias), also with NaN / Inf in inputs and weights; observed coverage (all-ones operands) equals
+    the prediction."""
+    __tracebackhide__ = True
+    predicted = case.untouched_mask()
+    rng = np.random.default_rng(seed)
+    b = rng.integers(-3, 4, size=case.bias_shape).astype(np.float64) if case.bias else None
+    x, w = np.ones(case.input_shape), np.ones(case.weight_shape)
+    call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout)
+    got = execution.to_numpy(call.out)
+    base = np.zeros_like(got) + (0.0 if b is None else b.reshape((-1,) + (1,) * case.nd))
+    observed = _spatial_all(got == base, case.nd)
+    ctx = _ctx(case, target, dtype, "exact", x, w, b, call)
+    if not np.array_equal(observed, predicted):
+        diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
+        raise ctx.failure(f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
+                          f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
+                          f"predicted {'bias-only' if predicted[diff] else 'touched'}")
+    result = {"predicted": _mask_summary(predicted), "observed": _mask_summary(observed), "mask": predicted}
+    # Non-finite operands everywhere a tap can read them: bias-only cells must not notice.
+    xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
+    xn[rng.random(xn.shape) < 0.4] = np.nan
+    xn[rng.random(xn.shape) < 0.2] = np.inf
+    wn = rng.integers(-3, 4, size=case.weight_shape).astype(np.float64)
+    wn[rng.random(wn.shape) < 0.3] = -np.inf
+    ncall = execution.run(target, case, xn, wn, b, dtype, x_layout, w_layout)
+    got = execution.to_numpy(ncall.out)
+    sel = (Ellipsis,) + tuple(np.nonzero(predicted))
+    if predicted.any() and not np.array_equal(got[sel].view(np.int64), base[sel].view(np.int64)):
+        bad = np.zeros(got.shape, bool)
+        bad[sel] = got[sel].view(np.int64) != base[sel].view(np.int64)
+        cell = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise _ctx(case, target, dtype, "exact", xn, wn, b, ncall).failure(
+            f"bias-only cell {cell} is {got[cell]!r}, expected exactly the bias {base[cell]!r} (inputs and weights "
+            f"hold NaN/Inf elsewhere)", cell, base[cell])
+    result["poisoned"] = bool(predicted.any())
+    return result
+
+
+def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
+              w_layout="contiguous") -> dict:
+    """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
+    adjoint, bit for bit in exact mode, within the rounding bound in float mode."""
+    __tracebackhide__ = True
+    import torch
+    call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
+    rng = np.random.default_rng(ops.seed + 1)
+    shape = tuple(call.out.shape)
+    gy = (rng.integers(-ops.magnitude, ops.magnitude + 1, size=shape).astype(np.float64) if ops.mode == "exact"
+          else rng.uniform(-1, 1, size=shape))
+    gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
+    gy = execution.to_numpy(gy_t)
+    call.out.backward(gy_t)
+    x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
+    b = None if call.b is None else execution.to_numpy(call.b)
+    cfg = case.config()
+    batched = (lambda a: a) if case.batch is not None else (lambda a: a[np.newaxis])
+    adj = conv_transpose_grads if case.transposed else conv_grads
+    index = {"input": 0, "weight": 1, "bias": 2}[wrt]
+    expected = adj(batched(x), w, batched(gy), cfg)[index]
+    if wrt == "input" and case.batch is None:
+        expected = expected[0]
+    tensor = {"input": call.x, "weight": call.w, "bias": call.b}[wrt]
+    got = execution.to_numpy(tensor.grad)
+    ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call, what=f"grad_{wrt}", grad_output=gy)
+    if ops.mode == "exact":
+        assert_exact(expected, got, ctx)
+        return {"bound_share": 0.0}
+    P = adj(batched(np.abs(x)), np.abs(w), batched(np.abs(gy)), cfg)[index]
+    if wrt == "input" and case.batch is None:
+        P = P[0]
+    n_out_cells = cfg.batch * math.prod(cfg.output_size)
+    n = {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size),
+         "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
+         "bias": n_out_cells}[wrt]
+    bound = rounding_bound(P, 0.0, n, target.precision(dtype))
+    return {"bound_share": assert_within(expected, got, bound, ctx)}
+
+
+def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> dict:
+    """Property 6: an invalid call is rejected by the target and by the oracle."""
+    __tracebackhide__ = True
+    case = call.case
+    x, w = np.zeros(call.input_shape), np.zeros(call.weight_shape)
+    b = None if call.bias_shape is None else np.zeros(call.bias_shape)
+    try:
+        oracle_forward(case, x, w, b)
+    except ConvConfigError as exc:
+        oracle_error = str(exc)
+    else:
+        raise AssertionError(f"the oracle accepted an invalid call ({call.rule}): {call!r}")
+    ctx = _ctx(case, target, dtype, "invalid", x, w, b)
+    try:
+        out = execution.run(target, case, x, w, b, dtype).out
+    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
+        return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+                "oracle_error": oracle_error}
+    raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {tuple(out.shape)}; "
+                      f"the oracle says: {oracle_error}")

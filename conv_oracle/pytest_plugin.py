@@ -1,0 +1,179 @@
+"""pytest plugin for the differential suite: targets, report header, known deviations, records.
+
+Enable it with ``pytest_plugins = ["conv_oracle.pytest_plugin"]`` in a conftest.py. Options:
+
+* ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
+  (default ``torch``). Tests taking a ``target`` fixture run once per target.
+* ``--known-deviations FILE``: plain-text list of expected failures, applied as skips
+  (default: ``known_deviations.txt`` in the rootdir, if present).
+* ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import warnings
+
+import pytest
+
+from .records import Recorder, merge
+
+
+class KnownDeviationWarning(UserWarning):
+    """A known-deviations entry that matches no collected test (the list has gone stale)."""
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("conv_oracle")
+    group.addoption("--target", action="append", default=None, metavar="NAME",
+                    help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
+                         "torch-compile, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
+    group.addoption("--known-deviations", default=None, metavar="FILE",
+                    help="known deviations (skips with reasons); default known_deviations.txt in the rootdir")
+    group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
+                    help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
+
+
+def target_names(config) -> list[str]:
+    names = config.getoption("--target")
+    if not names:
+        env = os.environ.get("CONV_ORACLE_TARGET", "")
+        names = [n.strip() for n in env.split(",") if n.strip()] or ["torch"]
+    return list(dict.fromkeys(names))
+
+
+def pytest_configure(config):
+    config._conv_oracle_recorder = Recorder()
+
+
+def pytest_report_header(config):
+    lines = [f"conv_oracle targets: {', '.join(target_names(config))}"]
+    try:
+        import torch
+        from .targets import load_target
+        build = f"cuda {torch.version.cuda}" if torch.version.cuda else "cpu"
+        lines.append(f"torch {torch.__version__} ({build} build, git {torch.version.git_version[:10]}), "
+                     f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
+        lines.append(f"backends: mkldnn(oneDNN) enabled={torch.backends.mkldnn.enabled} "
+                     f"available={torch.backends.mkldnn.is_available()}, "
+                     f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}, "
+                     f"cuda.matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}, "
+                     f"deterministic={torch.are_deterministic_algorithms_enabled()}, "
+                     f"cuda available={torch.cuda.is_available()}")
+        for name in target_names(config):
+            try:
+                t = load_target(name)
+                lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}]")
+            except Exception as exc:  # shown, and the tests themselves report it as an error
+                lines.append(f"  target {name}: cannot load ({exc})")
+    except ImportError:
+        lines.append("torch: not installed")
+    from hypothesis import settings
+    prof = settings.default
+    lines.append(f"hypothesis profile: {settings._current_profile} (max_examples={prof.max_examples}, "
+                 f"derandomize={prof.derandomize}, deadline={prof.deadline}); "
+                 f"seed: {config.getoption('hypothesis_seed', None) or ('derandomized' if prof.derandomize else 'random')}")
+    records = config.getoption("--records")
+    if records:
+        lines.append(f"records: {records}")
+    return lines
+
+
+def pytest_generate_tests(metafunc):
+    if "target" in metafunc.fixturenames:
+        names = target_names(metafunc.config)
+        metafunc.parametrize("target", names, indirect=True, ids=names, scope="session")
+
+
+@pytest.fixture(scope="session")
+def target(request):
+    """The :class:`~conv_oracle.targets.Target` under test (skips when it cannot run here)."""
+    from .targets import load_target
+    t = load_target(request.param)
+    if t.device == "cuda" and not t.functions:
+        pytest.skip(f"{t.name}: CUDA is not available on this machine")
+    return t
+
+
+@pytest.fixture(scope="session")
+def record(request):
+    """``with record(prop, target, case, **fields) as rec:`` wraps one example and records it.
+
+    Session-scoped (Hypothesis re-runs a test body many times); the current test's id comes from
+    ``PYTEST_CURRENT_TEST``."""
+    recorder = request.config._conv_oracle_recorder
+
+    def example(prop, target, case, **fields):
+        nodeid = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        return recorder.example(prop, nodeid, target.name, case, **fields)
+
+    return example
+
+
+# ---- known deviations ------------------------------------------------------------------------
+
+def parse_deviations(path: str) -> list[dict]:
+    """Entries ``[torch=GLOB] NODEID-GLOB  # reason``; a reason is required."""
+    entries = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            pattern, _, reason = line.partition("#")
+            if not reason.strip():
+                raise pytest.UsageError(f"{path}:{lineno}: a known deviation needs a '# reason': {line!r}")
+            words = pattern.split()
+            version = None
+            if words and words[0].startswith("torch="):
+                version = words.pop(0)[len("torch="):]
+            if len(words) != 1:
+                raise pytest.UsageError(f"{path}:{lineno}: expected '[torch=GLOB] NODEID-GLOB  # reason': {line!r}")
+            entries.append({"pattern": words[0], "torch": version, "reason": reason.strip(), "line": lineno})
+    return entries
+
+
+def _deviation_file(config) -> str | None:
+    path = config.getoption("--known-deviations")
+    if path:
+        return path
+    default = os.path.join(str(config.rootpath), "known_deviations.txt")
+    return default if os.path.exists(default) else None
+
+
+def pytest_collection_modifyitems(session, config, items):
+    path = _deviation_file(config)
+    if not path:
+        return
+    try:
+        import torch
+        version = torch.__version__
+    except ImportError:
+        version = ""
+    for entry in parse_deviations(path):
+        if entry["torch"] and not fnmatch.fnmatch(version, entry["torch"]):
+            continue
+        matched = [it for it in items if fnmatch.fnmatchcase(it.nodeid, entry["pattern"])]
+        for item in matched:
+            item.add_marker(pytest.mark.skip(reason=f"known deviation: {entry['reason']}"))
+        if not matched:
+            warnings.warn(KnownDeviationWarning(
+                f"{path}:{entry['line']}: known deviation {entry['pattern']!r} matches no collected test"))
+
+
+# ---- records ---------------------------------------------------------------------------------
+
+def _worker_id(config) -> str:
+    return getattr(config, "workerinput", {}).get("workerid", "main")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    folder = config.getoption("--records")
+    if not folder:
+        return
+    recorder = config._conv_oracle_recorder
+    recorder.write(folder, _worker_id(config))
+    if not hasattr(config, "workerinput"):  # the controller (or a plain run) merges every part
+        merge(folder)

@@ -1,0 +1,129 @@
+"""Records: one JSON object per checked example, collected per process and written atomically.
+
+A record holds the operator, target, full configuration, dtype and layouts, regime tags, the
+predicted and observed skipped / bias-only masks (compact per-dimension index lists with counts and
+fractions), the verdict and the share of the rounding bound used. Under pytest-xdist each worker
+writes ``records.<worker>.jsonl``; the controller merges the parts into ``records.jsonl``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from .case import Case
+
+RECORDS_FILE = "records.jsonl"
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def mask_record(mask: np.ndarray) -> dict:
+    """A spatial mask as per-dimension index lists (its projections), count and fraction.
+
+    ``separable`` says whether the mask is exactly the product of its per-dimension masks (always
+    true for predictions; an observed mask that is not separable is listed cell by cell, up to 64)."""
+    mask = np.asarray(mask, dtype=bool)
+    nd = mask.ndim
+    touched_per_dim = []  # an index is touched in a dimension if some cell on its slice is touched
+    for axis in range(nd):
+        others = tuple(a for a in range(nd) if a != axis)
+        touched_per_dim.append((~mask).any(axis=others) if others else ~mask)
+    rebuilt = np.ones(mask.shape, bool)
+    for axis, t in enumerate(touched_per_dim):
+        shape = [1] * nd
+        shape[axis] = t.size
+        rebuilt = rebuilt & t.reshape(shape)
+    separable = bool(np.array_equal(~rebuilt, mask))
+    out = {"shape": list(mask.shape), "count": int(mask.sum()),
+           "fraction": round(float(mask.mean()), 6) if mask.size else 0.0,
+           "per_dim": [[int(i) for i in np.nonzero(~t)[0]] for t in touched_per_dim], "separable": separable}
+    if not separable:
+        out["cells"] = np.argwhere(mask)[:64].tolist()
+    return out
+
+
+class Recorder:
+    """Collects records in memory; :meth:`write` puts them in ``folder`` as one JSONL part."""
+
+    def __init__(self):
+        self.records: list[dict] = []
+
+    @contextlib.contextmanager
+    def example(self, prop: str, nodeid: str, target: str, case: Case, **fields):
+        """Wrap one example: yields the record dict to fill; sets ``verdict`` from the outcome."""
+        rec = {"property": prop, "test": nodeid, "target": target, "op": case.op, "fn": case.fn_name,
+               "case": case.to_dict(), "regimes": case.regimes(), **fields}
+        start = time.perf_counter()
+        try:
+            yield rec
+        except Exception as exc:
+            if _is_control_flow(exc):
+                raise
+            rec["verdict"] = "fail"
+            rec["error"] = str(exc)[:4000]
+            raise
+        else:
+            rec.setdefault("verdict", "pass")
+        finally:
+            if "verdict" in rec:
+                rec["seconds"] = round(time.perf_counter() - start, 6)
+                for key in ("predicted", "observed"):
+                    if isinstance(rec.get(key), np.ndarray):
+                        rec[key] = mask_record(rec[key])
+                self.records.append(rec)
+
+    def write(self, folder: str, worker: str) -> str:
+        path = os.path.join(folder, f"records.{worker}.jsonl")
+        atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.records))
+        return path
+
+
+def _is_control_flow(exc: BaseException) -> bool:
+    """Hypothesis' own signals (rejected examples) and pytest skips are not verdicts."""
+    name = type(exc).__name__
+    return name in ("UnsatisfiedAssumption", "Skipped", "Frozen", "StopTest")
+
+
+def merge(folder: str) -> int:
+    """Merge every ``records.*.jsonl`` part in ``folder`` into ``records.jsonl`` (atomically, parts removed).
+
+    Returns the number of records merged. Parts are read whole and each line parsed, so a
+    half-written part (impossible with atomic writes, but checked) raises instead of merging."""
+    parts = sorted(glob.glob(os.path.join(folder, "records.*.jsonl")))
+    lines = []
+    for part in parts:
+        with open(part, encoding="utf-8") as fh:
+            for line in fh:
+                json.loads(line)
+                lines.append(line if line.endswith("\n") else line + "\n")
+    atomic_write(os.path.join(folder, RECORDS_FILE), "".join(lines))
+    for part in parts:
+        os.unlink(part)
+    return len(lines)
+
+
+def load(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

@@ -1,0 +1,74 @@
+"""Plain-torch reproduction snippets for a failing check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .case import Case
+
+_LAYOUT_CODE = {
+    "contiguous": "{name} = {lit}",
+    "channels_last": "{name} = {lit}.to(memory_format=torch.channels_last{suffix})",
+    "sliced": ("_{name}_wide = torch.zeros(*{shape_wide}, dtype=torch.{dtype}); _{name}_wide[..., ::2] = {lit}\n"
+               "{name} = _{name}_wide[..., ::2]  # non-contiguous view"),
+    "transposed": "{name} = {lit}.transpose(-1, -2).contiguous().transpose(-1, -2)  # non-contiguous view",
+    "expanded": "{name} = {lit}[:1].expand({shape})  # stride-0 view",
+}
+
+
+def _literal(array: np.ndarray, dtype: str) -> str:
+    values = np.asarray(array)
+    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        body = repr(values.astype(np.int64).tolist())
+    else:
+        body = repr(values.tolist()).replace("nan", "float('nan')").replace("inf", "float('inf')")
+    return f"torch.tensor({body}, dtype=torch.float64).to(torch.{dtype})"
+
+
+def _tensor(name: str, array, dtype: str, layout: str) -> str:
+    shape = tuple(np.shape(array))
+    return _LAYOUT_CODE.get(layout, _LAYOUT_CODE["contiguous"]).format(
+        name=name, lit=_literal(array, dtype), dtype=dtype, shape=shape,
+        shape_wide=shape[:-1] + (2 * shape[-1],), suffix="_3d" if len(shape) == 5 else "")
+
+
+def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_layout: str = "contiguous",
+            w_layout: str = "contiguous", device: str = "cpu", cell: tuple | None = None,
+            expected: float | None = None, grad_output=None, what: str = "output") -> str:
+    """Python source that rebuilds the operands and makes the one call under test."""
+    lines = ["import torch", ""]
+    lines.append(_tensor("x", x, dtype, x_layout))
+    lines.append(_tensor("w", w, dtype, w_layout))
+    lines.append("b = None" if b is None else _tensor("b", b, dtype, "contiguous"))
+    if grad_output is not None:
+        lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
+    if device != "cpu":
+        lines.append(f"x, w = x.to('{device}'), w.to('{device}'); b = None if b is None else b.to('{device}')")
+    if case.needs_module:
+        kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
+        extra = (f"output_padding={case.output_padding!r}" if case.transposed
+                 else f"padding_mode={case.padding_mode!r}")
+        lines.append(f"m = torch.nn.{kind}({case.in_channels}, {case.out_channels}, {tuple(case.kernel_size)!r}, "
+                     f"stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r}, "
+                     f"groups={case.groups}, bias={case.bias}, {extra}, dtype=torch.{dtype}, device='{device}')")
+        params = "{'weight': w}" + (" | {'bias': b}" if case.bias else "")
+        call_kw = f", {{'output_size': {list(case.output_size)!r}}}" if case.output_size is not None else ""
+        lines.append(f"out = torch.func.functional_call(m, {params}, (x,){call_kw})")
+    else:
+        mod = "torch.nn.functional" if target_name.startswith("torch") else target_name
+        if not target_name.startswith("torch"):
+            lines.insert(1, f"import {target_name}")
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in case.functional_kwargs().items())
+        prefix = "with torch.backends.mkldnn.flags(enabled=False):\n    " if target_name == "torch-no-mkldnn" else ""
+        lines.append(f"{prefix}out = {mod}.{case.fn_name}(x, w, b, {kwargs})")
+    if grad_output is not None:
+        lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
+        lines.append("out.backward(gy)")
+        shown = {"grad_input": "x.grad", "grad_weight": "w.grad", "grad_bias": "b.grad"}.get(what, "out")
+    else:
+        shown = "out"
+    if cell is not None:
+        lines.append(f"print({shown}[{', '.join(map(str, cell))}].item(), 'oracle expects', {expected!r})")
+    else:
+        lines.append(f"print({shown})")
+    return "\n".join(lines)

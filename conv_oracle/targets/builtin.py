@@ -1,0 +1,70 @@
+"""The built-in targets: torch on the CPU (with and without oneDNN), on CUDA, and torch.compile'd."""
+
+from __future__ import annotations
+
+import contextlib
+
+from .base import FUNCTIONS, Target
+
+
+def _functional():
+    import torch.nn.functional as F
+    return {name: getattr(F, name) for name in FUNCTIONS}
+
+
+def torch_cpu() -> Target:
+    return Target("torch", _functional(), "cpu", modules=True, description="torch.nn.functional on the CPU")
+
+
+def torch_no_mkldnn() -> Target:
+    import torch
+
+    def context():
+        return torch.backends.mkldnn.flags(enabled=False)
+
+    return Target("torch-no-mkldnn", _functional(), "cpu", modules=True, context=context,
+                  description="torch.nn.functional on the CPU with oneDNN (mkldnn) disabled")
+
+
+def torch_cuda() -> Target:
+    import torch
+    available = torch.cuda.is_available()
+    tf32 = bool(available and torch.backends.cudnn.allow_tf32 and torch.cuda.get_device_capability()[0] >= 8)
+    return Target("torch-cuda", _functional() if available else {}, "cuda", modules=available, tf32=tf32,
+                  description=(f"torch.nn.functional on {torch.cuda.get_device_name()} "
+                               f"(cudnn.allow_tf32={torch.backends.cudnn.allow_tf32})") if available
+                  else "CUDA not available: its tests skip")
+
+
+def torch_cuda_no_tf32() -> Target:
+    import torch
+    target = torch_cuda()
+    target.name, target.tf32 = "torch-cuda-no-tf32", False
+
+    @contextlib.contextmanager
+    def context():
+        old = torch.backends.cudnn.allow_tf32
+        torch.backends.cudnn.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.allow_tf32 = old
+
+    target.context = context
+    target.description += " with TF32 switched off"
+    return target
+
+
+def torch_compile() -> Target:
+    import torch
+    compiled = {name: torch.compile(fn, dynamic=False) for name, fn in _functional().items()}
+    return Target("torch-compile", compiled, "cpu", description="torch.compile'd torch.nn.functional (Inductor)")
+
+
+BUILTIN = {
+    "torch": torch_cpu,
+    "torch-no-mkldnn": torch_no_mkldnn,
+    "torch-cuda": torch_cuda,
+    "torch-cuda-no-tf32": torch_cuda_no_tf32,
+    "torch-compile": torch_compile,
+}

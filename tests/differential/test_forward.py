@@ -1,0 +1,70 @@
+"""Property 1: forward values equal the oracle's, bit for bit (exact mode) or within the rounding bound."""
+
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from conv_oracle import properties, strategies as cs
+from conv_oracle.historical import pinned
+
+pytestmark = pytest.mark.differential
+
+DTYPES = ["float32", "float64", "float16", "bfloat16"]
+SEEDS = st.integers(0, 2**32 - 1)
+FUNCTIONAL = cs.cases(padding_modes=False, output_size=False)
+
+
+def _skip_unsupported(target, dtype):
+    if dtype not in target.dtypes:
+        pytest.skip(f"{target.name} does not support {dtype}")
+
+
+def _check(target, record, case, dtype, mode, seed, x_layout, w_layout, prop):
+    magnitude = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype)))
+    if mode == "exact" and magnitude == 0:
+        mode = "float"  # no integer range is exact for this many terms in this dtype
+    ops = cs.make_operands(case, mode, seed, magnitude or 1, x_layout if x_layout == "expanded" else "contiguous")
+    note(f"operands: {ops!r}")
+    with record(prop, target, case, dtype=dtype, mode=mode, x_layout=x_layout, w_layout=w_layout) as rec:
+        rec.update(properties.forward(target, case, ops, dtype, x_layout, w_layout))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pinned(seed=0)
+@given(case=FUNCTIONAL, seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_forward_exact(target, record, dtype, case, seed, x_layout, w_layout):
+    """Small-integer operands: every summation order is exact, so the target must match bit for bit."""
+    _skip_unsupported(target, dtype)
+    cs.tag_regimes(case)
+    _check(target, record, case, dtype, "exact", seed, x_layout, w_layout, "forward_exact")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pinned(seed=0)
+@given(case=FUNCTIONAL, seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_forward_float(target, record, dtype, case, seed, x_layout, w_layout):
+    """Random floats: |target - oracle| <= gamma_n(u) (|x| conv |w| + |b|) per cell (compare.py)."""
+    _skip_unsupported(target, dtype)
+    cs.tag_regimes(case)
+    _check(target, record, case, dtype, "float", seed, x_layout, w_layout, "forward_float")
+
+
+@pytest.mark.parametrize("layout", cs.LAYOUTS)
+@given(case=FUNCTIONAL, seed=SEEDS, other=cs.layouts())
+def test_layouts(target, record, layout, case, seed, other):
+    """Each memory layout, for input and for weight in turn, with exact float32 operands."""
+    cs.tag_regimes(case)
+    _check(target, record, case, "float32", "exact", seed, layout, other, "layout_input")
+    _check(target, record, case, "float32", "exact", seed, other, layout, "layout_weight")
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("batch", [None, 1, 3])
+@given(data=st.data())
+def test_dims_and_batch(target, record, nd, batch, data):
+    """Every dimensionality with unbatched, single and multi-sample batches."""
+    case = data.draw(cs.cases(nd=nd, padding_modes=False, output_size=False).map(
+        lambda c: c.__class__(**{**c.to_dict(), "batch": batch})), label="case")
+    seed = data.draw(SEEDS, label="seed")
+    cs.tag_regimes(case)
+    _check(target, record, case, "float32", "exact", seed, "contiguous", "contiguous", "dims_batch")

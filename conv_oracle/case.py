@@ -7,7 +7,7 @@ a plain-torch reproduction snippet. JSON round-trips through :meth:`to_dict` / :
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from . import geometry
 from .validation import ConvConfig, conv_config, conv_transpose_config
@@ -85,6 +85,15 @@ class Case:
     def needs_module(self) -> bool:
         """True when only ``nn.Conv*d`` / ``nn.ConvTranspose*d`` can express the case."""
         return self.padding_mode != "zeros" or self.output_size is not None
+
+    def functional(self) -> "Case":
+        """The nearest case plain functions can express: ``output_size`` becomes the equivalent
+        ``output_padding``; a non-'zeros' ``padding_mode`` becomes 'zeros'."""
+        if not self.needs_module:
+            return self
+        if self.output_size is not None:
+            return replace(self, output_size=None, output_padding=self.config().output_padding)
+        return replace(self, padding_mode="zeros")
 
     def oracle_kwargs(self) -> dict:
         kw = self.functional_kwargs()

@@ -88,10 +88,6 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     return {"output_shape": list(got)}
 
 
-def _mask_summary(mask: np.ndarray) -> dict:
-    return {"count": int(mask.sum()), "fraction": float(mask.mean()) if mask.size else 0.0}
-
-
 def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
     """Reduce an ``(..., *spatial)`` boolean array to the spatial mask true in every (n, c)."""
     return values.reshape((-1,) + values.shape[-nd:]).all(axis=0)
@@ -122,7 +118,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
                           f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
                           f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
                           f"{'zero' if observed[diff] else 'non-zero'} gradient")
-    result = {"predicted": _mask_summary(predicted), "observed": _mask_summary(observed), "mask": predicted}
+    result = {"predicted": predicted, "observed": observed}
     if predicted.any():
         clean = execution.to_numpy(call.out)
         for poison in (np.nan, np.inf, -np.inf):
@@ -159,7 +155,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
         raise ctx.failure(f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
                           f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
                           f"predicted {'bias-only' if predicted[diff] else 'touched'}")
-    result = {"predicted": _mask_summary(predicted), "observed": _mask_summary(observed), "mask": predicted}
+    result = {"predicted": predicted, "observed": observed}
     # Non-finite operands everywhere a tap can read them: bias-only cells must not notice.
     xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
     xn[rng.random(xn.shape) < 0.4] = np.nan

@@ -25,7 +25,7 @@ from . import geometry
 from .case import Case
 
 __all__ = ["cases", "operands", "layouts", "invalid_cases", "LAYOUTS", "exact_magnitude", "INVALID_RULES", "tag_regimes",
-           "Operands", "InvalidCall", "make_operands"]
+           "Operands", "InvalidCall", "make_operands", "INVALID_RULE_OPS"]
 
 LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
 MANTISSA_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
@@ -211,7 +211,7 @@ def operands(draw, case: Case, mode: str = "exact", dtype: str = "float32", layo
 
 # ---- invalid configurations, one strategy per rule ------------------------------------------------
 
-def _base(draw, op="conv"):
+def _base(draw, op):
     c = draw(cases(op=op, nd=draw(st.sampled_from([1, 2])), padding_modes=False, output_size=False))
     return replace(c, padding=c.config().padding_before if not isinstance(c.padding, str) else 0)
 
@@ -221,41 +221,41 @@ def _per(v, nd):
 
 
 @st.composite
-def _conv_output_too_small(draw):
-    c = draw(cases(op="conv", nd=draw(st.sampled_from([1, 2])), padding_modes=False))
-    k = tuple(kk + draw(st.integers(0, 2)) for kk in c.kernel_size)
-    k = (max(k[0], c.input_size[0] + 1),) + k[1:]
+def _conv_output_too_small(draw, op):
+    c = _base(draw, op)
+    k = (c.input_size[0] + draw(st.integers(1, 2)),) + c.kernel_size[1:]
     return replace(c, kernel_size=k, padding=0, dilation=1)
 
 
 @st.composite
-def _transposed_output_too_small(draw):
-    c = _base(draw, "conv_transpose")
-    s, d = _per(c.stride, c.nd), _per(c.dilation, c.nd)
-    L0 = 1
-    pad = (L0 - 1) * s[0] + geometry.effective_kernel(c.kernel_size[0], d[0])  # output length (0 - a) <= 0
-    pads = (pad // 2 + 1,) + _per(c.padding, c.nd)[1:]
-    return replace(c, input_size=(L0,) + c.input_size[1:], padding=pads, output_padding=0)
+def _transposed_output_too_small(draw, op):
+    """Input length 1 and ``2p >= E``: the output length ``E - 2p`` is below 1."""
+    c = _base(draw, op)
+    d = _per(c.dilation, c.nd)
+    E = geometry.effective_kernel(c.kernel_size[0], d[0])
+    p0 = (E + 1) // 2 + draw(st.integers(0, 1))
+    return replace(c, input_size=(1,) + c.input_size[1:], padding=(p0,) + _per(c.padding, c.nd)[1:],
+                   output_padding=0)
 
 
 @st.composite
-def _output_padding_too_large(draw):
-    c = _base(draw, "conv_transpose")
+def _output_padding_too_large(draw, op):
+    c = _base(draw, op)
     s, d = _per(c.stride, c.nd), _per(c.dilation, c.nd)
     a = max(s[0], d[0]) + draw(st.integers(0, 2))
     return replace(c, output_padding=(a,) + (0,) * (c.nd - 1))
 
 
 @st.composite
-def _negative(draw, param):
-    c = _base(draw, "conv_transpose" if param == "output_padding" else draw(st.sampled_from(OPS_ALL)))
+def _negative(draw, op, param):
+    c = _base(draw, op)
     bad = draw(st.integers(-3, -1))
-    return replace(c, **{param: (bad,) + (0 if param in ("padding", "output_padding") else 1,) * (c.nd - 1)})
+    return replace(c, **{param: (bad,) + (0,) * (c.nd - 1)})
 
 
 @st.composite
-def _non_positive(draw, param):
-    c = _base(draw, draw(st.sampled_from(OPS_ALL)))
+def _non_positive(draw, op, param):
+    c = _base(draw, op)
     bad = draw(st.integers(-2, 0))
     if param == "groups":
         return replace(c, groups=bad)
@@ -263,77 +263,70 @@ def _non_positive(draw, param):
 
 
 @st.composite
-def _channels_not_divisible(draw):
-    c = _base(draw, draw(st.sampled_from(OPS_ALL)))
+def _channels_not_divisible(draw, op):
+    c = _base(draw, op)
     g = draw(st.integers(2, 3))
     cin = g * draw(st.integers(1, 2)) + draw(st.integers(1, g - 1))
     return replace(c, groups=g, in_channels=cin, out_channels=g * draw(st.integers(1, 2)))
 
 
 @st.composite
-def _weight_channel_mismatch(draw):
-    """Weight built for another channel count than the input has."""
-    return draw(_base_with(weight_in_delta=draw(st.integers(1, 2))))
-
-
-@st.composite
-def _base_with(draw, weight_in_delta=0, bias_delta=0, weight_rank_delta=0, input_rank_delta=0):
-    c = _base(draw, draw(st.sampled_from(OPS_ALL)))
-    return c, dict(weight_in_delta=weight_in_delta, bias_delta=bias_delta, weight_rank_delta=weight_rank_delta,
-                   input_rank_delta=input_rank_delta)
-
-
-@st.composite
-def _same_with_stride(draw):
-    c = draw(cases(op="conv", nd=draw(st.sampled_from([1, 2])), padding_modes=False))
+def _same_with_stride(draw, op):
+    c = draw(cases(op=op, nd=draw(st.sampled_from([1, 2])), padding_modes=False))
     return replace(c, padding="same", stride=(draw(st.integers(2, 4)),) + (1,) * (c.nd - 1))
 
 
 @st.composite
-def _bad_padding_string(draw):
-    c = _base(draw, draw(st.sampled_from(OPS_ALL)))
-    return replace(c, padding=draw(st.sampled_from(["full", "SAME", "causal", ""] +
-                                                   (["same", "valid"] if c.transposed else []))))
+def _bad_padding_string(draw, op):
+    c = _base(draw, op)
+    words = ["full", "SAME", "causal", ""] + (["same", "valid"] if op == "conv_transpose" else [])
+    return replace(c, padding=draw(st.sampled_from(words)))
 
 
 @st.composite
-def _bad_output_size(draw):
-    c = _base(draw, "conv_transpose")
+def _bad_output_size(draw, op):
+    c = _base(draw, op)
     cfg = replace(c, output_padding=0).config()
-    lo = cfg.output_size
-    s = cfg.stride
+    lo, s = cfg.output_size, cfg.stride
     how = draw(st.sampled_from(["below", "above", "length"]))
     if how == "length":
         extra = draw(st.sampled_from([3, 1 if c.batch is not None else 2]))  # neither nd nor the full rank
         return replace(c, output_size=lo + (lo[-1],) * extra, output_padding=0)
-    if how == "below":
-        size = (lo[0] - draw(st.integers(1, 2)),) + lo[1:]
-    else:
-        size = (lo[0] + s[0] + draw(st.integers(0, 2)),) + lo[1:]
-    return replace(c, output_size=size, output_padding=0)
+    delta = -draw(st.integers(1, 2)) if how == "below" else s[0] + draw(st.integers(0, 2))
+    return replace(c, output_size=(lo[0] + delta,) + lo[1:], output_padding=0)
 
 
-OPS_ALL = ["conv", "conv_transpose"]
+@st.composite
+def _shape_fault(draw, op, fault):
+    return _base(draw, op), {fault: draw(st.sampled_from(_FAULT_VALUES[fault]))}
 
-#: rule name -> strategy of (Case, shape perturbations) that breaks exactly that rule
+
+_FAULT_VALUES = {"weight_in_delta": [1, 2], "bias_delta": [1, 2], "weight_rank_delta": [-1, 1],
+                 "input_rank_delta": [-1, 1]}
+BOTH = ("conv", "conv_transpose")
+
+#: rule name -> (operators it applies to, strategy factory taking ``op``)
 INVALID_RULES = {
-    "conv output size < 1": _conv_output_too_small(),
-    "transposed output size < 1": _transposed_output_too_small(),
-    "output_padding not smaller than stride or dilation": _output_padding_too_large(),
-    "negative padding": _negative("padding"),
-    "negative output_padding": _negative("output_padding"),
-    "non-positive stride": _non_positive("stride"),
-    "non-positive dilation": _non_positive("dilation"),
-    "non-positive groups": _non_positive("groups"),
-    "channels not divisible by groups": _channels_not_divisible(),
-    "weight channels mismatch": _weight_channel_mismatch(),
-    "wrong bias shape": st.integers(1, 2).flatmap(lambda k: _base_with(bias_delta=k)),
-    "wrong weight rank": st.sampled_from([-1, 1]).flatmap(lambda k: _base_with(weight_rank_delta=k)),
-    "wrong input rank": st.sampled_from([-2, 1]).flatmap(lambda k: _base_with(input_rank_delta=k)),
-    "padding='same' with stride > 1": _same_with_stride(),
-    "bad padding string": _bad_padding_string(),
-    "bad output_size": _bad_output_size(),
+    "conv output size < 1": (("conv",), _conv_output_too_small),
+    "transposed output size < 1": (("conv_transpose",), _transposed_output_too_small),
+    "output_padding not smaller than stride or dilation": (("conv_transpose",), _output_padding_too_large),
+    "negative padding": (BOTH, lambda op: _negative(op, "padding")),
+    "negative output_padding": (("conv_transpose",), lambda op: _negative(op, "output_padding")),
+    "non-positive stride": (BOTH, lambda op: _non_positive(op, "stride")),
+    "non-positive dilation": (BOTH, lambda op: _non_positive(op, "dilation")),
+    "non-positive groups": (BOTH, lambda op: _non_positive(op, "groups")),
+    "channels not divisible by groups": (BOTH, _channels_not_divisible),
+    "weight channels mismatch": (BOTH, lambda op: _shape_fault(op, "weight_in_delta")),
+    "wrong bias shape": (BOTH, lambda op: _shape_fault(op, "bias_delta")),
+    "wrong weight rank": (BOTH, lambda op: _shape_fault(op, "weight_rank_delta")),
+    "wrong input rank": (BOTH, lambda op: _shape_fault(op, "input_rank_delta")),
+    "padding='same' with stride > 1": (("conv",), _same_with_stride),
+    "bad padding string": (BOTH, _bad_padding_string),
+    "bad output_size": (("conv_transpose",), _bad_output_size),
 }
+
+#: every (rule, op) pair with a strategy: one error-parity test each
+INVALID_RULE_OPS = [(rule, op) for rule, (ops, _) in INVALID_RULES.items() for op in ops]
 
 
 class InvalidCall:
@@ -350,28 +343,29 @@ class InvalidCall:
 
 def _apply(rule: str, case: Case, pert: dict) -> InvalidCall:
     x, w, b = case.input_shape, case.weight_shape, case.bias_shape
-    if pert.get("weight_in_delta"):
-        w = w[:1] + (w[1] + pert["weight_in_delta"],) + w[2:] if not case.transposed else \
-            (w[0] + pert["weight_in_delta"],) + w[1:]
+    nd = case.nd
+    if pert.get("weight_in_delta"):  # the weight axis that must match the input's channels
+        axis = 0 if case.transposed else 1
+        w = w[:axis] + (w[axis] + pert["weight_in_delta"],) + w[axis + 1:]
     if pert.get("bias_delta"):
-        b = ((b[0] if b else case.out_channels) + pert["bias_delta"],)
+        b = (case.out_channels + pert["bias_delta"],)
     if pert.get("weight_rank_delta"):
         w = (1,) + w if pert["weight_rank_delta"] > 0 else w[:-1]
-    if pert.get("input_rank_delta"):
-        k = pert["input_rank_delta"]
-        x = (1,) * k + x if k > 0 else x[-k:] if case.batch is None else x[-k + 1:]
+    if pert.get("input_rank_delta"):  # rank nd (no channel axis) or nd + 3: neither is accepted
+        x = (1,) * (nd + 3 - len(x)) + x if pert["input_rank_delta"] > 0 else x[-nd:]
     return InvalidCall(rule, case, x, w, b)
 
 
-def invalid_cases(rule: str | None = None) -> st.SearchStrategy[InvalidCall]:
-    """Calls torch must reject, drawn for one rule (or any): see :data:`INVALID_RULES`."""
-    names = [rule] if rule else list(INVALID_RULES)
+def invalid_cases(rule: str | None = None, op: str | None = None) -> st.SearchStrategy[InvalidCall]:
+    """Calls torch must reject, for one rule and operator (or any): see :data:`INVALID_RULES`."""
+    pairs = [(r, o) for r, o in INVALID_RULE_OPS if (rule is None or r == rule) and (op is None or o == op)]
+    if not pairs:
+        raise ValueError(f"no invalid-call strategy for rule={rule!r}, op={op!r}")
 
-    def wrap(name):
-        return INVALID_RULES[name].map(
-            lambda v, name=name: _apply(name, *(v if isinstance(v, tuple) else (v, {}))))
+    def build(r, o):
+        return INVALID_RULES[r][1](o).map(lambda v, r=r: _apply(r, *(v if isinstance(v, tuple) else (v, {}))))
 
-    return st.one_of([wrap(n) for n in names])
+    return st.one_of([build(r, o) for r, o in pairs])
 
 
 def tag_regimes(case: Case) -> None:

@@ -1,0 +1,22 @@
+"""Property 6: every invalid configuration is rejected by the target and by the oracle."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conv_oracle import properties, strategies as cs
+
+pytestmark = pytest.mark.differential
+
+MODULE_ONLY_RULES = {"bad output_size"}
+
+
+@pytest.mark.parametrize("rule, op", cs.INVALID_RULE_OPS, ids=[f"{op}-{rule}" for rule, op in cs.INVALID_RULE_OPS])
+@given(data=st.data())
+def test_error_parity(target, record, rule, op, data):
+    """Both raise; a target that returns a tensor for an invalid call fails with the oracle's reason."""
+    if rule in MODULE_ONLY_RULES and not target.modules:
+        pytest.skip(f"{rule}: only nn.ConvTranspose*d takes output_size")
+    call = data.draw(cs.invalid_cases(rule, op), label="call")
+    with record("error_parity", target, call.case, dtype="float32", rule=rule) as rec:
+        rec.update(properties.error_parity(target, call))

@@ -1,0 +1,28 @@
+"""Property 5: gradients for input, weight and bias equal the oracle's adjoints."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conv_oracle import properties, strategies as cs
+from conv_oracle.historical import HISTORICAL, HISTORICAL_MODULES, pinned
+
+pytestmark = pytest.mark.differential
+
+
+@pytest.mark.parametrize("wrt", ["input", "weight", "bias"])
+@pytest.mark.parametrize("mode", ["exact", "float"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pinned(HISTORICAL | HISTORICAL_MODULES, seed=0)
+@given(case=cs.cases(), seed=st.integers(0, 2**32 - 1), x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_gradient(target, record, wrt, mode, dtype, case, seed, x_layout, w_layout):
+    """Exact mode: bit for bit. Float mode: within gamma_n(u) times the adjoint on absolute values."""
+    case = case if target.modules else case.functional()
+    if wrt == "bias" and not case.bias:
+        case = case.__class__(**{**case.to_dict(), "bias": True})
+    cs.tag_regimes(case)
+    m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
+    used = mode if m else "float"
+    ops = cs.make_operands(case, used, seed, m or 1, x_layout if x_layout == "expanded" else "contiguous")
+    with record(f"gradient_{wrt}", target, case, dtype=dtype, mode=used, x_layout=x_layout, w_layout=w_layout) as rec:
+        rec.update(properties.gradients(target, case, ops, dtype, wrt, x_layout, w_layout))

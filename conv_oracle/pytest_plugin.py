@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import warnings
 
 import pytest
@@ -114,7 +115,7 @@ def record(request):
 # ---- known deviations ------------------------------------------------------------------------
 
 def parse_deviations(path: str) -> list[dict]:
-    """Entries ``[torch=GLOB] NODEID-GLOB  # reason``; a reason is required."""
+    """Entries ``[torch=GLOB] NODEID-PATTERN  # reason`` (``*`` matches anything); a reason is required."""
     entries = []
     with open(path, encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, 1):
@@ -124,14 +125,19 @@ def parse_deviations(path: str) -> list[dict]:
             pattern, _, reason = line.partition("#")
             if not reason.strip():
                 raise pytest.UsageError(f"{path}:{lineno}: a known deviation needs a '# reason': {line!r}")
-            words = pattern.split()
-            version = None
-            if words and words[0].startswith("torch="):
-                version = words.pop(0)[len("torch="):]
-            if len(words) != 1:
+            pattern, version = pattern.strip(), None
+            if pattern.startswith("torch="):
+                version, _, pattern = pattern[len("torch="):].partition(" ")
+                pattern = pattern.strip()
+            if not pattern:
                 raise pytest.UsageError(f"{path}:{lineno}: expected '[torch=GLOB] NODEID-GLOB  # reason': {line!r}")
-            entries.append({"pattern": words[0], "torch": version, "reason": reason.strip(), "line": lineno})
+            entries.append({"pattern": pattern, "torch": version, "reason": reason.strip(), "line": lineno})
     return entries
+
+
+def _matches(pattern: str, nodeid: str) -> bool:
+    """``*`` is the only wildcard: test ids are full of ``[`` ``]`` that fnmatch would misread."""
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), nodeid) is not None
 
 
 def _deviation_file(config) -> str | None:
@@ -154,7 +160,7 @@ def pytest_collection_modifyitems(session, config, items):
     for entry in parse_deviations(path):
         if entry["torch"] and not fnmatch.fnmatch(version, entry["torch"]):
             continue
-        matched = [it for it in items if fnmatch.fnmatchcase(it.nodeid, entry["pattern"])]
+        matched = [it for it in items if _matches(entry["pattern"], it.nodeid)]
         for item in matched:
             item.add_marker(pytest.mark.skip(reason=f"known deviation: {entry['reason']}"))
         if not matched:

@@ -285,8 +285,8 @@ def _bad_padding_string(draw, op):
 
 @st.composite
 def _bad_output_size(draw, op):
-    c = _base(draw, op)
-    cfg = replace(c, output_padding=0).config()
+    c = replace(_base(draw, op), padding=0, output_padding=0)  # every size range then starts at >= 1
+    cfg = c.config()
     lo, s = cfg.output_size, cfg.stride
     how = draw(st.sampled_from(["below", "above", "length"]))
     if how == "length":

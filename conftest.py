@@ -1,14 +1,8 @@
-"""pytest configuration: Hypothesis profiles and the conv_oracle plugin (targets, records, deviations)."""
+"""Project-wide pytest configuration: the Hypothesis profiles (ci by default, see conv_oracle/profiles.py).
 
-import os
+The differential suite's own options (--target, --records, --known-deviations) come from its
+conftest, conv_oracle/suite/conftest.py, which loads conv_oracle.pytest_plugin."""
 
-pytest_plugins = ["conv_oracle.pytest_plugin"]
+from conv_oracle.profiles import register_profiles
 
-from hypothesis import HealthCheck, settings
-
-settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=15, deadline=None)
-settings.register_profile("thorough", max_examples=600, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("CONV_ORACLE_PROFILE", "ci"))
+register_profiles()

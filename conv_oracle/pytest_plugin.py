@@ -1,11 +1,12 @@
 """pytest plugin for the differential suite: targets, report header, known deviations, records.
 
-Enable it with ``pytest_plugins = ["conv_oracle.pytest_plugin"]`` in a conftest.py. Options:
+The suite's conftest (``conv_oracle/suite/conftest.py``) loads it; another project can do the same
+with ``pytest_plugins = ["conv_oracle.pytest_plugin"]`` in its root conftest. Options:
 
 * ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
   (default ``torch``). Tests taking a ``target`` fixture run once per target.
 * ``--known-deviations FILE``: plain-text list of expected failures, applied as skips
-  (default: ``known_deviations.txt`` in the rootdir, if present).
+  (default: the suite's own ``conv_oracle/suite/known_deviations.txt``).
 * ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
 """
 
@@ -31,7 +32,7 @@ def pytest_addoption(parser):
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
                          "torch-compile, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
     group.addoption("--known-deviations", default=None, metavar="FILE",
-                    help="known deviations (skips with reasons); default known_deviations.txt in the rootdir")
+                    help="known deviations (skips with reasons); default conv_oracle/suite/known_deviations.txt")
     group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
                     help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
 
@@ -144,10 +145,11 @@ def _deviation_file(config) -> str | None:
     path = config.getoption("--known-deviations")
     if path:
         return path
-    default = os.path.join(str(config.rootpath), "known_deviations.txt")
+    default = os.path.join(os.path.dirname(__file__), "suite", "known_deviations.txt")
     return default if os.path.exists(default) else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselection: match against everything collected
 def pytest_collection_modifyitems(session, config, items):
     path = _deviation_file(config)
     if not path:
@@ -163,7 +165,8 @@ def pytest_collection_modifyitems(session, config, items):
         matched = [it for it in items if _matches(entry["pattern"], it.nodeid)]
         for item in matched:
             item.add_marker(pytest.mark.skip(reason=f"known deviation: {entry['reason']}"))
-        if not matched:
+        module = entry["pattern"].split("::")[0]
+        if not matched and any(_matches(module, it.nodeid.split("::")[0]) for it in items):  # its file ran, the test did not
             warnings.warn(KnownDeviationWarning(
                 f"{path}:{entry['line']}: known deviation {entry['pattern']!r} matches no collected test"))
 

@@ -86,12 +86,13 @@ def _dimension(draw, transposed: bool, featured: bool, max_side: int, want_same:
 
 @st.composite
 def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: bool = True,
-          output_size: bool = True, max_side: int | None = None, max_channels: int | None = None,
+          output_size: bool = True, module_only: bool = False, max_side: int | None = None, max_channels: int | None = None,
           max_batch: int | None = None) -> Case:
     """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
 
     ``padding_modes=False`` keeps ``padding_mode='zeros'`` and ``output_size=False`` never sets
     ``output_size``: both need ``nn`` modules, which plain functional targets cannot express.
+    ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
     """
     max_side, max_channels, max_batch = _limits(max_side, max_channels, max_batch)
     op = op or draw(st.sampled_from(["conv", "conv_transpose"]))
@@ -100,8 +101,9 @@ def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: 
         max_side = max(1, max_side * 2 // 3)
     transposed = op == "conv_transpose"
     mode = "zeros"
-    if not transposed and padding_modes:
-        mode = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
+    if not transposed and (padding_modes or module_only):
+        modes = ["reflect", "replicate", "circular"] + ([] if module_only else ["zeros", "zeros"])
+        mode = draw(st.sampled_from(modes))
     pad_kind = "int" if transposed else draw(st.sampled_from(["int", "int", "tuple", "valid", "same"]))
     want_same = pad_kind == "same"
     featured = (not want_same) and draw(st.integers(0, 99)) < 60
@@ -128,12 +130,13 @@ def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: 
     opad, osize = 0, None
     if transposed:
         opad = a if len(set(a)) > 1 else a[0]
-        if output_size and draw(st.integers(0, 4)) == 0:
-            lo = [geometry.conv_transpose_output_length(*v, 0, dd) for v, dd in
-                  zip(zip(L, k, s, before), d)]
-            osize = tuple(draw(st.integers(max(1, m), m + ss - 1)) for m, ss in zip(lo, s)
-                          ) if all(m + ss - 1 >= 1 for m, ss in zip(lo, s)) else None
-            opad = 0 if osize is not None else opad
+        if module_only or (output_size and draw(st.integers(0, 4)) == 0):
+            if not all(geometry.conv_transpose_output_length(*v, 0, dd) + ss - 1 >= 1
+                       for v, dd, ss in zip(zip(L, k, s, before), d, s)):
+                before, padding = (0,) * nd, 0  # some size range lies below 1: unpadded ranges never do
+            lo = [geometry.conv_transpose_output_length(*v, 0, dd) for v, dd in zip(zip(L, k, s, before), d)]
+            osize = tuple(draw(st.integers(max(1, m), m + ss - 1)) for m, ss in zip(lo, s))
+            opad = 0
     return Case(op, nd, batch, cin_g * groups, cout_g * groups, groups, L, k, stride, padding, dilation, opad,
                 osize, mode, draw(st.booleans()))
 

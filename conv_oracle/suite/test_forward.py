@@ -5,7 +5,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from conv_oracle import properties, strategies as cs
-from conv_oracle.historical import pinned
+from conv_oracle.historical import HISTORICAL_MODULES, pinned
 
 pytestmark = pytest.mark.differential
 
@@ -68,3 +68,14 @@ def test_dims_and_batch(target, record, nd, batch, data):
     seed = data.draw(SEEDS, label="seed")
     cs.tag_regimes(case)
     _check(target, record, case, "float32", "exact", seed, "contiguous", "contiguous", "dims_batch")
+
+
+@pinned(HISTORICAL_MODULES, seed=0)
+@given(case=cs.cases(module_only=True), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_module_forward(target, record, case, seed, x_layout, w_layout):
+    """nn.Conv*d with reflect / replicate / circular padding and nn.ConvTranspose*d with output_size,
+    exact float32 operands, against the oracle's padding_mode / output_size handling."""
+    if not target.modules:
+        pytest.skip(f"{target.name}: padding_mode and output_size need torch's nn modules")
+    cs.tag_regimes(case)
+    _check(target, record, case, "float32", "exact", seed, x_layout, w_layout, "module_forward")

@@ -92,6 +92,8 @@ def invoke(target: Target, case: Case, x, w, b):
             kwargs = {"output_size": list(case.output_size)} if case.output_size is not None else {}
             return torch.func.functional_call(module, params, (x,), kwargs)
         fn = target.function(case.fn_name)
+        if fn is None:  # callers check supports() first; this is not a target error
+            raise LookupError(f"target {target.name} does not define {case.fn_name}")
         return fn(x, w, b, **case.functional_kwargs())
 
 

@@ -32,6 +32,20 @@ def _ctx(case, target, dtype, mode, x, w, b, call=None, **kw) -> CheckContext:
                         target.device, **kw)
 
 
+def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_layout="contiguous",
+         requires_grad=False) -> execution.Call:
+    """``execution.run``, with an exception on this valid configuration turned into a readable failure."""
+    __tracebackhide__ = True
+    try:
+        return execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad)
+    except LookupError:
+        raise
+    except Exception as exc:
+        ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device)
+        raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+
 def _terms(case: Case) -> int:
     cfg = case.config()
     return (cfg.in_channels // cfg.groups) * math.prod(cfg.kernel_size) + (1 if case.bias else 0)
@@ -46,7 +60,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
     rounding bound in float mode. The oracle sees the operands exactly as the target got them."""
     __tracebackhide__ = True
-    call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout)
+    call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout)
     x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
     b = None if call.b is None else execution.to_numpy(call.b)
     ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call)
@@ -73,7 +87,7 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     cfg = case.config()
     x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
     b = np.zeros(case.bias_shape) if case.bias else None
-    call = execution.run(target, case, x, w, b, dtype)
+    call = _run(target, case, x, w, b, dtype)
     if case.transposed:
         size = geometry.conv_transpose_output_size(cfg.input_size, cfg.kernel_size, cfg.stride,
                                                    cfg.padding_before, cfg.output_padding, cfg.dilation)
@@ -106,7 +120,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     x = rng.integers(-m, m + 1, size=case.input_shape).astype(np.float64)
     w = np.ones(case.weight_shape)
     b = rng.integers(-m, m + 1, size=case.bias_shape).astype(np.float64) if case.bias else None
-    call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad=True)
+    call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad=True)
     call.out.backward(torch.ones_like(call.out))
     grad = execution.to_numpy(call.x.grad)
     observed = _spatial_all(grad == 0, case.nd)
@@ -124,7 +138,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
         for poison in (np.nan, np.inf, -np.inf):
             xp = x.copy()
             xp[(Ellipsis,) + tuple(np.nonzero(predicted))] = poison
-            pcall = execution.run(target, case, xp, w, b, dtype, x_layout, w_layout)
+            pcall = _run(target, case, xp, w, b, dtype, x_layout, w_layout)
             got = execution.to_numpy(pcall.out)
             if not np.array_equal(got.view(np.int64), clean.view(np.int64)):
                 cell = tuple(int(i) for i in np.argwhere(got.view(np.int64) != clean.view(np.int64))[0])
@@ -145,7 +159,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     rng = np.random.default_rng(seed)
     b = rng.integers(-3, 4, size=case.bias_shape).astype(np.float64) if case.bias else None
     x, w = np.ones(case.input_shape), np.ones(case.weight_shape)
-    call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout)
+    call = _run(target, case, x, w, b, dtype, x_layout, w_layout)
     got = execution.to_numpy(call.out)
     base = np.zeros_like(got) + (0.0 if b is None else b.reshape((-1,) + (1,) * case.nd))
     observed = _spatial_all(got == base, case.nd)
@@ -162,7 +176,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     xn[rng.random(xn.shape) < 0.2] = np.inf
     wn = rng.integers(-3, 4, size=case.weight_shape).astype(np.float64)
     wn[rng.random(wn.shape) < 0.3] = -np.inf
-    ncall = execution.run(target, case, xn, wn, b, dtype, x_layout, w_layout)
+    ncall = _run(target, case, xn, wn, b, dtype, x_layout, w_layout)
     got = execution.to_numpy(ncall.out)
     sel = (Ellipsis,) + tuple(np.nonzero(predicted))
     if predicted.any() and not np.array_equal(got[sel].view(np.int64), base[sel].view(np.int64)):
@@ -182,7 +196,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     adjoint, bit for bit in exact mode, within the rounding bound in float mode."""
     __tracebackhide__ = True
     import torch
-    call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
+    call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
     rng = np.random.default_rng(ops.seed + 1)
     shape = tuple(call.out.shape)
     gy = (rng.integers(-ops.magnitude, ops.magnitude + 1, size=shape).astype(np.float64) if ops.mode == "exact"

@@ -116,7 +116,9 @@ def record(request):
 # ---- known deviations ------------------------------------------------------------------------
 
 def parse_deviations(path: str) -> list[dict]:
-    """Entries ``[torch=GLOB] NODEID-PATTERN  # reason`` (``*`` matches anything); a reason is required."""
+    """Entries ``[torch=GLOB] [target=NAME] NODEID-PATTERN  # reason``; ``*`` matches anything in the
+    pattern; the reason is required. ``torch=`` limits an entry to torch versions, ``target=`` to runs
+    that include that target (an entry for a target not being run is neither applied nor stale)."""
     entries = []
     with open(path, encoding="utf-8") as fh:
         for lineno, raw in enumerate(fh, 1):
@@ -126,13 +128,18 @@ def parse_deviations(path: str) -> list[dict]:
             pattern, _, reason = line.partition("#")
             if not reason.strip():
                 raise pytest.UsageError(f"{path}:{lineno}: a known deviation needs a '# reason': {line!r}")
-            pattern, version = pattern.strip(), None
-            if pattern.startswith("torch="):
-                version, _, pattern = pattern[len("torch="):].partition(" ")
+            entry = {"torch": None, "target": None, "reason": reason.strip(), "line": lineno}
+            pattern = pattern.strip()
+            while pattern.split(" ", 1)[0].partition("=")[0] in ("torch", "target"):
+                token, _, pattern = pattern.partition(" ")
+                key, _, value = token.partition("=")
+                entry[key] = value
                 pattern = pattern.strip()
             if not pattern:
-                raise pytest.UsageError(f"{path}:{lineno}: expected '[torch=GLOB] NODEID-GLOB  # reason': {line!r}")
-            entries.append({"pattern": pattern, "torch": version, "reason": reason.strip(), "line": lineno})
+                raise pytest.UsageError(f"{path}:{lineno}: expected '[torch=GLOB] [target=NAME] NODEID-PATTERN  "
+                                        f"# reason': {line!r}")
+            entry["pattern"] = pattern
+            entries.append(entry)
     return entries
 
 
@@ -161,6 +168,8 @@ def pytest_collection_modifyitems(session, config, items):
         version = ""
     for entry in parse_deviations(path):
         if entry["torch"] and not fnmatch.fnmatch(version, entry["torch"]):
+            continue
+        if entry["target"] and entry["target"] not in target_names(config):
             continue
         matched = [it for it in items if _matches(entry["pattern"], it.nodeid)]
         for item in matched:

@@ -1,0 +1,54 @@
+"""Meta-tests: the differential suite must fail on each planted faulty target, naming the right
+property and printing a reproduction snippet, and pass on a correct plugged-in target."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.meta
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+#: faulty module -> (-k selection of suite tests, a test that must be among the failures)
+FAULTS = {
+    "layout_bug": ("test_layouts and (sliced or transposed)", "test_layouts"),
+    "group_bug": ("test_forward_exact and float64", "test_forward_exact"),
+    "precision_loss": ("test_forward_float and float32", "test_forward_float"),
+    "bias_only_bug": ("test_bias_only_output_cells and float32", "test_bias_only_output_cells"),
+    "accepts_invalid": ("test_error_parity and conv-conv_output", "test_error_parity"),
+    "wrong_gradient": ("test_gradient and float32 and exact and input", "test_gradient"),
+    "nan_leak": ("test_skipped_input_pixels and float32", "test_skipped_input_pixels"),
+    "dilation_shape_bug": ("test_output_shape", "test_output_shape"),
+}
+
+
+def run_suite(target: str, selection: str, *extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, ROOT, os.environ.get("PYTHONPATH", "")]))
+    env.pop("PYTEST_XDIST_WORKER", None)
+    cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-p", "no:cacheprovider",
+           "-q", "--target", target, "-k", selection, "-p", "no:randomly", *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_suite_catches_fault(fault):
+    """Exit status 1, the expected property among the failures, and a plain-torch repro in the message."""
+    selection, expected_test = FAULTS[fault]
+    result = run_suite(f"faulty.{fault}", selection, "-x", "--hypothesis-profile", "meta")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, f"suite did not fail on faulty.{fault} (exit {result.returncode}):\n{out[-3000:]}"
+    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
+    assert any(expected_test in line for line in failed), f"expected {expected_test} to fail:\n{out[-3000:]}"
+    assert "Reproduce in plain torch:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
+
+
+def test_correct_plugged_in_target_passes():
+    """The same selections against torch.nn.functional loaded as a module path: no false alarm."""
+    selection = " or ".join(f"({sel})" for sel, _ in FAULTS.values())
+    result = run_suite("faulty.passthrough", selection, "--hypothesis-profile", "dev")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert " passed" in out and " failed" not in out

@@ -156,10 +156,12 @@ def exact_magnitude(case: Case, dtype: str, gradients: bool = False) -> int:
     counts = [fwd_terms]
     if gradients:
         n = cfg.batch
-        out_cells = math.prod(cfg.output_size)
-        counts += [(cfg.out_channels // cfg.groups) * taps, n * out_cells, n * out_cells]
-        if case.transposed:
-            counts[-2] = n * math.prod(cfg.input_size)
+        copies = 1  # padding copies of one input pixel (reflect / replicate / circular) add up in its gradient
+        if cfg.padding_mode != "zeros":
+            copies = math.prod(1 + pb + pa for pb, pa in cfg.padding)
+        counts.append((cfg.out_channels // cfg.groups) * taps * copies)  # grad_input
+        counts.append(n * math.prod(cfg.input_size if case.transposed else cfg.output_size))  # grad_weight
+        counts.append(n * math.prod(cfg.output_size))  # grad_bias
     limit = 2 ** MANTISSA_BITS[dtype]
     m = math.isqrt(limit // max(counts))
     if dtype in ("float16", "bfloat16", "tf32"):  # the operands themselves must be representable

@@ -1,0 +1,62 @@
+"""The pytest plugin: target selection, report header, known-deviation handling."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUITE = os.path.join(ROOT, "conv_oracle", "suite")
+
+
+def pytest_run(*args, env=None):
+    full_env = {k: v for k, v in os.environ.items() if k != "CONV_ORACLE_TARGET"}
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", "pytest", SUITE, "-p", "no:cacheprovider", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def test_report_header_names_targets_torch_backends_and_profile():
+    r = pytest_run("--co", "--target", "torch", "--target", "torch-no-mkldnn", "--hypothesis-profile", "dev")
+    out = r.stdout
+    assert r.returncode == 0, out + r.stderr
+    import torch
+    assert "conv_oracle targets: torch, torch-no-mkldnn" in out
+    assert f"torch {torch.__version__}" in out
+    assert "mkldnn(oneDNN) enabled=" in out and "cudnn.allow_tf32=" in out and "deterministic=" in out
+    assert "hypothesis profile: dev" in out
+    assert "test_output_shape[torch-no-mkldnn]" in out  # every test is parametrized per target
+
+
+def test_target_from_environment_variable():
+    r = pytest_run("--co", env={"CONV_ORACLE_TARGET": "torch-no-mkldnn"})
+    assert "conv_oracle targets: torch-no-mkldnn" in r.stdout
+    assert "test_output_shape[torch-no-mkldnn]" in r.stdout and "test_output_shape[torch]" not in r.stdout
+
+
+def test_unknown_target_is_a_clear_error():
+    r = pytest_run("-q", "--target", "no_such_module_xyz", "-k", "test_output_shape")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "no_such_module_xyz" in out and "neither a built-in target" in out
+
+
+def test_known_deviation_skips_with_reason(tmp_path):
+    dev = tmp_path / "deviations.txt"
+    dev.write_text("target=torch *test_shapes.py::test_output_shape[torch]  # planted for the test\n")
+    r = pytest_run("-q", "-rs", "-k", "test_output_shape", "--known-deviations", str(dev))
+    assert r.returncode == 0, r.stdout
+    assert "known deviation: planted for the test" in r.stdout
+
+
+def test_stale_known_deviation_warns(tmp_path):
+    dev = tmp_path / "deviations.txt"
+    dev.write_text("*test_shapes.py::test_no_such_test*  # stale entry\n")
+    r = pytest_run("--co", "-q", "--known-deviations", str(dev))
+    assert "KnownDeviationWarning" in r.stdout and "matches no collected test" in r.stdout
+
+
+def test_deviation_without_reason_is_a_usage_error(tmp_path):
+    dev = tmp_path / "deviations.txt"
+    dev.write_text("*test_shapes.py::test_output_shape*\n")
+    r = pytest_run("--co", "-q", "--known-deviations", str(dev))
+    assert r.returncode == 4 and "needs a '# reason'" in (r.stdout + r.stderr)

@@ -1,0 +1,91 @@
+"""The strategies themselves: valid by construction, weighted as promised, bounded in size."""
+
+import collections
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conv_oracle import ConvConfigError, geometry, strategies as cs
+
+def _sample(strategy, n=400):
+    """``n`` derandomized draws (a fixed, reproducible sample)."""
+    seen = []
+
+    @settings(max_examples=n, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(value):
+        seen.append(value)
+
+    collect()
+    return seen
+
+
+def test_cases_are_valid_by_construction():
+    """Every drawn case passes the oracle's validation (no filtering anywhere in cases())."""
+    for case in _sample(cs.cases()):
+        case.config()
+
+
+def test_featured_regime_is_at_least_half():
+    """More than half the cases have stride > effective kernel in some dimension; the other
+    regimes (equal, smaller, dilation holes, tail remainders) still appear often."""
+    cases = _sample(cs.cases())
+    tags = collections.Counter()
+    for c in cases:
+        r = c.regimes()
+        tags["gap"] += r["stride_gt_kernel"] == "yes"
+        tags["equal"] += "=" in r["stride_vs_kernel"]
+        tags["smaller"] += "<" in r["stride_vs_kernel"]
+        tags["dilation"] += r["dilation"] == "yes"
+        cfg = c.config()
+        if not c.transposed:
+            tags["tail"] += any((L + pb + pa - E) % s for L, (pb, pa), E, s in
+                                zip(cfg.input_size, cfg.padding, cfg.effective_kernel, cfg.stride))
+    n = len(cases)
+    assert tags["gap"] >= n / 2, tags
+    for regime in ("equal", "smaller", "dilation", "tail"):
+        assert tags[regime] >= n / 20, (regime, tags)
+
+
+def test_sizes_are_bounded(monkeypatch):
+    monkeypatch.setenv("CONV_ORACLE_MAX_SIDE", "5")
+    monkeypatch.setenv("CONV_ORACLE_MAX_CHANNELS", "2")
+    for c in _sample(cs.cases(), 200):
+        assert max(c.input_size) <= 5 + max(c.kernel_size) * 3, c  # 'valid' may grow L to the kernel
+        assert c.in_channels <= 2 * c.groups and c.out_channels <= 2 * c.groups
+
+
+@pytest.mark.parametrize("rule, op", cs.INVALID_RULE_OPS)
+def test_invalid_calls_are_invalid(rule, op):
+    """Each invalid strategy breaks a rule the oracle enforces (shapes included)."""
+    import numpy as np
+    from conv_oracle.properties import oracle_forward
+    for call in _sample(cs.invalid_cases(rule, op), 30):
+        b = None if call.bias_shape is None else np.zeros(call.bias_shape)
+        with pytest.raises(ConvConfigError):
+            oracle_forward(call.case, np.zeros(call.input_shape), np.zeros(call.weight_shape), b)
+
+
+@pytest.mark.parametrize("dtype, bits", [("float32", 24), ("float16", 11), ("bfloat16", 8), ("tf32", 11)])
+def test_exact_magnitude_keeps_sums_exact(dtype, bits):
+    """n * m^2 (+ m for the bias) fits the mantissa, for the forward pass and all three gradients."""
+    for c in _sample(cs.cases(), 100):
+        m = cs.exact_magnitude(c, dtype, gradients=True)
+        cfg = c.config()
+        taps = math.prod(cfg.kernel_size)
+        copies = math.prod(1 + pb + pa for pb, pa in cfg.padding) if cfg.padding_mode != "zeros" else 1
+        terms = [(cfg.in_channels // cfg.groups) * taps + 1, (cfg.out_channels // cfg.groups) * taps * copies,
+                 cfg.batch * math.prod(cfg.output_size),
+                 cfg.batch * math.prod(cfg.input_size if c.transposed else cfg.output_size)]
+        if m:
+            assert max(terms) * m * m <= 2**bits, (c, m)
+        else:
+            assert max(terms) > 2**bits
+
+
+def test_layouts_cover_every_kind():
+    assert set(_sample(cs.layouts(2), 100)) == set(cs.LAYOUTS)
+    assert "channels_last" not in set(_sample(cs.layouts(1), 100))

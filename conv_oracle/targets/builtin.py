@@ -57,6 +57,11 @@ def torch_cuda_no_tf32() -> Target:
 
 def torch_compile() -> Target:
     import torch
+    import torch._dynamo.config as dynamo
+    # Every configuration is a new graph. Never let dynamo fall back to eager silently after its
+    # recompile limit: that would test torch.nn.functional instead of the compiled code.
+    dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1_000_000
+    dynamo.fail_on_recompile_limit_hit = True
     compiled = {name: torch.compile(fn, dynamic=False) for name, fn in _functional().items()}
     return Target("torch-compile", compiled, "cpu", description="torch.compile'd torch.nn.functional (Inductor)")
 

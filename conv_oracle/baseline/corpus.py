@@ -159,7 +159,8 @@ def extras() -> list[Entry]:
             stride = 1 if i == 0 else 4
             case = Case("conv", nd, 1 + i % 2, 2, 2, 1, (6, 5, 4)[:nd], (3, 2, 2)[:nd], stride,
                         (1, 2, 1)[:nd] if nd > 1 else 2, 1, padding_mode=mode, bias=i != 1)
-            out.append(Entry("extra", f"conv{nd}d padding_mode={mode}", case, "channels_last" if i == 2 else "contiguous"))
+            layout = "channels_last" if i == 2 else "contiguous"
+            out.append(Entry("extra", f"conv{nd}d padding_mode={mode}", case, layout))
         # output_size at both ends of its range [min, min + stride - 1], stride > kernel
         L, k, s = (3, 2, 2)[:nd], (2,) * nd, (3, 4, 3)[:nd]
         lo = [geometry.conv_transpose_output_length(a, b, c) for a, b, c in zip(L, k, s)]

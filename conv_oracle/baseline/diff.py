@@ -151,9 +151,11 @@ def _outcome(rec: dict) -> str:
     return rec["outcome"]
 
 
-def _head(text: str) -> str:
+def _head(text: str, limit: int = 200) -> str:
+    """The first line of a recorded mismatch (what differed; the lines after it are detail)."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    head = lines[0] if lines else ""
+    return head if len(head) <= limit else head[: limit - 1] + "…"
 
 
 def _error_type(error) -> str:

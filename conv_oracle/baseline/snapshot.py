@@ -151,8 +151,9 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict):
         return None, dtype
     rec.update(outcome="accepted", output_shape=list(call.out.shape))
     shape = tuple(call.out.shape)
-    gy = np.random.default_rng(ops.seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as properties.gradients
-    exact = {"dtype": dtype, "operands": digest(ops.x, ops.w, ops.b, gy), "output": digest(execution.to_numpy(call.out))}
+    gy = np.random.default_rng(ops.seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as gradients()
+    exact = {"dtype": dtype, "operands": digest(ops.x, ops.w, ops.b, gy),
+             "output": digest(execution.to_numpy(call.out))}
     try:
         call.out.backward(torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
         for wrt, t in (("input", call.x), ("weight", call.w), ("bias", call.b)):

@@ -46,7 +46,7 @@ def main(args) -> int:
     if not args.quiet:
         s = snap["summary"]
         print(f"wrote {args.out}: {s['cases']} cases ({s['accepted']} accepted, {s['rejected']} rejected, "
-              f"{s['unsupported']} unsupported; {s['mismatch']} disagree with the oracle) for "
-              f"{target.name} on torch {snap['environment']['torch_version']} in {s['seconds']:.1f} s "
+              f"{s['unsupported']} unsupported; {s['mismatch']} disagree with the oracle) for target "
+              f"{target.name} (torch {snap['environment']['torch_version']}) in {s['seconds']:.1f} s "
               f"[conventional name: {baseline_name(snap)}]", file=sys.stderr)
     return 0

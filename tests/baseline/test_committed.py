@@ -22,8 +22,9 @@ COMMITTED = sorted(glob.glob(str(BASELINES / "*.json")))
 def _committed_for(snap) -> dict:
     path = BASELINES / baseline_name(snap)
     if not path.exists():
-        pytest.skip(f"no committed baseline {path.relative_to(ROOT)} for the installed torch "
-                    f"{snap['environment']['torch_version']}: record one with `conv-oracle snapshot --out {path.relative_to(ROOT)}`")
+        rel = path.relative_to(ROOT)
+        pytest.skip(f"no committed baseline {rel} for the installed torch {snap['environment']['torch_version']}: "
+                    f"record one with `conv-oracle snapshot --out {rel}`")
     return schema.load(str(path))
 
 

@@ -37,13 +37,15 @@ def test_records_hold_shape_digests_shares_and_coverage(torch_snapshot):
     assert valid and all(c["outcome"] == "accepted" for c in valid)
     for c in valid:
         assert c["output_shape"] and all(isinstance(n, int) for n in c["output_shape"])
-        expected = {"dtype", "operands", "output", "grad_input", "grad_weight"} | ({"grad_bias"} if c["case"]["bias"] else set())
+        expected = {"dtype", "operands", "output", "grad_input", "grad_weight"}
+        expected |= {"grad_bias"} if c["case"]["bias"] else set()
         assert set(c["exact"]) == expected, c["id"]
         assert set(c["bound_share"]["float32"]) == expected - {"dtype", "operands"}, c["id"]
         assert {"float64", "float16", "bfloat16"} <= set(c["bound_share"])
-        assert c["coverage"]["property"] == ("bias_only_cells" if c["case"]["op"] == "conv_transpose" else "skipped_pixels")
-        assert c["coverage"]["observed"]["shape"] == list(c["case"]["input_size"] if c["case"]["op"] == "conv"
-                                                          else c["output_shape"][-c["case"]["nd"]:])
+        transposed = c["case"]["op"] == "conv_transpose"
+        assert c["coverage"]["property"] == ("bias_only_cells" if transposed else "skipped_pixels")
+        spatial = c["output_shape"][-c["case"]["nd"]:] if transposed else c["case"]["input_size"]
+        assert c["coverage"]["observed"]["shape"] == list(spatial)
     rejected = [c for c in torch_snapshot["cases"] if c["outcome"] == "rejected"]
     assert rejected and all(c["kind"] == "invalid" and c["error"].split(":")[0].endswith("Error") for c in rejected)
 
@@ -87,7 +89,8 @@ def test_a_failing_property_is_recorded_not_raised(planted):
 
 def test_coverage_is_recorded_when_the_coverage_property_fails():
     """A conv_transpose2d that adds 1 everywhere has no bias-only cells: observed, recorded, flagged."""
-    target = Target("shifted", {"conv2d": F.conv2d, "conv_transpose2d": lambda *a, **k: F.conv_transpose2d(*a, **k) + 1})
+    shifted = {"conv2d": F.conv2d, "conv_transpose2d": lambda *a, **k: F.conv_transpose2d(*a, **k) + 1}
+    target = Target("shifted", shifted)
     from conv_oracle.baseline.corpus import historical
     entry = next(e for e in historical() if e.label == "seed-6x6")
     with snap_mod.single_threaded():

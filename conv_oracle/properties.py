@@ -2,7 +2,8 @@
 with the oracle and raises AssertionError with a readable message on a mismatch. The pytest suite,
 ``conv-oracle snapshot`` and other projects' tests all call these.
 
-Each returns a dict of observations (bound share used, observed masks, ...) for the records.
+Each returns a dict of observations (bound share used, observed masks, ...) for the records; the
+coverage properties also attach theirs to the AssertionError they raise (``error.observations``).
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     return {"output_shape": list(got)}
 
 
+def _observing(error: AssertionError, **observations) -> AssertionError:
+    """Attach what was observed to a failure (``error.observations``), for callers that record it."""
+    error.observations = observations
+    return error
+
+
 def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
     """Reduce an ``(..., *spatial)`` boolean array to the spatial mask true in every (n, c)."""
     return values.reshape((-1,) + values.shape[-nd:]).all(axis=0)
@@ -128,10 +135,11 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
                grad_output=np.ones(tuple(call.out.shape)))
     if not np.array_equal(observed, predicted):
         diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
-        raise ctx.failure(f"input pixels with zero gradient {np.argwhere(observed).tolist()[:12]} differ from the "
-                          f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
-                          f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
-                          f"{'zero' if observed[diff] else 'non-zero'} gradient")
+        raise _observing(ctx.failure(
+            f"input pixels with zero gradient {np.argwhere(observed).tolist()[:12]} differ from the "
+            f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
+            f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
+            f"{'zero' if observed[diff] else 'non-zero'} gradient"), predicted=predicted, observed=observed)
     result = {"predicted": predicted, "observed": observed}
     if predicted.any():
         clean = execution.to_numpy(call.out)
@@ -142,9 +150,9 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
             got = execution.to_numpy(pcall.out)
             if not np.array_equal(got.view(np.int64), clean.view(np.int64)):
                 cell = tuple(int(i) for i in np.argwhere(got.view(np.int64) != clean.view(np.int64))[0])
-                raise _ctx(case, target, dtype, "exact", xp, w, b, pcall).failure(
+                raise _observing(_ctx(case, target, dtype, "exact", xp, w, b, pcall).failure(
                     f"setting the {int(predicted.sum())} skipped input pixels to {poison} changed the output; first "
-                    f"at {cell}: {clean[cell]!r} became {got[cell]!r}", cell, clean[cell])
+                    f"at {cell}: {clean[cell]!r} became {got[cell]!r}", cell, clean[cell]), **result)
         result["poisoned"] = True
     return result
 
@@ -166,9 +174,10 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     ctx = _ctx(case, target, dtype, "exact", x, w, b, call)
     if not np.array_equal(observed, predicted):
         diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
-        raise ctx.failure(f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
-                          f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
-                          f"predicted {'bias-only' if predicted[diff] else 'touched'}")
+        raise _observing(ctx.failure(
+            f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
+            f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
+            f"predicted {'bias-only' if predicted[diff] else 'touched'}"), predicted=predicted, observed=observed)
     result = {"predicted": predicted, "observed": observed}
     # Non-finite operands everywhere a tap can read them: bias-only cells must not notice.
     xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
@@ -183,9 +192,9 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
         bad = np.zeros(got.shape, bool)
         bad[sel] = got[sel].view(np.int64) != base[sel].view(np.int64)
         cell = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise _ctx(case, target, dtype, "exact", xn, wn, b, ncall).failure(
+        raise _observing(_ctx(case, target, dtype, "exact", xn, wn, b, ncall).failure(
             f"bias-only cell {cell} is {got[cell]!r}, expected exactly the bias {base[cell]!r} (inputs and weights "
-            f"hold NaN/Inf elsewhere)", cell, base[cell])
+            f"hold NaN/Inf elsewhere)", cell, base[cell]), **result)
     result["poisoned"] = bool(predicted.any())
     return result
 

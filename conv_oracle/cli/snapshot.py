@@ -1,9 +1,52 @@
-"""`conv-oracle snapshot` (not implemented yet)."""
+"""`conv-oracle snapshot`: record a baseline of a target's convolution behaviour (see docs/upgrading-torch.md)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..baseline.schema import dumps
+from ..baseline.snapshot import baseline_name, snapshot
+from ..records import atomic_write
+from ..targets import load_target
+from . import UsageError
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="where to write the baseline (JSON, written atomically); the project's convention "
+                             "is reports/baselines/torch-<version>-<variant>.json")
+    parser.add_argument("--target", default="torch", metavar="NAME",
+                        help="target to record: torch (default), torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
+                             "or an importable module path")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
+def ensure_writable(path: str) -> None:
+    """Fail before the work, not after it: the folder of ``path`` must exist (or be made) and be writable."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK) or os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 
 
 def main(args) -> int:
-    raise SystemExit("conv-oracle snapshot: not implemented yet")
+    ensure_writable(args.out)
+    target = load_target(args.target)
+    if target.device == "cuda" and not target.functions:
+        raise UsageError(f"target {target.name}: CUDA is not available on this machine")
+    snap = snapshot(target)
+    try:
+        atomic_write(args.out, dumps(snap))
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        s = snap["summary"]
+        print(f"wrote {args.out}: {s['cases']} cases ({s['accepted']} accepted, {s['rejected']} rejected, "
+              f"{s['unsupported']} unsupported; {s['mismatch']} disagree with the oracle) for target "
+              f"{target.name} (torch {snap['environment']['torch_version']}) in {s['seconds']:.1f} s "
+              f"[conventional name: {baseline_name(snap)}]", file=sys.stderr)
+    return 0

@@ -1,0 +1,268 @@
+"""Run the corpus on a target and record, per case, what the target did.
+
+Per valid case:
+
+* ``outcome``: accepted, or rejected with the exception's type and first line;
+* ``output_shape``;
+* ``exact``: operands of small integers (exact in float32 for every partial sum, see
+  :func:`~conv_oracle.strategies.exact_magnitude`), with sha256 digests of the float64 bytes of the
+  output and of the input / weight / bias gradients (and of the operands themselves). Any summation
+  order gives these results bit for bit, so a changed digest on unchanged operands is a real change;
+* ``bound_share``: random float operands; the largest share of the derived rounding bound used,
+  forward in float32 / float64 / float16 / bfloat16 and the three gradients in float32;
+* ``coverage``: the observed skipped input pixels (conv) or bias-only output cells (transposed),
+  as :func:`~conv_oracle.records.mask_record`;
+* ``verdict`` / ``mismatches``: each property of :mod:`conv_oracle.properties` that disagreed with
+  the oracle, with the first lines of its message. A failing property never aborts the snapshot.
+
+Per invalid call: rejected (error type and message) or accepted (a mismatch).
+The snapshot runs torch single-threaded, so that results do not depend on the machine's core count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import platform
+import time
+
+import numpy as np
+
+from .. import __version__, execution, properties
+from ..records import mask_record
+from ..strategies import exact_magnitude, make_operands
+from ..targets import Target
+from . import corpus as corpus_mod
+from .schema import SCHEMA, VERSION
+
+EXACT_DTYPE = "float32"
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
+GRADIENT_DTYPES = ("float32",)
+MESSAGE_LINES = 3
+LINE_CHARS = 240
+DIGEST_CHARS = 16
+
+
+def digest(*arrays) -> str:
+    """sha256 over the shape and float64 bytes of each array (None counts as absent), shortened.
+
+    Values are compared as the properties compare them: -0.0 counts as 0.0 (its sign depends on the
+    summation order) and every NaN as the same NaN."""
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            h.update(b"none;")
+            continue
+        a = np.array(a, dtype=np.float64, order="C")
+        a[a == 0] = 0.0
+        a[np.isnan(a)] = np.nan
+        h.update(repr(a.shape).encode() + b";")
+        h.update(a.tobytes())
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+def first_lines(exc: BaseException, n: int = MESSAGE_LINES) -> str:
+    """What a property failure says, without the call / target header (the record has the call, and
+    the target's name must not make two snapshots differ) and without the reproduction snippet."""
+    lines = str(exc).split("\nReproduce in plain torch:")[0].splitlines()
+    if len(lines) > 2 and lines[1].lstrip().startswith("target="):  # CheckContext.header()
+        lines = lines[2:]
+    return "\n".join([line.strip()[:LINE_CHARS] for line in lines if line.strip()][:n])
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: first line`` as :func:`conv_oracle.properties.error_parity` reports it."""
+    msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {msg}"
+
+
+@contextlib.contextmanager
+def single_threaded():
+    import torch
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def environment(target: Target) -> dict:
+    """torch version and build, backend flags, CPU capability, cuDNN where present, and the rest."""
+    import torch
+    env = {"torch_version": torch.__version__, "torch_git": torch.version.git_version,
+           "torch_cuda": torch.version.cuda, "build": "cuda" if torch.version.cuda else "cpu",
+           "cuda_available": torch.cuda.is_available(),
+           "mkldnn_available": torch.backends.mkldnn.is_available(), "mkldnn_enabled": torch.backends.mkldnn.enabled,
+           "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+           "cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+           "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+           "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+           "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+           "threads": 1, "numpy": np.__version__, "python": platform.python_version(),
+           "platform": platform.platform(), "machine": platform.machine(), "conv_oracle": __version__}
+    env.update(_libraries(torch.__config__.show()))
+    if torch.cuda.is_available() and target.device == "cuda":
+        env["gpu"] = torch.cuda.get_device_name()
+        env["gpu_capability"] = ".".join(map(str, torch.cuda.get_device_capability()))
+    return env
+
+
+def _libraries(config: str) -> dict:
+    """oneDNN and MKL versions from ``torch.__config__.show()`` (None where absent)."""
+    found = {"onednn": None, "mkl": None}
+    for line in config.splitlines():
+        line = line.strip(" -")
+        if "MKL-DNN" in line or "oneDNN" in line:
+            found["onednn"] = line.split("(Git")[0].replace("Intel(R) MKL-DNN", "").strip()
+        elif "Math Kernel Library" in line:
+            found["mkl"] = line.split("Version", 1)[-1].split("for Intel")[0].strip()
+    return found
+
+
+def _check(rec: dict, name: str, fn, *args, **kwargs):
+    """Run one property; on a mismatch (or an unexpected error) record it and return None."""
+    try:
+        return fn(*args, **kwargs)
+    except AssertionError as exc:
+        rec["mismatches"][name] = first_lines(exc)
+        return getattr(exc, "observations", None) and {"failed": True, **exc.observations}
+    except Exception as exc:  # a target that raises on a case it accepted elsewhere: recorded, not fatal
+        rec["mismatches"][name] = f"raised {error_text(exc)}"
+        return None
+
+
+def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict):
+    """Accept or reject; on accept, the shape and digests of output and gradients. Returns operands."""
+    import torch
+    case = entry.case
+    m = min(3, exact_magnitude(case, target.exactness_dtype(EXACT_DTYPE), gradients=True))
+    dtype = EXACT_DTYPE if m else "float64"
+    m = m or min(3, exact_magnitude(case, "float64", gradients=True))
+    layout = "expanded" if "expanded" in (entry.x_layout, entry.w_layout) else "contiguous"
+    ops = make_operands(case, "exact", entry.seed, m, layout)
+    try:
+        call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, entry.x_layout, entry.w_layout,
+                             requires_grad=True)
+    except Exception as exc:  # any exception is a rejection; REJECTIONS are the expected kinds
+        rec.update(outcome="rejected", error=error_text(exc))
+        rec["mismatches"]["acceptance"] = f"rejected a valid configuration: {error_text(exc)}"
+        return None, dtype
+    rec.update(outcome="accepted", output_shape=list(call.out.shape))
+    shape = tuple(call.out.shape)
+    gy = np.random.default_rng(ops.seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as gradients()
+    exact = {"dtype": dtype, "operands": digest(ops.x, ops.w, ops.b, gy),
+             "output": digest(execution.to_numpy(call.out))}
+    try:
+        call.out.backward(torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
+        for wrt, t in (("input", call.x), ("weight", call.w), ("bias", call.b)):
+            if t is not None:
+                exact[f"grad_{wrt}"] = digest(execution.to_numpy(t.grad)) if t.grad is not None else None
+    except Exception as exc:
+        rec["mismatches"]["backward"] = f"raised {error_text(exc)}"
+    rec["exact"] = exact
+    return ops, dtype
+
+
+def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
+    case, xl, wl = entry.case, entry.x_layout, entry.w_layout
+    ops, dtype = _exact_run(target, entry, rec)
+    if ops is None:
+        return
+    wrts = ["input", "weight"] + (["bias"] if case.bias else [])
+    _check(rec, "output_shape", properties.output_shape, target, case)
+    _check(rec, "forward_exact", properties.forward, target, case, ops, dtype, xl, wl)
+    for wrt in wrts:
+        _check(rec, f"grad_{wrt}_exact", properties.gradients, target, case, ops, dtype, wrt, xl, wl)
+    layout = "expanded" if "expanded" in (xl, wl) else "contiguous"
+    fops = make_operands(case, "float", entry.seed, 1, layout)
+    shares = {}
+    for dt in FLOAT_DTYPES:
+        if dt not in target.dtypes:
+            continue
+        got = {}
+        r = _check(rec, f"forward_{dt}", properties.forward, target, case, fops, dt, xl, wl)
+        got["output"] = r["bound_share"] if r else None
+        if dt in GRADIENT_DTYPES:
+            for wrt in wrts:
+                r = _check(rec, f"grad_{wrt}_{dt}", properties.gradients, target, case, fops, dt, wrt, xl, wl)
+                got[f"grad_{wrt}"] = r["bound_share"] if r else None
+        shares[dt] = {k: (None if v is None else round(float(v), 6)) for k, v in got.items()}
+    rec["bound_share"] = shares
+    prop = properties.bias_only_cells if case.transposed else properties.skipped_pixels
+    r = _check(rec, "coverage", prop, target, case, EXACT_DTYPE, entry.seed, xl, wl)
+    rec["coverage"] = {"property": prop.__name__,
+                       "observed": mask_record(r["observed"]) if r and r.get("observed") is not None else None}
+
+
+def run_invalid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
+    try:
+        got = properties.error_parity(target, entry.invalid_call(), EXACT_DTYPE)
+    except AssertionError as exc:
+        rec.update(outcome="accepted", error=None)
+        rec["mismatches"]["acceptance"] = first_lines(exc)
+        return
+    except Exception as exc:  # rejected with an exception type error_parity does not expect: still a rejection
+        rec.update(outcome="rejected", error=error_text(exc))
+        return
+    rec.update(outcome="rejected", error=got["target_error"])
+
+
+def run_entry(target: Target, entry: corpus_mod.Entry) -> dict:
+    """One case's record (never raises for what the target does)."""
+    rec = {"id": entry.id, "kind": entry.kind, "source": entry.source, "label": entry.label,
+           "case": entry.case.to_dict(), "x_layout": entry.x_layout, "w_layout": entry.w_layout, "mismatches": {}}
+    if entry.rule:
+        rec.update(rule=entry.rule, shapes={"input": list(entry.input_shape), "weight": list(entry.weight_shape),
+                                            "bias": None if entry.bias_shape is None else list(entry.bias_shape)})
+    reason = execution.supports(target, entry.case)
+    if reason:
+        rec.update(outcome="unsupported", reason=reason)
+    elif entry.rule:
+        run_invalid(target, entry, rec)
+    else:
+        run_valid(target, entry, rec)
+    rec["verdict"] = "mismatch" if rec["mismatches"] else "pass"
+    return rec
+
+
+def snapshot(target: Target, entries: list | None = None, progress=None) -> dict:
+    """Run ``entries`` (default: the whole corpus) on ``target``; the baseline as a dict."""
+    import warnings
+    entries = corpus_mod.build() if entries is None else entries
+    start = time.perf_counter()
+    cases = []
+    with single_threaded(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. torch's note on padding='same' with even kernels
+        for i, entry in enumerate(entries):
+            cases.append(run_entry(target, entry))
+            if progress:
+                progress(i + 1, len(entries))
+    seconds = time.perf_counter() - start
+    count = lambda key, value: sum(1 for c in cases if c[key] == value)  # noqa: E731
+    return {
+        "schema": SCHEMA, "version": VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "target": {"name": target.name, "description": target.description, "device": target.device,
+                   "tf32": target.tf32, "modules": target.modules},
+        "environment": environment(target),
+        "corpus": {"version": corpus_mod.CORPUS_VERSION, "size": len(entries), "digest": corpus_mod.digest(entries)},
+        "settings": {"exact_dtype": EXACT_DTYPE, "float_dtypes": [d for d in FLOAT_DTYPES if d in target.dtypes],
+                     "gradient_dtypes": list(GRADIENT_DTYPES), "digest": f"sha256[:{DIGEST_CHARS}] of float64 bytes"},
+        "summary": {"cases": len(cases), "accepted": count("outcome", "accepted"),
+                    "rejected": count("outcome", "rejected"), "unsupported": count("outcome", "unsupported"),
+                    "mismatch": count("verdict", "mismatch"), "seconds": round(seconds, 2)},
+        "cases": cases,
+    }
+
+
+def baseline_name(snap: dict) -> str:
+    """The file name the project gives a baseline: ``torch-<version>-<variant>.json``, the variant
+    ``cpu`` for target ``torch`` and the target's name without ``torch-`` otherwise
+    (``torch-cuda-no-tf32`` -> ``cuda-no-tf32``)."""
+    version = snap["environment"]["torch_version"].split("+")[0]
+    name = snap["target"]["name"]
+    variant = "cpu" if name == "torch" else name.removeprefix("torch-")
+    variant = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in variant)
+    return f"torch-{version}-{variant}.json"

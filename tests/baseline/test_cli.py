@@ -1,0 +1,92 @@
+"""`conv-oracle snapshot` and `conv-oracle compare`: files, reports, exit statuses, one-line errors."""
+
+import json
+import os
+
+import pytest
+
+from conv_oracle.baseline import schema
+from conv_oracle.cli import main
+
+
+@pytest.fixture(scope="module")
+def files(planted, tmp_path_factory):
+    """Baselines on disk: the 2-D reference target and each planted variant."""
+    folder = tmp_path_factory.mktemp("baselines")
+    out = {}
+    for name in ("reference_functional", "planted_stride_gap", "planted_accepts_groups", "planted_reworded"):
+        path = folder / f"{name}.json"
+        path.write_text(schema.dumps(planted(name)))
+        out[name] = str(path)
+    return out
+
+
+def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(tmp_path, capsys):
+    out = tmp_path / "sub" / "ref.json"
+    assert main(["snapshot", "--target", "reference_functional", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"wrote {out}" in err and "torch-" in err
+    data = schema.load(str(out))
+    assert data["target"]["name"] == "reference_functional" and data["summary"]["cases"] == data["corpus"]["size"]
+    assert os.listdir(out.parent) == ["ref.json"], "a temporary file was left behind"
+    saved = tmp_path / "current.json"
+    assert main(["compare", str(out), "current", "--save", str(saved)]) == 0  # target taken from OLD
+    assert "**Result: no regression-class changes**" in capsys.readouterr().out
+    assert schema.load(str(saved))["cases"] == data["cases"]
+
+
+def test_compare_identical_files_exits_0(files, capsys):
+    assert main(["compare", files["reference_functional"], files["reference_functional"]]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Convolution behaviour:") and "**Result: no regression-class changes**" in out
+
+
+def test_compare_planted_fault_exits_1_and_names_the_class(files, capsys):
+    assert main(["compare", files["reference_functional"], files["planted_stride_gap"]]) == 1
+    out = capsys.readouterr().out
+    assert "## Exact values changed" in out and "now disagrees with the oracle" in out
+    assert main(["compare", files["reference_functional"], files["planted_accepts_groups"], "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["regression"] is True and data["counts"]["acceptance"] > 0
+
+
+def test_compare_message_only_change_exits_0(files, tmp_path, capsys):
+    report = tmp_path / "report.md"
+    assert main(["compare", files["reference_functional"], files["planted_reworded"], "--out", str(report)]) == 0
+    assert capsys.readouterr().out == ""
+    text = report.read_text()
+    assert "## Message changed" in text and "informational" in text and "**Result: no regression-class" in text
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--drift-ratio", "0.5"], "--drift-ratio"),
+    (["--target", "torch"], "only when NEW is 'current'"),
+    (["--out", "/proc/no/such/dir/r.md"], "cannot write"),
+])
+def test_compare_usage_errors_are_one_line(files, capsys, argv, expected):
+    ref = files["reference_functional"]
+    assert main(["compare", ref, ref] + argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and err.startswith("conv-oracle compare: error:")
+
+
+def test_compare_current_with_unknown_target_is_one_line(files, capsys):
+    assert main(["compare", files["reference_functional"], "current", "--target", "no_such_module_xyz"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_module_xyz" in err and err.count("\n") == 1
+
+
+def test_snapshot_unwritable_output_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["snapshot", "--out", str(blocker / "x.json")]) == 2  # fails before snapshotting
+    err = capsys.readouterr().err
+    assert "cannot write" in err and err.count("\n") == 1
+    assert main(["snapshot", "--out", str(tmp_path)]) == 2
+    assert "it is a folder" in capsys.readouterr().err
+
+
+def test_snapshot_unknown_target_is_one_line(tmp_path, capsys):
+    assert main(["snapshot", "--target", "no_such_module_xyz", "--out", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert "no_such_module_xyz" in err and err.count("\n") == 1

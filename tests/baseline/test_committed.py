@@ -1,0 +1,73 @@
+"""CI: the installed torch against its committed baseline, and the committed baselines themselves."""
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch.nn.functional as F
+
+from conv_oracle.baseline import corpus, report, schema
+from conv_oracle.baseline.diff import compare
+from conv_oracle.baseline.snapshot import baseline_name, snapshot
+from conv_oracle.targets import FUNCTIONS, load_target
+
+ROOT = Path(__file__).resolve().parents[2]
+BASELINES = ROOT / "reports" / "baselines"
+COMMITTED = sorted(glob.glob(str(BASELINES / "*.json")))
+
+
+def _committed_for(snap) -> dict:
+    path = BASELINES / baseline_name(snap)
+    if not path.exists():
+        rel = path.relative_to(ROOT)
+        pytest.skip(f"no committed baseline {rel} for the installed torch {snap['environment']['torch_version']}: "
+                    f"record one with `conv-oracle snapshot --out {rel}`")
+    return schema.load(str(path))
+
+
+def test_installed_torch_matches_committed_baseline(torch_snapshot):
+    """The installed torch behaves as its committed baseline says: no regression-class change."""
+    committed = _committed_for(torch_snapshot)
+    cmp = compare(committed, torch_snapshot)
+    assert not cmp.regressions(), report.markdown(cmp, baseline_name(torch_snapshot), "installed torch")
+
+
+def test_planted_change_fails_against_committed_baseline(torch_snapshot):
+    """The same check with a behaviour change planted in torch's conv2d (off by one when stride > kernel)
+    reports exactly the affected cases as exact-value changes and fails (exit status 1)."""
+    committed = _committed_for(torch_snapshot)
+    import planted_stride_gap
+    functions = {name: getattr(F, name) for name in FUNCTIONS} | {"conv2d": planted_stride_gap.conv2d}
+    base = load_target("torch")
+    faulty = type(base)("torch", functions, "cpu", modules=True, description="torch with a planted conv2d fault")
+    cmp = compare(committed, snapshot(faulty))
+    changed = {c.id for c in cmp.changes}
+    expected = {e.id for e in corpus.build() if e.kind == "valid" and e.case.fn_name == "conv2d"
+                and not e.case.needs_module
+                and any(s > k for s, k in zip(e.case.config().stride, e.case.kernel_size))}
+    assert changed == expected and {c.cls for c in cmp.changes} == {"values", "precision"}
+    assert cmp.exit_code == 1
+
+
+@pytest.mark.skipif(not COMMITTED, reason="no committed baselines in reports/baselines/")
+@pytest.mark.parametrize("path", COMMITTED, ids=os.path.basename)
+def test_committed_baseline_is_valid_small_and_current(path):
+    """Each committed baseline loads, stays small, and was made from today's corpus (a corpus change
+    must bump CORPUS_VERSION and re-record the baselines)."""
+    data = schema.load(path)
+    assert os.path.getsize(path) < 1_000_000
+    assert os.path.basename(path) == baseline_name(data)
+    if data["corpus"]["version"] == corpus.CORPUS_VERSION:
+        assert data["corpus"]["digest"] == corpus.digest(corpus.build()), \
+            "the corpus changed without a CORPUS_VERSION bump: bump it and re-record the committed baselines"
+
+
+@pytest.mark.skipif(not COMMITTED or not shutil.which("git") or not (ROOT / ".git").exists(),
+                    reason="needs the committed baselines in a git checkout")
+def test_committed_baselines_are_not_ignored_by_git():
+    rel = [str(Path(p).relative_to(ROOT)) for p in COMMITTED]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *rel], cwd=ROOT, capture_output=True, text=True)
+    assert proc.stdout.strip() == "", f".gitignore ignores committed baselines: {proc.stdout}"

@@ -1,0 +1,108 @@
+"""Snapshots: deterministic, holding what a comparison needs, never aborted by a failing property."""
+
+import numpy as np
+import torch.nn.functional as F
+
+from conv_oracle import properties
+from conv_oracle.baseline import snapshot as snap_mod
+from conv_oracle.baseline.diff import compare
+from conv_oracle.strategies import exact_magnitude, make_operands
+from conv_oracle.targets import Target, load_target
+
+ENVIRONMENT = ("torch_version", "torch_git", "torch_cuda", "build", "mkldnn_available", "mkldnn_enabled",
+               "cpu_capability", "cudnn_version", "cudnn_allow_tf32", "cuda_matmul_allow_tf32", "onednn", "numpy",
+               "python", "platform", "conv_oracle")
+
+
+def test_snapshot_is_deterministic(torch_snapshot, corpus_entries):
+    """Two snapshots of the same target in the same environment record identical case results."""
+    again = snap_mod.snapshot(load_target("torch"), corpus_entries)
+    first_diff = next((a["id"] for a, b in zip(torch_snapshot["cases"], again["cases"]) if a != b), None)
+    assert first_diff is None, f"case {first_diff} differs between two snapshots of the same torch"
+    assert again["cases"] == torch_snapshot["cases"]
+    assert compare(torch_snapshot, again).changes == []
+
+
+def test_snapshot_records_environment_and_summary(torch_snapshot):
+    env = torch_snapshot["environment"]
+    missing = [k for k in ENVIRONMENT if k not in env]
+    assert not missing, f"environment lacks {missing}"
+    s = torch_snapshot["summary"]
+    assert s["cases"] == len(torch_snapshot["cases"]) == s["accepted"] + s["rejected"] + s["unsupported"]
+    assert s["unsupported"] == 0, "the torch target runs every corpus case (nn modules included)"
+
+
+def test_records_hold_shape_digests_shares_and_coverage(torch_snapshot):
+    valid = [c for c in torch_snapshot["cases"] if c["kind"] == "valid"]
+    assert valid and all(c["outcome"] == "accepted" for c in valid)
+    for c in valid:
+        assert c["output_shape"] and all(isinstance(n, int) for n in c["output_shape"])
+        expected = {"dtype", "operands", "output", "grad_input", "grad_weight"}
+        expected |= {"grad_bias"} if c["case"]["bias"] else set()
+        assert set(c["exact"]) == expected, c["id"]
+        assert set(c["bound_share"]["float32"]) == expected - {"dtype", "operands"}, c["id"]
+        assert {"float64", "float16", "bfloat16"} <= set(c["bound_share"])
+        transposed = c["case"]["op"] == "conv_transpose"
+        assert c["coverage"]["property"] == ("bias_only_cells" if transposed else "skipped_pixels")
+        spatial = c["output_shape"][-c["case"]["nd"]:] if transposed else c["case"]["input_size"]
+        assert c["coverage"]["observed"]["shape"] == list(spatial)
+    rejected = [c for c in torch_snapshot["cases"] if c["outcome"] == "rejected"]
+    assert rejected and all(c["kind"] == "invalid" and c["error"].split(":")[0].endswith("Error") for c in rejected)
+
+
+def test_exact_digest_is_the_oracle_digest_on_passing_cases(torch_snapshot, corpus_entries):
+    """A passing case's output digest is the digest of the oracle's result on the same operands."""
+    by_id = {e.id: e for e in corpus_entries}
+    checked = 0
+    for c in torch_snapshot["cases"]:
+        e = by_id[c["id"]]
+        if e.kind != "valid" or c["verdict"] != "pass" or "expanded" in (e.x_layout, e.w_layout):
+            continue
+        m = min(3, exact_magnitude(e.case, "float32", gradients=True))
+        if not m:
+            continue
+        ops = make_operands(e.case, "exact", e.seed, m)
+        expected = properties.oracle_forward(e.case, ops.x, ops.w, ops.b)
+        assert snap_mod.digest(expected) == c["exact"]["output"], c["label"]
+        checked += 1
+    assert checked > 100
+
+
+def test_digest_sees_shape_and_value_but_not_the_sign_of_zero():
+    d = snap_mod.digest
+    assert d(np.zeros((2, 3))) != d(np.zeros((3, 2)))
+    assert d(np.array([1.0, 2.0])) != d(np.array([1.0, 2.0 + 2**-40]))
+    assert d(np.array([0.0, 1.0])) == d(np.array([-0.0, 1.0]))
+    assert d(np.array([np.nan])) == d(-np.array([np.nan]))
+    assert d(None) != d(np.zeros(0))
+
+
+def test_a_failing_property_is_recorded_not_raised(planted):
+    """The planted fault makes properties fail; the snapshot completes and records each mismatch."""
+    snap = planted("planted_stride_gap")
+    bad = [c for c in snap["cases"] if c["verdict"] == "mismatch" and c["kind"] == "valid"]
+    assert bad, "the planted fault went unnoticed"
+    for c in bad:
+        assert "forward_exact" in c["mismatches"] and "cells differ" in c["mismatches"]["forward_exact"]
+        assert "Reproduce" not in c["mismatches"]["forward_exact"]  # first lines only, not the snippet
+
+
+def test_coverage_is_recorded_when_the_coverage_property_fails():
+    """A conv_transpose2d that adds 1 everywhere has no bias-only cells: observed, recorded, flagged."""
+    shifted = {"conv2d": F.conv2d, "conv_transpose2d": lambda *a, **k: F.conv_transpose2d(*a, **k) + 1}
+    target = Target("shifted", shifted)
+    from conv_oracle.baseline.corpus import historical
+    entry = next(e for e in historical() if e.label == "seed-6x6")
+    with snap_mod.single_threaded():
+        rec = snap_mod.run_entry(target, entry)
+    assert rec["verdict"] == "mismatch" and "coverage" in rec["mismatches"]
+    assert rec["coverage"]["observed"]["count"] == 0
+    good = snap_mod.run_entry(load_target("torch"), entry)
+    assert good["coverage"]["observed"]["count"] == 20 and good["coverage"]["observed"]["per_dim"] == [[2, 3], [2, 3]]
+
+
+def test_baseline_name():
+    snap = {"environment": {"torch_version": "2.13.0+cpu"}, "target": {"name": "torch"}}
+    assert snap_mod.baseline_name(snap) == "torch-2.13.0-cpu.json"
+    snap["target"]["name"] = "torch-cuda-no-tf32"
+    assert snap_mod.baseline_name(snap) == "torch-2.13.0-cuda-no-tf32.json"

@@ -47,6 +47,10 @@ def target_names(config) -> list[str]:
 
 def pytest_configure(config):
     config._conv_oracle_recorder = Recorder()
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:  # share the cores between xdist workers: oversubscribed OpenMP threads spin for ms per call
+        import torch
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def pytest_report_header(config):
@@ -62,7 +66,7 @@ def pytest_report_header(config):
                      f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}, "
                      f"cuda.matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}, "
                      f"deterministic={torch.are_deterministic_algorithms_enabled()}, "
-                     f"cuda available={torch.cuda.is_available()}")
+                     f"cuda available={torch.cuda.is_available()}, threads={torch.get_num_threads()}")
         for name in target_names(config):
             try:
                 t = load_target(name)

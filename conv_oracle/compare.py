@@ -8,6 +8,10 @@ with ``P = |x| (*) |w|`` (the same operator on absolute values, computed by the 
 ``gamma_n(u) = n u / (1 - n u)``, ``n`` the terms per cell including the bias, and ``eta`` half
 the smallest subnormal (one underflowing product). The bias gets ``gamma_n`` rather than ``u``
 because an implementation may start the accumulator at the bias, exposing it to every rounding.
+
+The oracle's float64 result is itself rounded (by the same bound with ``u = 2^-53``), so a check
+compares against the sum of both bounds (:func:`comparison_bound`); for float64 targets the two
+halves are equal, for narrower dtypes the oracle's half is negligible but still counted.
 """
 
 from __future__ import annotations
@@ -31,6 +35,14 @@ def rounding_bound(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precisio
     """Element-wise bound from the magnitude sum ``P`` (see the module docstring)."""
     u_in, u_acc, eta = precision
     return (2 * u_in + u_in**2) * P + gamma(n, u_acc) * (1 + u_in) ** 2 * (P + bias_abs) + n * eta
+
+
+ORACLE_PRECISION = (0.0, 2.0**-53, 2.0**-1075)
+
+
+def comparison_bound(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precision: tuple[float, float, float]):
+    """Bound on ``|target - oracle|``: the target's rounding bound plus the oracle's own."""
+    return rounding_bound(P, bias_abs, n, precision) + rounding_bound(P, bias_abs, n, ORACLE_PRECISION)
 
 
 @dataclass

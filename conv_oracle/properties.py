@@ -15,7 +15,7 @@ import numpy as np
 import conv_oracle as oracle
 from . import execution
 from .case import Case
-from .compare import CheckContext, assert_exact, assert_within, rounding_bound
+from .compare import CheckContext, assert_exact, assert_within, comparison_bound
 from .errors import ConvConfigError
 from .oracle.adjoints import conv_grads, conv_transpose_grads
 from .strategies import InvalidCall, Operands, exact_magnitude
@@ -76,7 +76,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
         result["bound_share"] = 0.0
     else:
         P = oracle_forward(case, np.abs(x), np.abs(w), None)
-        bound = rounding_bound(P, _bias_abs(case, b), _terms(case), target.precision(dtype))
+        bound = comparison_bound(P, _bias_abs(case, b), _terms(case), target.precision(dtype))
         result["bound_share"] = assert_within(expected, got, bound, ctx)
     return result
 
@@ -235,7 +235,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     n = {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size),
          "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
          "bias": n_out_cells}[wrt]
-    bound = rounding_bound(P, 0.0, n, target.precision(dtype))
+    bound = comparison_bound(P, 0.0, n, target.precision(dtype))
     return {"bound_share": assert_within(expected, got, bound, ctx)}
 
 

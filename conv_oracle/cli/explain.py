@@ -42,7 +42,7 @@ def add_arguments(parser):
                         help="output_size for nn.ConvTranspose*d.forward (transposed), e.g. 7x7")
     parser.add_argument("--padding-mode", default="zeros", choices=["zeros", "reflect", "replicate", "circular"],
                         help="nn.Conv*d padding_mode (conv)")
-    parser.add_argument("--groups", type=int, default=1)
+    parser.add_argument("--groups", type=int, default=1, help="groups (default 1)")
     parser.add_argument("--in-channels", type=int, default=None, metavar="C", help="default: groups")
     parser.add_argument("--out-channels", type=int, default=None, metavar="C", help="default: groups")
     parser.add_argument("--batch", type=int, default=None, metavar="N", help="batch size (default: unbatched input)")

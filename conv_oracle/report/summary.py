@@ -9,6 +9,7 @@ invalid ones (error parity) get their own table, by rule, and stay out of the co
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -234,7 +235,8 @@ def bound_usage(records: list[dict]) -> list[dict]:
     """Float-mode examples: the share of the derived rounding bound the error used, per target and dtype."""
     groups = defaultdict(list)
     for r in records:
-        if r.get("mode") == "float" and isinstance(r.get("bound_share"), (int, float)):
+        share = r.get("bound_share")
+        if r.get("mode") == "float" and isinstance(share, (int, float)) and math.isfinite(share):
             groups[(r.get("target"), r.get("dtype"))].append(float(r["bound_share"]))
     rows = []
     for (target, dtype), shares in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):

@@ -113,6 +113,16 @@ class Case:
         return geometry.skipped_input_pixels(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
                                              cfg.dilation, cfg.padding_mode)
 
+    def coverage_counts(self):
+        """Over the same grid as :meth:`untouched_mask`: how many (cell, tap) pairs read each input pixel
+        (conv) or add into each output cell (transposed); zero exactly where the mask is True."""
+        cfg = self.config()
+        if self.transposed:
+            return geometry.conv_transpose_output_counts(cfg.input_size, cfg.kernel_size, cfg.stride,
+                                                         cfg.padding_before, cfg.output_padding, cfg.dilation)
+        return geometry.conv_input_read_counts(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
+                                               cfg.dilation, cfg.padding_mode)
+
     def regimes(self) -> dict[str, str]:
         """Regime tags: stride vs effective kernel per dimension, and every categorical parameter."""
         cfg_stride = geometry_per_dim(self.stride, self.nd)

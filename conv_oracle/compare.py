@@ -24,6 +24,7 @@ from . import geometry
 from .case import Case
 
 MAX_LISTED_TAPS = 6
+MAX_LISTED_CELLS = 8
 
 
 def gamma(n: int, u: float) -> float:
@@ -87,18 +88,41 @@ class CheckContext:
         return snippet(self.case, self.target, self.x, self.w, self.b, self.dtype, self.x_layout, self.w_layout,
                        self.device, cell, expected, self.grad_output, self.what)
 
-    def failure(self, message: str, cell=None, expected=None) -> AssertionError:
+    def failure(self, message: str, cell=None, expected=None, got=None, cells=None) -> AssertionError:
+        """The AssertionError to raise; its ``details`` attribute carries the same facts as data
+        (for the records): what was compared, the message, the differing ``cells`` (each
+        ``(index, expected, got)``) and the reproduction snippet."""
+        snippet = self.snippet(cell, expected)
         text = f"{self.header()}\n  {message}"
         if cell is not None:
             text += self.taps_for(cell)
-        text += "\nReproduce in plain torch:\n" + self.snippet(cell, expected)
-        return AssertionError(text)
+        text += "\nReproduce in plain torch:\n" + snippet
+        exc = AssertionError(text)
+        if cells is None and cell is not None:
+            cells = [(cell, expected, got)]
+        exc.details = {"what": self.what, "message": message, "header": self.header(), "snippet": snippet,
+                       "cells": [{"index": [int(i) for i in idx], "expected": _scalar(e), "got": _scalar(g)}
+                                 for idx, e, g in (cells or [])]}
+        return exc
 
 
 def _shape_check(expected: np.ndarray, got: np.ndarray, ctx: CheckContext):
     if expected.shape != got.shape:
         raise ctx.failure(f"shape {tuple(got.shape)}, but the oracle (and the size formula) give "
                           f"{tuple(expected.shape)}")
+
+
+def _scalar(value):
+    """A cell value for JSON: a float when finite, its repr otherwise ('nan', 'inf'), None if unknown."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else repr(value)
+
+
+def _listed(order: np.ndarray, shape: tuple, expected: np.ndarray, got: np.ndarray) -> list[tuple]:
+    cells = [tuple(int(i) for i in np.unravel_index(flat, shape)) for flat in order[:MAX_LISTED_CELLS]]
+    return [(c, expected[c], got[c]) for c in cells]
 
 
 def _first(mask: np.ndarray) -> tuple:
@@ -113,7 +137,8 @@ def assert_exact(expected: np.ndarray, got: np.ndarray, ctx: CheckContext) -> No
     if differ.any():
         cell = _first(differ)
         raise ctx.failure(f"{int(differ.sum())} of {differ.size} cells differ (exact mode: must be bit for bit); "
-                          f"first at {cell}: expected {expected[cell]!r}, got {got[cell]!r}", cell, expected[cell])
+                          f"first at {cell}: expected {float(expected[cell])!r}, got {float(got[cell])!r}",
+                          cell, expected[cell], got[cell], _listed(np.flatnonzero(differ), differ.shape, expected, got))
 
 
 def assert_within(expected: np.ndarray, got: np.ndarray, bound: np.ndarray, ctx: CheckContext) -> float:
@@ -124,11 +149,14 @@ def assert_within(expected: np.ndarray, got: np.ndarray, bound: np.ndarray, ctx:
     bad = ~(err <= bound)
     if bad.any():
         ratio = np.where(bound > 0, err / np.where(bound > 0, bound, 1), np.inf)
-        cell = tuple(int(i) for i in np.unravel_index(np.nanargmax(np.where(bad, ratio, -1)), bad.shape))
+        ranked = np.where(bad, np.nan_to_num(ratio, nan=np.inf), -1).ravel()
+        worst_first = np.argsort(-ranked, kind="stable")[:int(bad.sum())]
+        cell = tuple(int(i) for i in np.unravel_index(worst_first[0], bad.shape))
         raise ctx.failure(f"{int(bad.sum())} of {bad.size} cells exceed the rounding bound; worst at {cell}: "
-                          f"expected {expected[cell]!r}, got {got[cell]!r}, |diff| {err[cell]:.3e} > bound "
+                          f"expected {float(expected[cell])!r}, got {float(got[cell])!r}, |diff| {err[cell]:.3e} "
+                          f"> bound "
                           f"{bound[cell]:.3e} ({err[cell] / bound[cell] if bound[cell] else np.inf:.1f}x)",
-                          cell, expected[cell])
+                          cell, expected[cell], got[cell], _listed(worst_first, bad.shape, expected, got))
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = np.where(bound > 0, err / bound, 0.0)
     return float(shares.max()) if shares.size else 0.0

@@ -205,3 +205,63 @@ def contributions(cell: Sequence[int], transposed: bool, input_size: Sequence[in
     for pairs in per_dim:
         out = [(tap + (t,), idx + (i,)) for tap, idx in out for t, i in pairs]
     return out
+
+
+def reach_counts_1d(n_dst: int, n_src: int, kernel: int, stride: int = 1, padding: int = 0,
+                    dilation: int = 1) -> np.ndarray:
+    """For each ``dst`` in ``[0, n_dst)``: how many pairs ``(src, t)`` satisfy ``dst + p = src*s + t*d``
+    with ``src`` in ``[0, n_src)`` and ``t`` in ``[0, k)``. Zero exactly where :func:`reached_1d` is False."""
+    counts = np.zeros(max(0, n_dst), dtype=np.int64)
+    for t in range(kernel):
+        offset = t * dilation - padding
+        lo, hi = tap_span(offset, stride, n_src, n_dst)
+        counts[np.arange(lo, hi) * stride + offset] += 1
+    return counts
+
+
+def _outer_product(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    out = np.ones((), dtype=np.int64)
+    for axis, v in enumerate(vectors):
+        shape = [1] * len(vectors)
+        shape[axis] = v.size
+        out = out * v.reshape(shape)
+    return out
+
+
+def conv_input_read_counts(input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1,
+                           padding_mode: str = "zeros") -> np.ndarray:
+    """Per conv input pixel, the number of (output, tap) pairs that read it: the product over
+    dimensions of the 1-D counts (reads of padded copies count for their source pixel).
+    Zero exactly on :func:`skipped_input_pixels`."""
+    nd = 1 if isinstance(input_size, int) else len(input_size)
+    L, k, s, d = (_pd(n, v, nd) for n, v in (("input_size", input_size), ("kernel_size", kernel_size),
+                                                  ("stride", stride), ("dilation", dilation)))
+    pads = resolve_padding(padding, k, d, s)
+    per_dim = []
+    for length, kk, ss, (pb, pa), dd in zip(L, k, s, pads, d):
+        n_out = max(0, conv_output_length(length, kk, ss, pb, dd, pa))
+        if padding_mode == "zeros":
+            per_dim.append(reach_counts_1d(length, n_out, kk, ss, pb, dd))
+            continue
+        padded = reach_counts_1d(length + pb + pa, n_out, kk, ss, 0, dd)
+        folded = np.zeros(length, dtype=np.int64)
+        np.add.at(folded, padded_source_index(length, pb, pa, padding_mode), padded)
+        per_dim.append(folded)
+    return _outer_product(per_dim)
+
+
+def conv_transpose_output_counts(input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                                 padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                                 dilation: IntOrTuple = 1) -> np.ndarray:
+    """Per transposed-conv output cell, the number of (input, tap) pairs that add into it: the product
+    over dimensions of the 1-D counts. Zero exactly on :func:`bias_only_output_cells`."""
+    nd = 1 if isinstance(input_size, int) else len(input_size)
+    args = [_pd(n, v, nd) for n, v in (("input_size", input_size), ("kernel_size", kernel_size),
+                                             ("stride", stride), ("padding", padding),
+                                             ("output_padding", output_padding), ("dilation", dilation))]
+    per_dim = []
+    for L, k, s, p, a, d in zip(*args):
+        n_out = max(0, conv_transpose_output_length(L, k, s, p, a, d))
+        per_dim.append(reach_counts_1d(n_out, L, k, s, p, d))
+    return _outer_product(per_dim)

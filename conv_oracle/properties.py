@@ -152,7 +152,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
                 cell = tuple(int(i) for i in np.argwhere(got.view(np.int64) != clean.view(np.int64))[0])
                 raise _observing(_ctx(case, target, dtype, "exact", xp, w, b, pcall).failure(
                     f"setting the {int(predicted.sum())} skipped input pixels to {poison} changed the output; first "
-                    f"at {cell}: {clean[cell]!r} became {got[cell]!r}", cell, clean[cell]), **result)
+                    f"at {cell}: {clean[cell]!r} became {got[cell]!r}", cell, clean[cell], got[cell]), **result)
         result["poisoned"] = True
     return result
 
@@ -194,7 +194,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
         cell = tuple(int(i) for i in np.argwhere(bad)[0])
         raise _observing(_ctx(case, target, dtype, "exact", xn, wn, b, ncall).failure(
             f"bias-only cell {cell} is {got[cell]!r}, expected exactly the bias {base[cell]!r} (inputs and weights "
-            f"hold NaN/Inf elsewhere)", cell, base[cell]), **result)
+            f"hold NaN/Inf elsewhere)", cell, base[cell], got[cell]), **result)
     result["poisoned"] = bool(predicted.any())
     return result
 

@@ -186,6 +186,15 @@ def pytest_collection_modifyitems(session, config, items):
 
 # ---- records ---------------------------------------------------------------------------------
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report comes from its last failing example (Hypothesis' minimal one): flag it."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and item.config.getoption("--records"):
+        item.config._conv_oracle_recorder.mark_reported(item.nodeid)
+
+
 def _worker_id(config) -> str:
     return getattr(config, "workerinput", {}).get("workerid", "main")
 

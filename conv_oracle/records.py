@@ -1,9 +1,13 @@
 """Records: one JSON object per checked example, collected per process and written atomically.
 
-A record holds the operator, target, full configuration, dtype and layouts, regime tags, the
-predicted and observed skipped / bias-only masks (compact per-dimension index lists with counts and
-fractions), the verdict and the share of the rounding bound used. Under pytest-xdist each worker
-writes ``records.<worker>.jsonl``; the controller merges the parts into ``records.jsonl``.
+A record holds the operator, target, full configuration, dtype and layouts, regime tags, whether the
+configuration is valid, the predicted skipped input pixels (conv) or bias-only output cells
+(transposed conv) of every valid configuration and, where a property observed them, the observed
+ones (compact per-dimension index lists with counts and fractions), the verdict and the share of the
+rounding bound used. A failing record adds ``failure``: the message, the differing cells and the
+reproduction snippet; ``reported`` marks the failing example pytest reported for its test (the
+minimal one, after Hypothesis shrinking). Under pytest-xdist each worker writes
+``records.<worker>.jsonl``; the controller merges the parts into ``records.jsonl``.
 """
 
 from __future__ import annotations
@@ -18,16 +22,26 @@ import time
 import numpy as np
 
 from .case import Case
+from .errors import ConvConfigError
 
 RECORDS_FILE = "records.jsonl"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    The file gets the permissions a plain ``open`` would give (0666 less the umask), not mkstemp's 0600."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -78,6 +92,7 @@ class Recorder:
         """Wrap one example: yields the record dict to fill; sets ``verdict`` from the outcome."""
         rec = {"property": prop, "test": nodeid, "target": target, "op": case.op, "fn": case.fn_name,
                "case": case.to_dict(), "regimes": case.regimes(), **fields}
+        rec.update({"valid": False} if "rule" in fields else _geometry_fields(case))
         start = time.perf_counter()
         try:
             yield rec
@@ -86,6 +101,7 @@ class Recorder:
                 raise
             rec["verdict"] = "fail"
             rec["error"] = str(exc)[:4000]
+            rec["failure"] = failure_details(exc)
             raise
         else:
             rec.setdefault("verdict", "pass")
@@ -97,10 +113,48 @@ class Recorder:
                         rec[key] = mask_record(rec[key])
                 self.records.append(rec)
 
+    def mark_reported(self, nodeid: str) -> bool:
+        """Flag the latest failing record of test ``nodeid`` as the one pytest reported."""
+        for rec in reversed(self.records):
+            if rec.get("test") == nodeid and rec.get("verdict") == "fail":
+                rec["reported"] = True
+                return True
+        return False
+
     def write(self, folder: str, worker: str) -> str:
         path = os.path.join(folder, f"records.{worker}.jsonl")
-        atomic_write(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.records))
+        lines = (json.dumps({**r, "worker": worker}, sort_keys=True) + "\n" for r in self.records)
+        atomic_write(path, "".join(lines))
         return path
+
+
+REPRO_MARK = "Reproduce in plain torch:"
+
+
+def _geometry_fields(case: Case) -> dict:
+    """``valid`` and, for a valid configuration, the ``predicted`` untouched mask and what it covers.
+    (Examples with a ``rule`` skip this: they check calls made invalid on purpose, possibly through
+    the operand shapes alone, so they are invalid whatever their case.)"""
+    try:
+        mask = case.untouched_mask()
+    except ConvConfigError:
+        return {"valid": False}
+    kind = "bias_only_output_cells" if case.transposed else "skipped_input_pixels"
+    return {"valid": True, "untouched": kind, "predicted": mask}
+
+
+def failure_details(exc: BaseException) -> dict:
+    """What a failure record keeps: message, differing cells and reproduction snippet.
+
+    Taken from ``exc.details`` (set by :meth:`compare.CheckContext.failure`) when present; otherwise
+    parsed from the text, whose snippet follows ``'Reproduce in plain torch:'``."""
+    details = getattr(exc, "details", None)
+    if isinstance(details, dict):
+        return dict(details)
+    text = str(exc)
+    head, _, snippet = text.partition(REPRO_MARK)
+    return {"what": None, "message": f"{type(exc).__name__}: {head.strip()}"[:2000], "header": "",
+            "snippet": snippet.strip("\n"), "cells": []}
 
 
 def _is_control_flow(exc: BaseException) -> bool:

@@ -25,6 +25,14 @@ def _literal(array: np.ndarray, dtype: str) -> str:
     return f"torch.tensor({body}, dtype=torch.float64).to(torch.{dtype})"
 
 
+def _number(value) -> str:
+    """A Python literal for one value (numpy scalars and non-finite floats included)."""
+    if value is None:
+        return "None"
+    value = float(value)
+    return repr(value) if np.isfinite(value) else f"float('{value}')"
+
+
 def _tensor(name: str, array, dtype: str, layout: str) -> str:
     shape = tuple(np.shape(array))
     return _LAYOUT_CODE.get(layout, _LAYOUT_CODE["contiguous"]).format(
@@ -68,7 +76,7 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
     else:
         shown = "out"
     if cell is not None:
-        lines.append(f"print({shown}[{', '.join(map(str, cell))}].item(), 'oracle expects', {expected!r})")
+        lines.append(f"print({shown}[{', '.join(map(str, cell))}].item(), 'oracle expects', {_number(expected)})")
     else:
         lines.append(f"print({shown})")
     return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""The report of a suite run: ``summary.json``, ``summary.md`` and ``index.html`` from the records
+(``records.jsonl``) and pytest's JUnit XML. :func:`write_reports` is what ``conv-oracle run`` calls.
+
+* :mod:`.summary`: records -> summary dict (pure aggregation)
+* :mod:`.markdown`, :mod:`.html` (+ :mod:`.svg` heatmaps, :mod:`.text` grids): summary -> text
+* :mod:`.junit`: pytest's JUnit XML -> test-level outcomes
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..records import atomic_write
+from . import html, junit, markdown
+from .summary import summarize
+
+FILES = {"summary": "summary.json", "markdown": "summary.md", "html": "index.html"}
+
+__all__ = ["write_reports", "summarize", "FILES"]
+
+
+def write_reports(folder: str, records: list[dict], junit_path: str | None = None,
+                  meta: dict | None = None) -> dict:
+    """Summarise ``records`` and write the three report files into ``folder``, each atomically.
+
+    Returns the summary; its ``paths`` maps ``summary`` / ``markdown`` / ``html`` to the files."""
+    summary = summarize(records, meta, junit.read(junit_path) if junit_path else None)
+    paths = {k: os.path.join(folder, name) for k, name in FILES.items()}
+    atomic_write(paths["summary"], json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    atomic_write(paths["markdown"], markdown.render(summary))
+    atomic_write(paths["html"], html.render(summary))
+    summary["paths"] = paths
+    return summary

@@ -1,0 +1,106 @@
+"""`conv-oracle run`: the suite through pytest, then the five report files (conv_oracle.cli.run).
+
+The end-to-end tests (marked e2e) run a small subset with the dev profile; each takes seconds."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conv_oracle import cli
+from conv_oracle.cli import run as cmd
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAULTY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faulty_targets")
+FILES = ["index.html", "junit.xml", "records.jsonl", "summary.json", "summary.md"]
+
+
+def conv_oracle_run(tmp_path, *args):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, FAULTY, os.environ.get("PYTHONPATH", "")]))
+    for name in ("CONV_ORACLE_RECORDS", "CONV_ORACLE_TARGET", "CONV_ORACLE_PROFILE"):
+        env.pop(name, None)
+    return subprocess.run([sys.executable, "-m", "conv_oracle.cli", "run", "--out", "out", "--profile", "dev", *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.e2e
+def test_run_writes_the_five_files_atomically(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "records.jsonl").write_text('{"stale": true}\n')
+    proc = conv_oracle_run(tmp_path, "-n", "2", "-k", "test_output_shape")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert sorted(os.listdir(out)) == FILES  # no .tmp- or .run- leftovers
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    summary = json.loads((out / "summary.json").read_text())
+    assert records and not any("stale" in r for r in records)
+    assert {r["property"] for r in records} == {"output_shape"}
+    assert summary["totals"]["targets"]["torch"] == {"examples": len(records), "passed": len(records), "failed": 0}
+    assert summary["junit"]["tests"] == 1 and summary["ok"] is True
+    assert summary["maps"][0]["title"].startswith("seed case")
+    assert "[100%]" in proc.stdout  # pytest's progress streamed through
+    lines = proc.stdout.splitlines()
+    assert f"examples: torch {len(records)}" in lines and f"passed:   torch {len(records)}" in lines
+    assert "failed:   torch 0" in lines
+    assert f"report:  {out / 'index.html'}" in lines and f"summary: {out / 'summary.md'}" in lines
+    assert "<html" in (out / "index.html").read_text()
+    assert (out / "summary.md").read_text().startswith("# conv_oracle report: PASSED")
+
+
+@pytest.mark.e2e
+def test_run_fails_on_a_planted_faulty_target(tmp_path):
+    proc = conv_oracle_run(tmp_path, "--target", "conv_plus_one", "-k", "test_forward_exact and float64")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
+    out = tmp_path / "out"
+    assert sorted(os.listdir(out)) == FILES
+    summary = json.loads((out / "summary.json").read_text())
+    fails = summary["failures"]
+    assert len(fails) == 1 and fails[0]["target"] == "conv_plus_one" and fails[0]["op"] == "conv"
+    assert all(c["got"] == c["expected"] + 1 for c in fails[0]["cells"])
+    assert "out = conv_plus_one.conv2d(x, w, b" in fails[0]["snippet"]
+    page = (out / "index.html").read_text()
+    assert "FAILED" in page and "conv_plus_one.conv2d(x, w, b" in page
+    assert (out / "summary.md").read_text().startswith("# conv_oracle report: FAILED")
+    failed_line = next(line for line in proc.stdout.splitlines() if line.startswith("failed:"))
+    assert int(failed_line.split()[-1]) >= 1
+    assert "1 failing test(s)" in proc.stderr
+
+
+@pytest.mark.e2e
+def test_run_with_nothing_collected_exits_5_with_a_message(tmp_path):
+    proc = conv_oracle_run(tmp_path, "-k", "no_test_is_called_this")
+    assert proc.returncode == 5
+    assert "no tests were collected" in proc.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == FILES
+    assert (tmp_path / "out" / "records.jsonl").read_text() == ""
+
+
+def test_pytest_command_carries_every_option():
+    c = cmd.pytest_command("/o", ["torch", "mod.x"], "dev", "2", "test_a", ["-x"])
+    assert c[:4] == [sys.executable, "-m", "pytest", cmd.SUITE_DIR]
+    assert os.path.exists(os.path.join(cmd.SUITE_DIR, "conftest.py"))
+    for arg in ("-p", "no:cacheprovider", "--records=/o", "--junitxml=/o/junit.xml", "--hypothesis-profile=dev",
+                "--target=torch", "--target=mod.x"):
+        assert arg in c
+    assert c[-5:] == ["-n", "2", "-k", "test_a", "-x"]
+
+
+def test_summary_lines_are_three():
+    s = {"totals": {"targets": {"torch": {"examples": 5, "passed": 4, "failed": 1},
+                                "other": {"examples": 2, "passed": 2, "failed": 0}}}}
+    assert cmd.summary_lines(s) == ["examples: torch 5, other 2", "passed:   torch 4, other 2",
+                                    "failed:   torch 1, other 0"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "-n", "many"], "-n 'many': expected a number of workers"),
+    (["run", "--pytest-args=-k 'unclosed"], "--pytest-args: No closing quotation"),
+])
+def test_unusable_options_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "reports").exists()

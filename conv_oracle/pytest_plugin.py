@@ -1,7 +1,7 @@
 """pytest plugin for the differential suite: targets, report header, known deviations, records.
 
-The suite's conftest (``conv_oracle/suite/conftest.py``) loads it; another project can do the same
-with ``pytest_plugins = ["conv_oracle.pytest_plugin"]`` in its root conftest. Options:
+pytest loads it through the package's ``pytest11`` entry point, so the options work for
+``pytest conv_oracle/suite``, ``pytest --pyargs conv_oracle.suite`` and other projects' suites alike. Options:
 
 * ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
   (default ``torch``). Tests taking a ``target`` fixture run once per target.
@@ -46,6 +46,7 @@ def target_names(config) -> list[str]:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "differential: a target-vs-oracle property of the conv_oracle suite")
     config._conv_oracle_recorder = Recorder()
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if workers > 1:  # share the cores between xdist workers: oversubscribed OpenMP threads spin for ms per call
@@ -152,19 +153,17 @@ def _matches(pattern: str, nodeid: str) -> bool:
     return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), nodeid) is not None
 
 
-def _deviation_file(config) -> str | None:
-    path = config.getoption("--known-deviations")
-    if path:
-        return path
-    default = os.path.join(os.path.dirname(__file__), "suite", "known_deviations.txt")
-    return default if os.path.exists(default) else None
+SUITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -k / -m deselection: match against everything collected
 def pytest_collection_modifyitems(session, config, items):
-    path = _deviation_file(config)
-    if not path:
-        return
+    path = config.getoption("--known-deviations")
+    if not path:  # the suite's own list applies to the suite's own tests only
+        path = os.path.join(SUITE_DIR, "known_deviations.txt")
+        items = [it for it in items if str(it.path).startswith(SUITE_DIR)]
+        if not items:
+            return
     try:
         import torch
         version = torch.__version__

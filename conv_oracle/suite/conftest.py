@@ -1,6 +1,6 @@
-"""The suite's pytest configuration: targets, report header, known deviations, records, profiles."""
+"""The suite's pytest configuration. Its options, fixtures and hooks come from the plugin
+``conv_oracle.pytest_plugin``, which pytest loads through the package's ``pytest11`` entry point."""
 
 from conv_oracle.profiles import register_profiles
-from conv_oracle.pytest_plugin import *  # noqa: F401,F403  (hooks and fixtures)
 
 register_profiles()

@@ -59,7 +59,7 @@ def test_merged_records_equal_examples_run_under_two_workers(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
                PROBE_COUNTER=str(counter))
     env.pop("CONV_ORACLE_RECORDS", None)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "test_probe.py", "-p", "conv_oracle.pytest_plugin",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "test_probe.py",
                            "-p", "no:cacheprovider", "-n", "2", f"--records={records}", "-q"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 1, proc.stdout + proc.stderr  # the shrinking test fails, the rest pass

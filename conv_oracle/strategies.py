@@ -55,8 +55,10 @@ def _dimension(draw, transposed: bool, featured: bool, max_side: int, want_same:
         s = draw(st.sampled_from(["equal", "smaller", "any"]))
         s = E if s == "equal" else draw(st.integers(1, max(1, E - 1))) if s == "smaller" else draw(st.integers(1, 6))
     if transposed:
-        L = draw(st.integers(1, max(1, max_side // max(1, s))))
         a_kind = draw(st.sampled_from(["zero", "zero", "lt_stride", "lt_dilation"]))
+        if a_kind == "lt_dilation" and not featured and d > 1:
+            s = draw(st.integers(1, d - 1))  # room for torch's second branch: stride <= a < dilation
+        L = draw(st.integers(1, max(1, max_side // max(1, s))))
         a = 0
         if a_kind == "lt_stride" and s > 1:
             a = draw(st.integers(1, s - 1))

@@ -2,9 +2,11 @@
 
 ``out[n, g*Co + o, y] = bias[g*Co + o] + sum_{c, t} x[n, g*Ci + c, y*s - p + t*d] * w[g*Co + o, c, t]``
 (``y``, ``t`` multi-indices; terms outside the input are zero padding, or copies for the other
-padding modes). Loops over kernel taps only; each tap is one batched matrix product over
+padding modes). Loops over kernel taps only; each tap is one batched matrix product (a broadcast
+product with one input channel per group, :func:`arrays.apply_tap`) over
 (batch, group, positions), restricted by :func:`geometry.tap_span` to the outputs whose input
 index exists, so padding never enters the sum and cells outside a window are never read.
+Depthwise operators go through the batch in cache-sized chunks (:func:`arrays.batch_chunks`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from .. import geometry
 from ..validation import ConvConfig
-from .arrays import grouped_taps
+from .arrays import apply_tap, batch_chunks, for_each_chunk, grouped_taps
 
 
 def _pad_copies(x: np.ndarray, cfg: ConvConfig) -> np.ndarray:
@@ -40,6 +42,7 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     xg = x.reshape((n, G, ci) + size)
     taps = grouped_taps(weight, G, transposed=False)
     out = np.zeros((n, G, co) + out_size, dtype=x.dtype)
+    reads = []  # (tap, outputs it contributes to, the input window they read): one strided slice each
     for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
         out_slices, in_slices = [], []
         for t, s, d, p, n_out, n_in in zip(tap, cfg.stride, cfg.dilation, offsets_pad, out_size, size):
@@ -47,12 +50,16 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
             lo, hi = geometry.tap_span(offset, s, n_out, n_in)
             out_slices.append(slice(lo, hi))
             in_slices.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
-        span = tuple(sl.stop - sl.start for sl in out_slices)
-        if 0 in span:
-            continue
-        window = xg[(Ellipsis,) + tuple(in_slices)].reshape(n, G, ci, int(np.prod(span)))
-        contrib = np.matmul(taps[tap], window)  # (G, co, ci) @ (n, G, ci, P) -> (n, G, co, P)
-        out[(Ellipsis,) + tuple(out_slices)] += contrib.reshape((n, G, co) + span)
+        if all(sl.stop > sl.start for sl in out_slices):
+            reads.append((tap, (Ellipsis,) + tuple(out_slices), (Ellipsis,) + tuple(in_slices)))
+
+    def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
+        x_rows, out_rows = xg[rows], out[rows]
+        for tap, out_slices, in_slices in reads:
+            out_rows[out_slices] += apply_tap(taps[tap], x_rows[in_slices])  # (G, co, ci) . (n, G, ci, *span)
+
+    # Depthwise: all taps pass over one cache-sized chunk of the batch at a time (same sums, same order).
+    for_each_chunk(run_taps, batch_chunks(n, x.itemsize * (xg[:1].size + out[:1].size), ci))
     out = out.reshape((n, cfg.out_channels) + out_size)
     if bias is not None:
         out += bias.reshape((1, -1) + (1,) * nd)

@@ -4,7 +4,8 @@
 ``out[n, g*Co + o, i*s - p + t*d] += x[n, g*Ci + c, i] * w[g*Ci + c, o, t]`` (targets outside the
 output are dropped). Loops over kernel taps only: a tap sends the inputs of one
 :func:`geometry.tap_span` to one strided slice of the output, a batched matrix product over
-(batch, group, positions). Cells no tap reaches are never written, so they keep the bias exactly.
+(batch, group, positions); depthwise operators go through the batch in cache-sized chunks.
+Cells no tap reaches are never written, so they keep the bias exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from .. import geometry
 from ..validation import ConvConfig
-from .arrays import grouped_taps
+from .arrays import apply_tap, batch_chunks, for_each_chunk, grouped_taps
 
 
 def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: ConvConfig) -> np.ndarray:
@@ -28,6 +29,7 @@ def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Con
         out += bias.reshape((1, G, co) + (1,) * nd)
     xg = x.reshape((n, G, ci) + cfg.input_size)
     taps = grouped_taps(weight, G, transposed=True)
+    writes = []  # (tap, the inputs it sends, the output cells they land on): one strided slice each
     for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
         in_slices, out_slices = [], []
         for t, s, d, p, n_in, n_out in zip(tap, cfg.stride, cfg.dilation, cfg.padding_before,
@@ -36,10 +38,14 @@ def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Con
             lo, hi = geometry.tap_span(offset, s, n_in, n_out)
             in_slices.append(slice(lo, hi))
             out_slices.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
-        span = tuple(sl.stop - sl.start for sl in in_slices)
-        if 0 in span:
-            continue
-        sources = xg[(Ellipsis,) + tuple(in_slices)].reshape(n, G, ci, int(np.prod(span)))
-        contrib = np.matmul(taps[tap], sources)  # (G, co, ci) @ (n, G, ci, P) -> (n, G, co, P)
-        out[(Ellipsis,) + tuple(out_slices)] += contrib.reshape((n, G, co) + span)
+        if all(sl.stop > sl.start for sl in in_slices):
+            writes.append((tap, (Ellipsis,) + tuple(in_slices), (Ellipsis,) + tuple(out_slices)))
+
+    def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
+        x_rows, out_rows = xg[rows], out[rows]
+        for tap, in_slices, out_slices in writes:
+            out_rows[out_slices] += apply_tap(taps[tap], x_rows[in_slices])  # (G, co, ci) . (n, G, ci, *span)
+
+    # Depthwise: all taps pass over one cache-sized chunk of the batch at a time (same sums, same order).
+    for_each_chunk(run_taps, batch_chunks(n, x.itemsize * (xg[:1].size + out[:1].size), ci))
     return out.reshape((n, cfg.out_channels) + cfg.output_size)

@@ -16,6 +16,7 @@ geometry composes per dimension: a cell is touched iff its index is touched in e
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Sequence
 
@@ -53,6 +54,25 @@ def tap_span(offset: int, stride: int, n_src: int, n_dst: int) -> tuple[int, int
     lo = -(offset // stride) if offset < 0 else 0  # ceil(-offset / stride)
     hi = min(n_src, (n_dst - 1 - offset) // stride + 1) if n_dst > 0 else 0
     return lo, max(lo, hi)
+
+
+def tap_slices(kernel_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+               padding: Sequence[int], src_size: Sequence[int], dst_size: Sequence[int]):
+    """For every kernel tap with a non-empty :func:`tap_span` in each dimension, yield
+    ``(tap, src, dst)``: ``src`` slices the positions in ``[0, src_size)`` whose
+    ``dst = src*s + t*d - p`` lies in ``[0, dst_size)``, and ``dst`` the strided slice of those targets.
+    The oracle's loops (gather: src = output, dst = input; scatter: src = input, dst = output) run on these."""
+    for tap in itertools.product(*(range(k) for k in kernel_size)):
+        src, dst = [], []
+        for t, s, d, p, n_src, n_dst in zip(tap, stride, dilation, padding, src_size, dst_size):
+            offset = t * d - p
+            lo, hi = tap_span(offset, s, n_src, n_dst)
+            if hi == lo:
+                break
+            src.append(slice(lo, hi))
+            dst.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s))
+        else:
+            yield tap, (Ellipsis,) + tuple(src), (Ellipsis,) + tuple(dst)
 
 
 def reached_1d(n_dst: int, n_src: int, kernel: int, stride: int = 1, padding: int = 0,

@@ -10,7 +10,6 @@ For ``out = conv_transpose(x, w, b)``: ``gx[i] = sum_t gy[i*s - p + t*d] w[t]`` 
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -21,20 +20,6 @@ from .gather import gather
 from .scatter import scatter
 
 
-def _tap_pairs(cfg: ConvConfig, src_size, dst_size, pads):
-    """For each tap: (tap, src slices, dst slices, span) with ``dst = src*s + t*d - p``."""
-    for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
-        src, dst = [], []
-        for t, s, d, p, n_src, n_dst in zip(tap, cfg.stride, cfg.dilation, pads, src_size, dst_size):
-            offset = t * d - p
-            lo, hi = geometry.tap_span(offset, s, n_src, n_dst)
-            src.append(slice(lo, hi))
-            dst.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
-        span = tuple(sl.stop - sl.start for sl in src)
-        if 0 not in span:
-            yield tap, tuple(src), tuple(dst), span
-
-
 def _weight_grad(src_arr, dst_arr, cfg: ConvConfig, src_channels, dst_channels, pads):
     """``gw[g, a, b, t] = sum_{n, src} A[n, g, a, src] * B[n, g, b, src*s + t*d - p]``."""
     G = cfg.groups
@@ -43,10 +28,11 @@ def _weight_grad(src_arr, dst_arr, cfg: ConvConfig, src_channels, dst_channels, 
     A = src_arr.reshape((n, G, a_g) + src_arr.shape[2:])
     B = dst_arr.reshape((n, G, b_g) + dst_arr.shape[2:])
     out = np.zeros(tuple(cfg.kernel_size) + (G, a_g, b_g), dtype=np.result_type(src_arr, dst_arr))
-    for tap, src, dst, span in _tap_pairs(cfg, A.shape[3:], B.shape[3:], pads):
-        P = int(np.prod(span))
-        a = A[(Ellipsis,) + src].reshape(n, G, a_g, P)
-        b = B[(Ellipsis,) + dst].reshape(n, G, b_g, P)
+    for tap, src, dst in geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, pads, A.shape[3:],
+                                             B.shape[3:]):
+        a, b = A[src], B[dst]
+        P = int(np.prod(a.shape[3:]))
+        a, b = a.reshape(n, G, a_g, P), b.reshape(n, G, b_g, P)
         out[tap] = np.matmul(a, b.swapaxes(-1, -2)).sum(axis=0)
     return out
 

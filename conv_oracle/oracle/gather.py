@@ -11,8 +11,6 @@ Depthwise operators go through the batch in cache-sized chunks (:func:`arrays.ba
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .. import geometry
@@ -42,16 +40,8 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     xg = x.reshape((n, G, ci) + size)
     taps = grouped_taps(weight, G, transposed=False)
     out = np.zeros((n, G, co) + out_size, dtype=x.dtype)
-    reads = []  # (tap, outputs it contributes to, the input window they read): one strided slice each
-    for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
-        out_slices, in_slices = [], []
-        for t, s, d, p, n_out, n_in in zip(tap, cfg.stride, cfg.dilation, offsets_pad, out_size, size):
-            offset = t * d - p
-            lo, hi = geometry.tap_span(offset, s, n_out, n_in)
-            out_slices.append(slice(lo, hi))
-            in_slices.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
-        if all(sl.stop > sl.start for sl in out_slices):
-            reads.append((tap, (Ellipsis,) + tuple(out_slices), (Ellipsis,) + tuple(in_slices)))
+    # (tap, outputs it contributes to, the input window they read): one strided slice each
+    reads = list(geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, offsets_pad, out_size, size))
 
     def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
         x_rows, out_rows = xg[rows], out[rows]

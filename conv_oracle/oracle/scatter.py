@@ -10,8 +10,6 @@ Cells no tap reaches are never written, so they keep the bias exactly.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .. import geometry
@@ -29,17 +27,9 @@ def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Con
         out += bias.reshape((1, G, co) + (1,) * nd)
     xg = x.reshape((n, G, ci) + cfg.input_size)
     taps = grouped_taps(weight, G, transposed=True)
-    writes = []  # (tap, the inputs it sends, the output cells they land on): one strided slice each
-    for tap in itertools.product(*(range(k) for k in cfg.kernel_size)):
-        in_slices, out_slices = [], []
-        for t, s, d, p, n_in, n_out in zip(tap, cfg.stride, cfg.dilation, cfg.padding_before,
-                                           cfg.input_size, cfg.output_size):
-            offset = t * d - p
-            lo, hi = geometry.tap_span(offset, s, n_in, n_out)
-            in_slices.append(slice(lo, hi))
-            out_slices.append(slice(lo * s + offset, (hi - 1) * s + offset + 1, s) if hi > lo else slice(0, 0))
-        if all(sl.stop > sl.start for sl in in_slices):
-            writes.append((tap, (Ellipsis,) + tuple(in_slices), (Ellipsis,) + tuple(out_slices)))
+    # (tap, the inputs it sends, the output cells they land on): one strided slice each
+    writes = list(geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, cfg.padding_before,
+                                      cfg.input_size, cfg.output_size))
 
     def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
         x_rows, out_rows = xg[rows], out[rows]

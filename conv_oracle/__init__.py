@@ -6,14 +6,31 @@ Geometry: :func:`skipped_input_pixels`, :func:`bias_only_output_cells`, :func:`c
 :func:`conv_transpose_output_size`. Property-test building blocks: :mod:`conv_oracle.strategies`.
 """
 
-from .errors import ConvConfigError
-from .geometry import (bias_only_output_cells, conv_output_size, conv_transpose_output_size, effective_kernel,
-                       skipped_input_pixels)
-from .oracle import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
-from .validation import ConvConfig, conv_config, conv_transpose_config
+import importlib
+
+#: public name -> the submodule defining it; imported on first use (PEP 562), so that loading the
+#: pytest plugin (an entry point) does not import the whole package before coverage starts
+_EXPORTS = {
+    "ConvConfigError": "errors",
+    "bias_only_output_cells": "geometry", "conv_output_size": "geometry", "conv_transpose_output_size": "geometry",
+    "effective_kernel": "geometry", "skipped_input_pixels": "geometry",
+    "conv1d": "oracle", "conv2d": "oracle", "conv3d": "oracle",
+    "conv_transpose1d": "oracle", "conv_transpose2d": "oracle", "conv_transpose3d": "oracle",
+    "ConvConfig": "validation", "conv_config": "validation", "conv_transpose_config": "validation",
+}
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvConfigError", "ConvConfig", "conv_config", "conv_transpose_config", "conv1d", "conv2d", "conv3d",
-           "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "skipped_input_pixels",
-           "bias_only_output_cells", "conv_output_size", "conv_transpose_output_size", "effective_kernel"]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

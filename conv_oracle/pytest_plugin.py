@@ -19,7 +19,6 @@ import warnings
 
 import pytest
 
-from .records import Recorder, merge
 
 
 class KnownDeviationWarning(UserWarning):
@@ -47,6 +46,7 @@ def target_names(config) -> list[str]:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "differential: a target-vs-oracle property of the conv_oracle suite")
+    from .records import Recorder
     config._conv_oracle_recorder = Recorder()
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if workers > 1:  # share the cores between xdist workers: oversubscribed OpenMP threads spin for ms per call
@@ -205,5 +205,6 @@ def pytest_sessionfinish(session, exitstatus):
         return
     recorder = config._conv_oracle_recorder
     recorder.write(folder, _worker_id(config))
-    if not hasattr(config, "workerinput"):  # the controller (or a plain run) merges every part
+    if not hasattr(config, "workerinput"):
+        from .records import merge  # the controller (or a plain run) merges every part
         merge(folder)

@@ -8,7 +8,7 @@ Each case is timed best-of-N with ``time.perf_counter`` (after one warm-up call)
 and for ``torch.nn.functional`` on the same float64 inputs, the oracle and torch calls
 interleaved. Results are checked: with integer data (the default) they must agree bit for bit;
 with float data the difference must stay within the derived bound
-``2 * gamma_n * (|x| conv |w| + |b|)`` (each side is within ``gamma_n`` of the exact value,
+``compare.comparison_bound`` (each side within ``gamma_n (|x| conv |w| + |b|)`` of the exact value,
 Higham; ``n`` = products per output cell + 1 for the bias), computed with the oracle on absolute
 values. Exits 1 if any oracle/torch time ratio exceeds ``--max-ratio`` (unless ``--no-fail``) or
 if any result disagrees.
@@ -34,8 +34,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import conv_oracle as co  # noqa: E402
+from conv_oracle.compare import ORACLE_PRECISION, comparison_bound  # noqa: E402
 
-U64 = 2.0 ** -53
 
 
 @dataclass
@@ -123,8 +123,9 @@ def check(case: Case, mode: str, x, w, b, ours, theirs, kind: str) -> tuple[bool
         n = case.weight_shape[1] * int(np.prod(case.weight_shape[2:])) + 1
     else:  # an output cell of the transposed conv sums at most (C_in/G) * prod(k) products
         n = case.input_shape[1] // groups * int(np.prod(case.weight_shape[2:])) + 1
-    gamma = n * U64 / (1 - n * U64)
-    bound = 2 * gamma * oracle_fn(case, mode)(np.abs(x), np.abs(w), np.abs(b))  # n counts the bias term
+    P = oracle_fn(case, mode)(np.abs(x), np.abs(w), None)
+    bias_abs = np.abs(b).reshape((-1,) + (1,) * (x.ndim - 2))
+    bound = comparison_bound(P, bias_abs, n, ORACLE_PRECISION)  # torch float64 and the oracle: gamma_n each
     ok = bool(np.all(diff <= bound))
     return ok, f"max diff {diff.max():.1e}, worst diff/bound {np.max(diff / np.maximum(bound, 1e-300)):.2f}"
 

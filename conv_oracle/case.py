@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from . import geometry
+from .params import per_dim
 from .validation import ConvConfig, conv_config, conv_transpose_config
 
 OPS = ("conv", "conv_transpose")
@@ -125,8 +126,8 @@ class Case:
 
     def regimes(self) -> dict[str, str]:
         """Regime tags: stride vs effective kernel per dimension, and every categorical parameter."""
-        cfg_stride = geometry_per_dim(self.stride, self.nd)
-        cfg_dil = geometry_per_dim(self.dilation, self.nd)
+        cfg_stride = per_dim("stride", self.stride, self.nd)
+        cfg_dil = per_dim("dilation", self.dilation, self.nd)
         eff = [geometry.effective_kernel(k, d) for k, d in zip(self.kernel_size, cfg_dil)]
         rel = ["<" if s < e else "=" if s == e else ">" for s, e in zip(cfg_stride, eff)]
         tags = {
@@ -138,13 +139,13 @@ class Case:
             "groups": ("depthwise" if self.groups == self.in_channels and self.groups > 1 else
                        "yes" if self.groups > 1 else "no"),
             "padding": (self.padding if isinstance(self.padding, str) else
-                        "zero" if not any(geometry_per_dim(self.padding, self.nd)) else "int"),
+                        "zero" if not any(per_dim("padding", self.padding, self.nd)) else "int"),
             "padding_mode": self.padding_mode,
             "batch": "unbatched" if self.batch is None else ("batch1" if self.batch == 1 else "batchN"),
             "bias": "yes" if self.bias else "no",
         }
         if self.transposed:
-            opad = geometry_per_dim(self.output_padding, self.nd)
+            opad = per_dim("output_padding", self.output_padding, self.nd)
             tags["output_padding"] = ("output_size" if self.output_size is not None else
                                       "none" if not any(opad) else
                                       ">=stride(<dilation)" if any(a >= s for a, s in zip(opad, cfg_stride)) else
@@ -167,6 +168,3 @@ class Case:
         return (f"{self.fn_name}(input{list(self.input_shape)}, weight{list(self.weight_shape)}, "
                 f"bias={'[' + str(self.out_channels) + ']' if self.bias else None}, {args})")
 
-
-def geometry_per_dim(value, nd: int) -> tuple[int, ...]:
-    return (value,) * nd if isinstance(value, int) else tuple(value) * (nd if len(value) == 1 else 1)

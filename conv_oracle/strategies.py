@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from . import geometry
 from .case import Case
+from .params import per_dim
 
 __all__ = ["cases", "operands", "layouts", "invalid_cases", "LAYOUTS", "exact_magnitude", "INVALID_RULES", "tag_regimes",
            "Operands", "InvalidCall", "make_operands", "INVALID_RULE_OPS"]
@@ -223,10 +224,6 @@ def _base(draw, op):
     return replace(c, padding=c.config().padding_before if not isinstance(c.padding, str) else 0)
 
 
-def _per(v, nd):
-    return (v,) * nd if isinstance(v, int) else tuple(v)
-
-
 @st.composite
 def _conv_output_too_small(draw, op):
     c = _base(draw, op)
@@ -238,17 +235,17 @@ def _conv_output_too_small(draw, op):
 def _transposed_output_too_small(draw, op):
     """Input length 1 and ``2p >= E``: the output length ``E - 2p`` is below 1."""
     c = _base(draw, op)
-    d = _per(c.dilation, c.nd)
+    d = per_dim("dilation", c.dilation, c.nd)
     E = geometry.effective_kernel(c.kernel_size[0], d[0])
     p0 = (E + 1) // 2 + draw(st.integers(0, 1))
-    return replace(c, input_size=(1,) + c.input_size[1:], padding=(p0,) + _per(c.padding, c.nd)[1:],
+    return replace(c, input_size=(1,) + c.input_size[1:], padding=(p0,) + per_dim("padding", c.padding, c.nd)[1:],
                    output_padding=0)
 
 
 @st.composite
 def _output_padding_too_large(draw, op):
     c = _base(draw, op)
-    s, d = _per(c.stride, c.nd), _per(c.dilation, c.nd)
+    s, d = per_dim("stride", c.stride, c.nd), per_dim("dilation", c.dilation, c.nd)
     a = max(s[0], d[0]) + draw(st.integers(0, 2))
     return replace(c, output_padding=(a,) + (0,) * (c.nd - 1))
 
@@ -384,7 +381,6 @@ def tag_regimes(case: Case) -> None:
                 "padding_mode", "batch", "output_padding"):
         if key in regimes:
             event(f"{key}={regimes[key]}")
-    strides = case.stride if isinstance(case.stride, tuple) else (case.stride,) * case.nd
-    dil = case.dilation if isinstance(case.dilation, tuple) else (case.dilation,) * case.nd
+    strides, dil = per_dim("stride", case.stride, case.nd), per_dim("dilation", case.dilation, case.nd)
     gap = max(s - geometry.effective_kernel(k, d) for s, k, d in zip(strides, case.kernel_size, dil))
     target(float(gap), label="stride minus effective kernel")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from .. import geometry
 from ..case import Case
 from ..historical import HISTORICAL, HISTORICAL_MODULES
-from ..strategies import LAYOUTS, InvalidCall, _apply
+from ..strategies import LAYOUTS, InvalidCall, apply_shape_fault
 
 CORPUS_VERSION = 1
 
@@ -253,7 +253,7 @@ def invalid() -> list[Entry]:
     for rule, op in INVALID_RULE_OPS:
         for i, base in enumerate(_bases(op)):
             for n, (case, pert) in enumerate(_invalid_for(rule, op, base, i)):
-                call = _apply(rule, case, pert)
+                call = apply_shape_fault(rule, case, pert)
                 out.append(Entry("invalid", f"{op}: {rule} ({base.nd}-D #{n})", case, rule=rule,
                                  input_shape=call.input_shape, weight_shape=call.weight_shape,
                                  bias_shape=call.bias_shape))

@@ -5,7 +5,6 @@ import itertools
 
 import numpy as np
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from conv_oracle import geometry, strategies as cs
 from conv_oracle.case import Case

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from conv_oracle.case import Case
 from conv_oracle.historical import SEED_6X6
 from conv_oracle.report import summary as S
 

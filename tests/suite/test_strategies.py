@@ -5,9 +5,8 @@ import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from conv_oracle import ConvConfigError, geometry, strategies as cs
+from conv_oracle import ConvConfigError, strategies as cs
 
 def _sample(strategy, n=400):
     """``n`` derandomized draws (a fixed, reproducible sample)."""

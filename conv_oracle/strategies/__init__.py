@@ -1,0 +1,20 @@
+"""Hypothesis strategies for convolution property tests (public; import them into your own suite).
+
+* :func:`cases` draws valid :class:`~conv_oracle.case.Case` objects by construction (no filtering),
+  weighted so that more than half have a stride larger than the effective kernel in some dimension,
+  while equal and smaller strides, dilation holes and tail remainders stay common.
+* :func:`operands` draws input / weight / bias arrays: ``"exact"`` mode uses small integers sized so
+  every partial sum is exact in the dtype under test; ``"float"`` mode ordinary random values.
+* :func:`layouts` draws memory layouts; :func:`invalid_cases` draws one configuration per rule torch
+  enforces, with the rule's name.
+
+Sizes are bounded by ``CONV_ORACLE_MAX_SIDE`` (spatial length, default 9), ``CONV_ORACLE_MAX_CHANNELS``
+(channels per group, default 3) and ``CONV_ORACLE_MAX_BATCH`` (default 3).
+"""
+
+from .cases import LAYOUTS, cases, layouts, tag_regimes
+from .invalid import INVALID_RULE_OPS, INVALID_RULES, InvalidCall, apply_shape_fault, invalid_cases
+from .operands import MANTISSA_BITS, Operands, exact_magnitude, make_operands, operands
+
+__all__ = ["cases", "layouts", "tag_regimes", "LAYOUTS", "operands", "make_operands", "exact_magnitude", "Operands",
+           "MANTISSA_BITS", "invalid_cases", "InvalidCall", "INVALID_RULES", "INVALID_RULE_OPS", "apply_shape_fault"]

@@ -126,6 +126,13 @@ def padded_source_index(length: int, before: int, after: int, mode: str) -> np.n
     return np.where(j >= length, 2 * (length - 1) - j, j)
 
 
+def max_copies(length: int, before: int, after: int, mode: str) -> int:
+    """How many positions of the padded axis copy the most-copied input position (1 for 'zeros').
+    A pixel's gradient sums over all its copies, so this multiplies the number of terms in it."""
+    src = padded_source_index(length, before, after, mode)
+    return int(np.bincount(src[src >= 0], minlength=1).max()) if length else 0
+
+
 def conv_output_size(input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
                      padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1) -> tuple[int, ...]:
     """Spatial output shape of a convolution (``padding`` may be 'valid' or 'same')."""

@@ -19,6 +19,7 @@ from .compare import CheckContext, assert_exact, assert_within, comparison_bound
 from .errors import ConvConfigError
 from .oracle.adjoints import conv_grads, conv_transpose_grads
 from .strategies import InvalidCall, Operands, exact_magnitude
+from .strategies.operands import input_copies
 from .targets import Target
 
 
@@ -114,11 +115,14 @@ def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
     return values.reshape((-1,) + values.shape[-nd:]).all(axis=0)
 
 
+PARTS = ("coverage", "nonfinite")
+
+
 def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
-                   w_layout="contiguous") -> dict:
-    """Property 3 (conv): the input gradient is exactly zero on the predicted skipped pixels and
-    non-zero elsewhere (all-ones weights and output gradient), and NaN / Inf on skipped pixels leaves
-    every output bit unchanged."""
+                   w_layout="contiguous", parts=PARTS) -> dict:
+    """Property 3 (conv). ``coverage``: the input gradient is exactly zero on the predicted skipped
+    pixels and non-zero elsewhere (all-ones weights and output gradient). ``nonfinite``: NaN / Inf on
+    the skipped pixels leaves every output bit unchanged."""
     __tracebackhide__ = True
     import torch
     predicted = case.untouched_mask()
@@ -127,21 +131,22 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     x = rng.integers(-m, m + 1, size=case.input_shape).astype(np.float64)
     w = np.ones(case.weight_shape)
     b = rng.integers(-m, m + 1, size=case.bias_shape).astype(np.float64) if case.bias else None
-    call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad=True)
-    call.out.backward(torch.ones_like(call.out))
-    grad = execution.to_numpy(call.x.grad)
-    observed = _spatial_all(grad == 0, case.nd)
-    ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
-               grad_output=np.ones(tuple(call.out.shape)))
-    if not np.array_equal(observed, predicted):
-        diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
-        raise _observing(ctx.failure(
-            f"input pixels with zero gradient {np.argwhere(observed).tolist()[:12]} differ from the "
-            f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
-            f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
-            f"{'zero' if observed[diff] else 'non-zero'} gradient"), predicted=predicted, observed=observed)
-    result = {"predicted": predicted, "observed": observed}
-    if predicted.any():
+    call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad="coverage" in parts)
+    result = {"predicted": predicted}
+    if "coverage" in parts:
+        call.out.backward(torch.ones_like(call.out))
+        grad = execution.to_numpy(call.x.grad)
+        observed = result["observed"] = _spatial_all(grad == 0, case.nd)
+        ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
+                   grad_output=np.ones(tuple(call.out.shape)))
+        if not np.array_equal(observed, predicted):
+            diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
+            raise _observing(ctx.failure(
+                f"input pixels with zero gradient {np.argwhere(observed).tolist()[:12]} differ from the "
+                f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
+                f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
+                f"{'zero' if observed[diff] else 'non-zero'} gradient"), **result)
+    if "nonfinite" in parts and predicted.any():
         clean = execution.to_numpy(call.out)
         for poison in (np.nan, np.inf, -np.inf):
             xp = x.copy()
@@ -158,44 +163,46 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
 
 
 def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
-                    w_layout="contiguous") -> dict:
-    """Property 4 (transposed conv): cells no tap reaches equal the bias bit for bit (zero without
-    bias), also with NaN / Inf in inputs and weights; observed coverage (all-ones operands) equals
-    the prediction."""
+                    w_layout="contiguous", parts=PARTS) -> dict:
+    """Property 4 (transposed conv). ``coverage``: with all-ones operands, the cells equal to the bias
+    (zero without bias), bit for bit, are exactly the predicted bias-only cells. ``nonfinite``: with
+    NaN / Inf spread over inputs and weights, the bias-only cells still equal the bias bit for bit."""
     __tracebackhide__ = True
     predicted = case.untouched_mask()
     rng = np.random.default_rng(seed)
     b = rng.integers(-3, 4, size=case.bias_shape).astype(np.float64) if case.bias else None
-    x, w = np.ones(case.input_shape), np.ones(case.weight_shape)
-    call = _run(target, case, x, w, b, dtype, x_layout, w_layout)
-    got = execution.to_numpy(call.out)
-    base = np.zeros_like(got) + (0.0 if b is None else b.reshape((-1,) + (1,) * case.nd))
-    observed = _spatial_all(got == base, case.nd)
-    ctx = _ctx(case, target, dtype, "exact", x, w, b, call)
-    if not np.array_equal(observed, predicted):
-        diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
-        raise _observing(ctx.failure(
-            f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
-            f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
-            f"predicted {'bias-only' if predicted[diff] else 'touched'}"), predicted=predicted, observed=observed)
-    result = {"predicted": predicted, "observed": observed}
-    # Non-finite operands everywhere a tap can read them: bias-only cells must not notice.
-    xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
-    xn[rng.random(xn.shape) < 0.4] = np.nan
-    xn[rng.random(xn.shape) < 0.2] = np.inf
-    wn = rng.integers(-3, 4, size=case.weight_shape).astype(np.float64)
-    wn[rng.random(wn.shape) < 0.3] = -np.inf
-    ncall = _run(target, case, xn, wn, b, dtype, x_layout, w_layout)
-    got = execution.to_numpy(ncall.out)
-    sel = (Ellipsis,) + tuple(np.nonzero(predicted))
-    if predicted.any() and not np.array_equal(got[sel].view(np.int64), base[sel].view(np.int64)):
+    base = np.zeros(case.bias_shape or (1,)) if b is None else b
+    base = base.reshape((-1,) + (1,) * case.nd)
+    result = {"predicted": predicted}
+    if "coverage" in parts:
+        x, w = np.ones(case.input_shape), np.ones(case.weight_shape)
+        call = _run(target, case, x, w, b, dtype, x_layout, w_layout)
+        got = execution.to_numpy(call.out)
+        observed = result["observed"] = _spatial_all(got == base, case.nd)
+        if not np.array_equal(observed, predicted):
+            diff = tuple(int(i) for i in np.argwhere(observed != predicted)[0])
+            raise _observing(_ctx(case, target, dtype, "exact", x, w, b, call).failure(
+                f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
+                f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
+                f"predicted {'bias-only' if predicted[diff] else 'touched'}"), **result)
+    if "nonfinite" in parts and predicted.any():
+        xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
+        xn[rng.random(xn.shape) < 0.4] = np.nan
+        xn[rng.random(xn.shape) < 0.2] = np.inf
+        wn = rng.integers(-3, 4, size=case.weight_shape).astype(np.float64)
+        wn[rng.random(wn.shape) < 0.3] = -np.inf
+        ncall = _run(target, case, xn, wn, b, dtype, x_layout, w_layout)
+        got = execution.to_numpy(ncall.out)
+        expected = np.broadcast_to(base, got.shape)
+        sel = (Ellipsis,) + tuple(np.nonzero(predicted))
         bad = np.zeros(got.shape, bool)
-        bad[sel] = got[sel].view(np.int64) != base[sel].view(np.int64)
-        cell = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise _observing(_ctx(case, target, dtype, "exact", xn, wn, b, ncall).failure(
-            f"bias-only cell {cell} is {got[cell]!r}, expected exactly the bias {base[cell]!r} (inputs and weights "
-            f"hold NaN/Inf elsewhere)", cell, base[cell], got[cell]), **result)
-    result["poisoned"] = bool(predicted.any())
+        bad[sel] = got[sel].view(np.int64) != expected[sel].view(np.int64)
+        if bad.any():
+            cell = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise _observing(_ctx(case, target, dtype, "exact", xn, wn, b, ncall).failure(
+                f"bias-only cell {cell} is {got[cell]!r}, expected exactly the bias {expected[cell]!r} (inputs and "
+                f"weights hold NaN/Inf elsewhere)", cell, expected[cell], got[cell]), **result)
+        result["poisoned"] = True
     return result
 
 
@@ -232,7 +239,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     if wrt == "input" and case.batch is None:
         P = P[0]
     n_out_cells = cfg.batch * math.prod(cfg.output_size)
-    n = {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size),
+    n = {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
          "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
          "bias": n_out_cells}[wrt]
     bound = comparison_bound(P, 0.0, n, target.precision(dtype))

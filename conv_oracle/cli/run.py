@@ -46,8 +46,8 @@ def add_arguments(parser):
 
 def pytest_command(folder: str, targets: list[str], profile: str, workers: str | None, keyword: str | None,
                    extra: list[str]) -> list[str]:
-    """The pytest invocation: the suite's folder (its conftest must load before the options parse, which
-    ``--pyargs`` does not do), records and JUnit XML into ``folder``."""
+    """The pytest invocation: the suite's folder of this very copy of conv_oracle, records and JUnit XML
+    into ``folder``."""
     cmd = [sys.executable, "-m", "pytest", SUITE_DIR, "-p", "no:cacheprovider", f"--records={folder}",
            f"--junitxml={os.path.join(folder, JUNIT_FILE)}", f"--hypothesis-profile={profile}"]
     cmd += [f"--target={t}" for t in targets]

@@ -8,9 +8,15 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
+from .. import geometry
 from ..case import Case
 
 MANTISSA_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
+
+
+def input_copies(cfg) -> int:
+    """The most padded copies of one input pixel (reflect / replicate / circular padding), all dimensions."""
+    return math.prod(geometry.max_copies(L, pb, pa, cfg.padding_mode) for L, (pb, pa) in zip(cfg.input_size, cfg.padding))
 
 
 def exact_magnitude(case: Case, dtype: str, gradients: bool = False) -> int:
@@ -23,10 +29,7 @@ def exact_magnitude(case: Case, dtype: str, gradients: bool = False) -> int:
     counts = [fwd_terms]
     if gradients:
         n = cfg.batch
-        copies = 1  # padding copies of one input pixel (reflect / replicate / circular) add up in its gradient
-        if cfg.padding_mode != "zeros":
-            copies = math.prod(1 + pb + pa for pb, pa in cfg.padding)
-        counts.append((cfg.out_channels // cfg.groups) * taps * copies)  # grad_input
+        counts.append((cfg.out_channels // cfg.groups) * taps * input_copies(cfg))  # grad_input
         counts.append(n * math.prod(cfg.input_size if case.transposed else cfg.output_size))  # grad_weight
         counts.append(n * math.prod(cfg.output_size))  # grad_bias
     limit = 2 ** MANTISSA_BITS[dtype]

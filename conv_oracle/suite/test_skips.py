@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from conv_oracle import properties, strategies as cs
 from conv_oracle.execution import supports
-from conv_oracle.historical import HISTORICAL, HISTORICAL_MODULES, pinned
+from conv_oracle.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES, pinned
 
 pytestmark = pytest.mark.differential
 SEEDS = st.integers(0, 2**32 - 1)
@@ -18,25 +18,45 @@ def _cases(op):
     return cs.cases(op=op)
 
 
+def _check(target, record, prop, fn, case, dtype, seed, x_layout, w_layout, parts):
+    case = case if target.modules else case.functional()
+    assume(supports(target, case) is None)
+    cs.tag_regimes(case)
+    with record(prop, target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout) as rec:
+        rec.update(fn(target, case, dtype, seed, x_layout, w_layout, parts=parts))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pinned(HISTORICAL | HISTORICAL_MODULES, op="conv", seed=0)
 @given(case=_cases("conv"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_skipped_input_pixels(target, record, dtype, case, seed, x_layout, w_layout):
-    """Input gradient exactly 0 on predicted skipped pixels, non-zero elsewhere; NaN/Inf there is invisible."""
-    case = case if target.modules else case.functional()
-    assume(supports(target, case) is None)
-    cs.tag_regimes(case)
-    with record("skipped_input_pixels", target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout) as rec:
-        rec.update(properties.skipped_pixels(target, case, dtype, seed, x_layout, w_layout))
+    """Input gradient exactly 0 on the predicted skipped pixels and non-zero on every other pixel."""
+    _check(target, record, "skipped_input_pixels", properties.skipped_pixels, case, dtype, seed, x_layout,
+           w_layout, ("coverage",))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pinned(HISTORICAL | HISTORICAL_MODULES, op="conv", seed=0)
+@given(case=_cases("conv"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_skipped_pixels_ignore_nonfinite(target, record, dtype, case, seed, x_layout, w_layout):
+    """NaN, +Inf or -Inf on every skipped input pixel changes no output bit."""
+    _check(target, record, "skipped_pixels_nonfinite", properties.skipped_pixels, case, dtype, seed, x_layout,
+           w_layout, ("nonfinite",))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pinned(HISTORICAL | HISTORICAL_MODULES, op="conv_transpose", seed=0)
 @given(case=_cases("conv_transpose"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_bias_only_output_cells(target, record, dtype, case, seed, x_layout, w_layout):
-    """Cells no kernel copy reaches equal the bias bit for bit, even with NaN/Inf operands."""
-    case = case if target.modules else case.functional()
-    assume(supports(target, case) is None)
-    cs.tag_regimes(case)
-    with record("bias_only_output_cells", target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout) as rec:
-        rec.update(properties.bias_only_cells(target, case, dtype, seed, x_layout, w_layout))
+    """The cells that equal the bias bit for bit (all-ones operands) are exactly the predicted ones."""
+    _check(target, record, "bias_only_output_cells", properties.bias_only_cells, case, dtype, seed, x_layout,
+           w_layout, ("coverage",))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pinned(HISTORICAL | HISTORICAL_MODULES | FINDINGS, op="conv_transpose", seed=0)
+@given(case=_cases("conv_transpose"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_bias_only_cells_ignore_nonfinite(target, record, dtype, case, seed, x_layout, w_layout):
+    """With NaN / Inf spread over inputs and weights, every bias-only cell still equals the bias bit for bit."""
+    _check(target, record, "bias_only_nonfinite", properties.bias_only_cells, case, dtype, seed, x_layout,
+           w_layout, ("nonfinite",))

@@ -20,7 +20,7 @@ FAULTS = {
     "bias_only_bug": ("test_bias_only_output_cells and float32", "test_bias_only_output_cells"),
     "accepts_invalid": ("test_error_parity and conv-conv_output", "test_error_parity"),
     "wrong_gradient": ("test_gradient and float32 and exact and input", "test_gradient"),
-    "nan_leak": ("test_skipped_input_pixels and float32", "test_skipped_input_pixels"),
+    "nan_leak": ("test_skipped_pixels_ignore_nonfinite and float32", "test_skipped_pixels_ignore_nonfinite"),
     "dilation_shape_bug": ("test_output_shape", "test_output_shape"),
 }
 

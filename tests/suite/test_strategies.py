@@ -68,6 +68,23 @@ def test_invalid_calls_are_invalid(rule, op):
             oracle_forward(call.case, np.zeros(call.input_shape), np.zeros(call.weight_shape), b)
 
 
+def _copies_brute(L, pb, pa, mode):
+    """Most padded copies of one input position, by walking the padded axis (torch's F.pad rules)."""
+    counts = [0] * L
+    for j in range(-pb, L + pa):
+        if mode == "zeros":
+            src = j if 0 <= j < L else None
+        elif mode == "replicate":
+            src = min(max(j, 0), L - 1)
+        elif mode == "circular":
+            src = j % L
+        else:  # reflect about the edge elements
+            src = -j if j < 0 else (2 * (L - 1) - j if j >= L else j)
+        if src is not None:
+            counts[src] += 1
+    return max(counts)
+
+
 @pytest.mark.parametrize("dtype, bits", [("float32", 24), ("float16", 11), ("bfloat16", 8), ("tf32", 11)])
 def test_exact_magnitude_keeps_sums_exact(dtype, bits):
     """n * m^2 (+ m for the bias) fits the mantissa, for the forward pass and all three gradients."""
@@ -75,7 +92,8 @@ def test_exact_magnitude_keeps_sums_exact(dtype, bits):
         m = cs.exact_magnitude(c, dtype, gradients=True)
         cfg = c.config()
         taps = math.prod(cfg.kernel_size)
-        copies = math.prod(1 + pb + pa for pb, pa in cfg.padding) if cfg.padding_mode != "zeros" else 1
+        copies = math.prod(_copies_brute(L, pb, pa, cfg.padding_mode) for L, (pb, pa) in
+                           zip(cfg.input_size, cfg.padding))
         terms = [(cfg.in_channels // cfg.groups) * taps + 1, (cfg.out_channels // cfg.groups) * taps * copies,
                  cfg.batch * math.prod(cfg.output_size),
                  cfg.batch * math.prod(cfg.input_size if c.transposed else cfg.output_size)]

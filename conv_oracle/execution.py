@@ -9,14 +9,6 @@ import numpy as np
 from .case import Case
 from .targets import Target
 
-LAYOUT_NOTES = {
-    "contiguous": "",
-    "channels_last": ".to(memory_format=torch.channels_last{3d})",
-    "sliced": "every other element of a tensor twice as wide (t[..., ::2])",
-    "transposed": "transpose of a contiguous tensor with its last two axes swapped",
-    "expanded": "expand() of a single slice along the leading axis",
-}
-
 
 def torch_dtype(name: str):
     import torch

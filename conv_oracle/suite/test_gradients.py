@@ -28,3 +28,25 @@ def test_gradient(target, record, wrt, mode, dtype, case, seed, x_layout, w_layo
     ops = cs.make_operands(case, used, seed, m or 1, x_layout if x_layout == "expanded" else "contiguous")
     with record(f"gradient_{wrt}", target, case, dtype=dtype, mode=used, x_layout=x_layout, w_layout=w_layout) as rec:
         rec.update(properties.gradients(target, case, ops, dtype, wrt, x_layout, w_layout))
+
+
+@pytest.mark.parametrize("wrt", ["input", "weight", "bias"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@given(case=cs.cases(max_side=6, max_batch=2), seed=st.integers(0, 2**32 - 1), x_layout=cs.layouts(),
+       w_layout=cs.layouts())
+def test_gradient_half(target, record, wrt, dtype, case, seed, x_layout, w_layout):
+    """float16 / bfloat16 gradients, exact mode only: the cases whose every partial sum fits the
+    dtype's mantissa (others are rejected, never compared loosely), bit for bit."""
+    if dtype not in target.dtypes:
+        pytest.skip(f"{target.name} does not support {dtype}")
+    case = case if target.modules else case.functional()
+    assume(supports(target, case) is None)
+    if wrt == "bias" and not case.bias:
+        case = case.__class__(**{**case.to_dict(), "bias": True})
+    m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
+    assume(m > 0)
+    cs.tag_regimes(case)
+    ops = cs.make_operands(case, "exact", seed, m, x_layout if x_layout == "expanded" else "contiguous")
+    with record(f"gradient_{wrt}", target, case, dtype=dtype, mode="exact", x_layout=x_layout,
+                w_layout=w_layout) as rec:
+        rec.update(properties.gradients(target, case, ops, dtype, wrt, x_layout, w_layout))

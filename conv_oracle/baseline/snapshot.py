@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from .. import __version__, execution, properties
+from ..dtypes import FLOAT_DTYPES
 from ..records import mask_record
 from ..strategies import exact_magnitude, make_operands
 from ..targets import Target
@@ -37,7 +38,6 @@ from . import corpus as corpus_mod
 from .schema import SCHEMA, VERSION
 
 EXACT_DTYPE = "float32"
-FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
 GRADIENT_DTYPES = ("float32",)
 MESSAGE_LINES = 3
 LINE_CHARS = 240

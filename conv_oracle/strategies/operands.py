@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from .. import geometry
 from ..case import Case
 
-MANTISSA_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8, "tf32": 11}
+from ..dtypes import FACTS
+
+MANTISSA_BITS = {name: f.mantissa_bits for name, f in FACTS.items()}
 
 
 def input_copies(cfg) -> int:

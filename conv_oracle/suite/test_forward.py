@@ -7,12 +7,13 @@ from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from conv_oracle import properties, strategies as cs
+from conv_oracle.dtypes import FLOAT_DTYPES
 from conv_oracle.execution import supports
 from conv_oracle.historical import HISTORICAL_MODULES, pinned
 
 pytestmark = pytest.mark.differential
 
-DTYPES = ["float32", "float64", "float16", "bfloat16"]
+DTYPES = list(FLOAT_DTYPES)
 SEEDS = st.integers(0, 2**32 - 1)
 FUNCTIONAL = cs.cases(padding_modes=False, output_size=False)
 

@@ -8,10 +8,7 @@ from typing import Callable
 
 FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
-#: unit roundoff per dtype name
-UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}
-#: half the smallest subnormal: the absolute error one underflowing product may add
-UNDERFLOW = {"float64": 2.0**-1075, "float32": 2.0**-150, "float16": 2.0**-25, "bfloat16": 2.0**-134}
+from ..dtypes import FLOAT_DTYPES, facts
 
 
 @dataclass
@@ -31,7 +28,7 @@ class Target:
     tf32: bool = False
     description: str = ""
     context: Callable[[], contextlib.AbstractContextManager] = field(default=contextlib.nullcontext)
-    dtypes: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16")
+    dtypes: tuple[str, ...] = FLOAT_DTYPES
 
     def function(self, name: str) -> Callable | None:
         return self.functions.get(name)
@@ -39,9 +36,9 @@ class Target:
     def precision(self, dtype: str) -> tuple[float, float, float]:
         """``(u_in, u_acc, eta)``: operand rounding before products (TF32), accumulation roundoff,
         and per-product underflow error, for the rounding bound."""
-        if dtype == "float32" and self.tf32:
-            return 2.0**-11, UNIT_ROUNDOFF["float32"], UNDERFLOW["float32"]
-        return 0.0, UNIT_ROUNDOFF[dtype], UNDERFLOW[dtype]
+        f = facts(dtype)
+        u_in = facts("tf32").unit_roundoff if dtype == "float32" and self.tf32 else 0.0
+        return u_in, f.unit_roundoff, f.underflow
 
     def exactness_dtype(self, dtype: str) -> str:
         """The mantissa that bounds exact integer arithmetic for ``dtype`` on this target."""

@@ -12,6 +12,7 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
@@ -101,7 +102,12 @@ def pytest_generate_tests(metafunc):
 def target(request):
     """The :class:`~conv_oracle.targets.Target` under test (skips when it cannot run here)."""
     from .targets import load_target
-    t = load_target(request.param)
+    from .errors import ConvConfigError
+    try:
+        t = load_target(request.param)
+        t.require_environment()
+    except ConvConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
     if t.device == "cuda" and not t.functions:
         pytest.skip(f"{t.name}: CUDA is not available on this machine")
     return t
@@ -115,11 +121,24 @@ def record(request):
     ``PYTEST_CURRENT_TEST``."""
     recorder = request.config._conv_oracle_recorder
 
+    @contextlib.contextmanager
     def example(prop, target, case, **fields):
         nodeid = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
-        return recorder.example(prop, nodeid, target.name, case, **fields)
+        with recorder.example(prop, nodeid, target.name, case, **fields) as rec:
+            try:
+                yield rec
+            finally:
+                _path_event(rec, fields.get("dtype"))
 
     return example
+
+
+def _path_event(rec: dict, dtype) -> None:
+    """Tag the example with the kernel that ran it (Hypothesis' statistics: ``--hypothesis-show-statistics``)."""
+    path = rec.get("path") or (rec.get("failure") or {}).get("path")
+    if path and path.get("backend"):
+        from hypothesis import event
+        event(f"backend: {path['backend']} {dtype or ''}".rstrip())
 
 
 # ---- known deviations ------------------------------------------------------------------------

@@ -102,6 +102,8 @@ class Recorder:
             rec["verdict"] = "fail"
             rec["error"] = str(exc)[:4000]
             rec["failure"] = failure_details(exc)
+            if rec["failure"].get("path"):
+                rec.setdefault("path", rec["failure"]["path"])
             raise
         else:
             rec.setdefault("verdict", "pass")
@@ -122,9 +124,14 @@ class Recorder:
         return False
 
     def write(self, folder: str, worker: str) -> str:
+        """The part file: first an ``environment`` line (:func:`conv_oracle.fingerprint.fingerprint` of
+        this process), then one line per example; empty when this process checked no example (the
+        xdist controller)."""
+        from .fingerprint import fingerprint
         path = os.path.join(folder, f"records.{worker}.jsonl")
+        head = json.dumps({"environment": fingerprint(), "worker": worker}, sort_keys=True) + "\n" if self.records else ""
         lines = (json.dumps({**r, "worker": worker}, sort_keys=True) + "\n" for r in self.records)
-        atomic_write(path, "".join(lines))
+        atomic_write(path, head + "".join(lines))
         return path
 
 
@@ -166,21 +173,34 @@ def _is_control_flow(exc: BaseException) -> bool:
 def merge(folder: str) -> int:
     """Merge every ``records.*.jsonl`` part in ``folder`` into ``records.jsonl`` (atomically, parts removed).
 
-    Returns the number of records merged. Parts are read whole and each line parsed, so a
+    Returns the number of example records merged (environment lines not counted). Parts are read whole and each line parsed, so a
     half-written part (impossible with atomic writes, but checked) raises instead of merging."""
     parts = sorted(glob.glob(os.path.join(folder, "records.*.jsonl")))
-    lines = []
+    lines, examples = [], 0
     for part in parts:
         with open(part, encoding="utf-8") as fh:
             for line in fh:
-                json.loads(line)
+                examples += "environment" not in json.loads(line)
                 lines.append(line if line.endswith("\n") else line + "\n")
     atomic_write(os.path.join(folder, RECORDS_FILE), "".join(lines))
     for part in parts:
         os.unlink(part)
-    return len(lines)
+    return examples
 
 
 def load(path: str) -> list[dict]:
+    """The example records of a records file (environment lines left out: :func:`environments`)."""
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        return [r for r in (json.loads(line) for line in fh if line.strip()) if "environment" not in r]
+
+
+def environments(path: str) -> list[dict]:
+    """The distinct execution environments (fingerprints) a records file was written in."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                if "environment" in r and r["environment"] not in out:
+                    out.append(r["environment"])
+    return out

@@ -155,7 +155,8 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict):
     exact = {"dtype": dtype, "operands": digest(ops.x, ops.w, ops.b, gy),
              "output": digest(execution.to_numpy(call.out))}
     try:
-        call.out.backward(torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
+        execution.backward(target, call.out,
+                           torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
         for wrt, t in (("input", call.x), ("weight", call.w), ("bias", call.b)):
             if t is not None:
                 exact[f"grad_{wrt}"] = digest(execution.to_numpy(t.grad)) if t.grad is not None else None

@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-from .. import records as records_mod
+from .. import matrix, records as records_mod
+from ..fingerprint import cpu_info, fingerprint, summary_line
 from . import UsageError
 
 PROFILES = ("ci", "dev", "thorough")
@@ -40,6 +41,11 @@ def add_arguments(parser):
                         help="pytest-xdist workers (a number, or 'auto'); default: one process")
     parser.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: ./reports)")
     parser.add_argument("-k", metavar="EXPR", dest="keyword", help="only tests matching EXPR (pytest -k)")
+    parser.add_argument("--isa", metavar="LEVELS",
+                        help="run torch once per oneDNN ISA level, each in its own process: 'all' (every level "
+                             "this CPU has) or e.g. avx2,avx512_core; combined with --threads. Replaces --target")
+    parser.add_argument("--threads", metavar="N,M",
+                        help="with --isa: the torch thread counts to run each level at (default 1 and the CPU count)")
     parser.add_argument("--pytest-args", action="append", default=[], metavar="ARGS",
                         help="more pytest arguments, shell-quoted: --pytest-args='-x --maxfail 2' (repeatable)")
 
@@ -77,12 +83,23 @@ def versions() -> str:
     return ", ".join(parts + [f"conv_oracle {__version__}"])
 
 
-def _run_pytest(cmd: list[str]) -> int:
-    proc = subprocess.Popen(cmd, env=_child_env())
+def _run_pytest(cmd: list[str], env: dict | None = None) -> int:
+    proc = subprocess.Popen(cmd, env=_child_env() | (env or {}))
     try:
         return proc.wait()
     except KeyboardInterrupt:  # the child got the same SIGINT: let it finish its session (records)
         return proc.wait()
+
+
+def _merge_levels(folder: str, runs: int) -> None:
+    """Concatenate the records of the per-level runs (``folder/level-i/records.jsonl``) into one file."""
+    text = ""
+    for i in range(runs):
+        part = os.path.join(folder, f"level-{i}", records_mod.RECORDS_FILE)
+        if os.path.exists(part):
+            with open(part, encoding="utf-8") as fh:
+                text += fh.read()
+    records_mod.atomic_write(os.path.join(folder, records_mod.RECORDS_FILE), text)
 
 
 def collect(folder: str, out: str) -> tuple[list[dict], str | None]:
@@ -124,17 +141,39 @@ def main(args) -> int:
         os.makedirs(out, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: {exc.strerror}") from None
+    runs = [{"level": None, "env": {}, "targets": targets}]
+    if args.isa:
+        if args.target:
+            raise UsageError("--isa runs torch at each ISA level: leave out --target")
+        runs = matrix.plan(args.isa, args.threads, cpu_info()["flags"])
+        targets = [t for r in runs for t in r["targets"]]
+    elif args.threads:
+        raise UsageError("--threads goes with --isa (or use targets like torch@threads=1)")
     folder = tempfile.mkdtemp(prefix=".run-", dir=out)
-    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra)
     print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; "
           f"workers {args.workers or 1}; report -> {out}", flush=True)
+    print(f"environment: {summary_line(fingerprint())}", flush=True)
     started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
     try:
-        code = _run_pytest(cmd)
+        if len(runs) == 1 and runs[0]["level"] is None:
+            cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra)
+            code = _run_pytest(cmd)
+        else:
+            codes = []
+            for i, r in enumerate(runs):
+                sub = os.path.join(folder, f"level-{i}")
+                os.makedirs(sub)
+                cmd = pytest_command(sub, r["targets"], args.profile, args.workers, args.keyword, extra)
+                print(f"\n== ISA level {r['level']}: {' '.join(f'{k}={v}' for k, v in r['env'].items())}", flush=True)
+                codes.append(_run_pytest(cmd, r["env"]))
+            code = max(codes, key=lambda c: (c not in (0, 5), c))  # any failure beats passes and empty runs
+            _merge_levels(folder, len(runs))
+            cmd = cmd[:1] + ["...per level..."] + cmd[1:]
         recs, junit = collect(folder, out)
+        envs = records_mod.environments(os.path.join(out, records_mod.RECORDS_FILE))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    meta = {"targets": targets, "profile": args.profile, "workers": args.workers or 1, "exit_code": code,
+    meta = {"environment": [summary_line(e) for e in envs] or [summary_line(fingerprint())], "targets": targets, "profile": args.profile, "workers": args.workers or 1, "exit_code": code,
             "started": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
             "command": shlex.join(["python", *cmd[1:]]).replace(folder, "<out>"), "versions": versions()}
     summary = write_reports(out, recs, junit, meta)

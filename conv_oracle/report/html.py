@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from . import svg
+from . import paths, svg
 
 CSS = """
 body{font:14px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d2330;margin:0;background:#f6f7f9}
@@ -71,13 +71,14 @@ def _header(s: dict) -> str:
         ("targets", ", ".join(meta.get("targets", []))), ("Hypothesis profile", meta.get("profile")),
         ("workers", meta.get("workers")), ("pytest exit status", meta.get("exit_code")),
         ("started", meta.get("started")), ("duration", f"{meta['duration_s']:.1f} s" if "duration_s" in meta else None),
-        ("command", meta.get("command")), ("versions", meta.get("versions")))
+        ("command", meta.get("command")), ("versions", meta.get("versions")),
+        ("environment", " | ".join(meta.get("environment") or [])))
         if v not in (None, "")]
     junit = s.get("junit")
     if junit:
         rows.append([_td("pytest tests"), _td(f"{junit['tests']} tests: {junit['passed']} passed, {junit['failed']} "
                                              f"failed, {junit['error']} errors, {junit['skipped']} skipped")])
-    sections = (("totals", "totals"), ("failures", f"failures ({len(s['failures'])})"),
+    sections = (("totals", "totals"), ("failures", f"failures ({len(s['failures'])})"), ("paths", "execution paths"),
                 ("coverage", "coverage matrix"), ("distinct", "values seen"), ("skips", "skip statistics"),
                 ("bounds", "rounding bound"), ("errors", "invalid configurations"), ("maps", "coverage maps"))
     nav = "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in sections)
@@ -237,7 +238,8 @@ def _failures(s: dict) -> str:
 
 def render(summary: dict) -> str:
     """The whole page."""
-    parts = [_header(summary), _totals(summary), _failures(summary), _coverage(summary), _distinct(summary),
+    parts = [_header(summary), _totals(summary), _failures(summary), paths.html(summary, _td, _table, _e),
+             _coverage(summary), _distinct(summary),
              _skips(summary), _bounds(summary), _errors(summary), _maps(summary)]
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

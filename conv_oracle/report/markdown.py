@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import paths
 from .text import ascii_map
 
 MAX_SNIPPET_LINES = 40
@@ -38,6 +39,8 @@ def _header(s: dict) -> list[str]:
            f"pytest exit status: {meta.get('exit_code', '?')}"]
     if meta.get("versions"):
         out.append(f"Versions: {meta['versions']}")
+    for env in meta.get("environment") or []:
+        out.append(f"Environment: {env}")
     junit = s.get("junit")
     if junit:
         out.append(f"pytest: {junit['tests']} tests, {junit['passed']} passed, {junit['failed']} failed, "
@@ -145,6 +148,7 @@ def _failures(s: dict) -> list[str]:
 
 def render(summary: dict) -> str:
     """The whole document."""
-    parts = (_header(summary) + _totals(summary) + _failures(summary) + _coverage(summary) + _distinct(summary)
+    parts = (_header(summary) + _totals(summary) + _failures(summary) + paths.markdown(summary, table)
+             + _coverage(summary) + _distinct(summary)
              + _skips(summary) + _bounds(summary) + _errors(summary) + _maps(summary))
     return "\n".join(parts).rstrip() + "\n"

@@ -398,6 +398,9 @@ def targets_of(records: list[dict], declared: list[str] | None = None) -> list[s
     return list(dict.fromkeys(list(declared or []) + seen))
 
 
+from . import paths as _paths  # noqa: E402  (after the helpers it shares with html / markdown)
+
+
 def summarize(records: list[dict], meta: dict | None = None, junit: dict | None = None) -> dict:
     """The whole summary: totals, per property, coverage matrix, distinct values, skip statistics,
     rounding-bound usage, error rules, coverage maps and failures."""
@@ -409,7 +412,7 @@ def summarize(records: list[dict], meta: dict | None = None, junit: dict | None 
             "coverage": coverage_matrix(records, targets), "distinct": distinct_values(records),
             "skips": skip_statistics(records), "bounds": bound_usage(records),
             "errors": error_rules(records, targets), "maps": representative_maps(records),
-            "failures": fails, "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,
+            "failures": fails, "paths": _paths.summarize(records), "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,
             "skipped_tests": [c for c in (junit or {}).get("cases", []) if c["outcome"] == "skipped"],
             "ok": (not fails and not any(t["failed"] for t in totals(records, targets)["targets"].values())
                    and meta.get("exit_code", 0) == 0)}

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conv_oracle import cli
+from conv_oracle import cli, records as R
 from conv_oracle.cli import run as cmd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,9 +33,11 @@ def test_run_writes_the_five_files_atomically(tmp_path):
     proc = conv_oracle_run(tmp_path, "-n", "2", "-k", "test_output_shape")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert sorted(os.listdir(out)) == FILES  # no .tmp- or .run- leftovers
-    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    records = R.load(str(out / "records.jsonl"))
     summary = json.loads((out / "summary.json").read_text())
     assert records and not any("stale" in r for r in records)
+    assert R.environments(str(out / "records.jsonl"))  # the fingerprint of each process that ran examples
+    assert summary["meta"]["environment"] and "torch" in summary["meta"]["environment"][0]
     assert {r["property"] for r in records} == {"output_shape"}
     assert summary["totals"]["targets"]["torch"] == {"examples": len(records), "passed": len(records), "failed": 0}
     assert summary["junit"]["tests"] == 1 and summary["ok"] is True

@@ -5,25 +5,19 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
 
 * ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
   (default ``torch``). Tests taking a ``target`` fixture run once per target.
-* ``--known-deviations FILE``: plain-text list of expected failures, applied as skips
-  (default: the suite's own ``conv_oracle/suite/known_deviations.txt``).
+* ``--known-deviations FILE`` (repeatable): TOML files of known deviations, scoped by op, dtype,
+  backend, ISA level, torch version and configuration (:mod:`conv_oracle.deviations`), applied per
+  example on top of the suite's own ``conv_oracle/suite/known_deviations.toml``.
 * ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
-import re
-import warnings
 
 import pytest
 
-
-
-class KnownDeviationWarning(UserWarning):
-    """A known-deviations entry that matches no collected test (the list has gone stale)."""
 
 
 def pytest_addoption(parser):
@@ -31,8 +25,9 @@ def pytest_addoption(parser):
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
                          "torch-compile, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
-    group.addoption("--known-deviations", default=None, metavar="FILE",
-                    help="known deviations (skips with reasons); default conv_oracle/suite/known_deviations.txt")
+    group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
+                    help="a TOML file of known deviations (repeatable) added to the suite's own "
+                         "conv_oracle/suite/known_deviations.toml; format: conv_oracle/deviations.py")
     group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
                     help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
 
@@ -124,86 +119,124 @@ def record(request):
     @contextlib.contextmanager
     def example(prop, target, case, **fields):
         nodeid = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
-        with recorder.example(prop, nodeid, target.name, case, **fields) as rec:
-            try:
+        devs = _deviations(request.config)
+        rec = {}
+        try:
+            with recorder.example(prop, nodeid, target.name, case, **fields) as rec:
                 yield rec
-            finally:
-                _path_event(rec, fields.get("dtype"))
+        except AssertionError:
+            hit = devs.match(_example_scope(prop, target, case, fields, rec), rec.get("failure"))
+            if hit is None:
+                raise
+            rec["verdict"], rec["deviation"] = "deviation", hit.id  # expected: the property checks on
+            _event(f"known deviation: {hit.id}")
+        else:
+            scope = devs.scope(_example_scope(prop, target, case, fields, rec))
+            if scope:
+                rec["deviations_in_scope"] = [e.id for e in scope]
+        finally:
+            _path_event(rec, fields.get("dtype"))
 
     return example
+
+
+def _event(text: str) -> None:
+    from hypothesis import event
+    event(text)
 
 
 def _path_event(rec: dict, dtype) -> None:
     """Tag the example with the kernel that ran it (Hypothesis' statistics: ``--hypothesis-show-statistics``)."""
     path = rec.get("path") or (rec.get("failure") or {}).get("path")
     if path and path.get("backend"):
-        from hypothesis import event
-        event(f"backend: {path['backend']} {dtype or ''}".rstrip())
+        _event(f"backend: {path['backend']} {dtype or ''}".rstrip())
 
 
 # ---- known deviations ------------------------------------------------------------------------
 
-def parse_deviations(path: str) -> list[dict]:
-    """Entries ``[torch=GLOB] [target=NAME] NODEID-PATTERN  # reason``; ``*`` matches anything in the
-    pattern; the reason is required. ``torch=`` limits an entry to torch versions, ``target=`` to runs
-    that include that target (an entry for a target not being run is neither applied nor stale)."""
-    entries = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            pattern, _, reason = line.partition("#")
-            if not reason.strip():
-                raise pytest.UsageError(f"{path}:{lineno}: a known deviation needs a '# reason': {line!r}")
-            entry = {"torch": None, "target": None, "reason": reason.strip(), "line": lineno}
-            pattern = pattern.strip()
-            while pattern.split(" ", 1)[0].partition("=")[0] in ("torch", "target"):
-                token, _, pattern = pattern.partition(" ")
-                key, _, value = token.partition("=")
-                entry[key] = value
-                pattern = pattern.strip()
-            if not pattern:
-                raise pytest.UsageError(f"{path}:{lineno}: expected '[torch=GLOB] [target=NAME] NODEID-PATTERN  "
-                                        f"# reason': {line!r}")
-            entry["pattern"] = pattern
-            entries.append(entry)
-    return entries
+def _deviations(config):
+    """The entries in force (built-in list plus ``--known-deviations`` files), loaded once per process."""
+    devs = getattr(config, "_conv_oracle_deviations", None)
+    if devs is None:
+        from .deviations import DeviationFileError, Deviations
+        try:
+            devs = Deviations.from_files(config.getoption("--known-deviations") or [])
+        except DeviationFileError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config._conv_oracle_deviations = devs
+        config._conv_oracle_deviation_sent = ({}, {})
+    return devs
 
 
-def _matches(pattern: str, nodeid: str) -> bool:
-    """``*`` is the only wildcard: test ids are full of ``[`` ``]`` that fnmatch would misread."""
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), nodeid) is not None
-
-
-SUITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
-
-
-@pytest.hookimpl(tryfirst=True)  # before -k / -m deselection: match against everything collected
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    path = config.getoption("--known-deviations")
-    if not path:  # the suite's own list applies to the suite's own tests only
-        path = os.path.join(SUITE_DIR, "known_deviations.txt")
-        items = [it for it in items if str(it.path).startswith(SUITE_DIR)]
-        if not items:
-            return
+    """Load the known deviations as soon as a differential test is collected: a malformed file is a
+    usage error before anything runs."""
+    if any("target" in getattr(item, "fixturenames", ()) for item in items):
+        _deviations(config)
+
+
+def _torch_version() -> str:
     try:
         import torch
-        version = torch.__version__
+        return torch.__version__
     except ImportError:
-        version = ""
-    for entry in parse_deviations(path):
-        if entry["torch"] and not fnmatch.fnmatch(version, entry["torch"]):
-            continue
-        if entry["target"] and entry["target"] not in target_names(config):
-            continue
-        matched = [it for it in items if _matches(entry["pattern"], it.nodeid)]
-        for item in matched:
-            item.add_marker(pytest.mark.skip(reason=f"known deviation: {entry['reason']}"))
-        module = entry["pattern"].split("::")[0]
-        if not matched and any(_matches(module, it.nodeid.split("::")[0]) for it in items):  # its file ran, the test did not
-            warnings.warn(KnownDeviationWarning(
-                f"{path}:{entry['line']}: known deviation {entry['pattern']!r} matches no collected test"))
+        return ""
+
+
+def _example_scope(prop, target, case, fields, rec) -> dict:
+    return {"property": prop, "target": target.name, "torch_kernels": getattr(target, "torch_kernels", True),
+            "torch_version": _torch_version(), "op": case.op, "dtype": fields.get("dtype"), "rule": fields.get("rule"),
+            "path": rec.get("path") or (rec.get("failure") or {}).get("path"), "case": case}
+
+
+def _deviation_counts(item) -> None:
+    """Attach this test's new in-scope / matched counts to its report (xdist carries them to the controller)."""
+    devs = getattr(item.config, "_conv_oracle_deviations", None)
+    if devs is None:
+        return
+    sent_scope, sent_match = item.config._conv_oracle_deviation_sent
+    delta = {}
+    for e in devs.entries:
+        ds = devs.in_scope_counts[e.id] - sent_scope.get(e.id, 0)
+        dm = devs.matched_counts[e.id] - sent_match.get(e.id, 0)
+        if ds or dm:
+            delta[e.id] = [ds, dm]
+        sent_scope[e.id], sent_match[e.id] = devs.in_scope_counts[e.id], devs.matched_counts[e.id]
+    if delta:
+        item.user_properties.append(("conv_oracle_deviations", delta))
+
+
+def pytest_runtest_logreport(report):
+    totals = _DEVIATION_TOTALS
+    for key, value in getattr(report, "user_properties", ()):
+        if key == "conv_oracle_deviations":
+            for ident, (ds, dm) in value.items():
+                t = totals.setdefault(ident, [0, 0])
+                t[0] += ds
+                t[1] += dm
+
+
+_DEVIATION_TOTALS: dict[str, list[int]] = {}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Known deviations that matched, and those whose scope ran without reproducing them (like XPASS)."""
+    devs = getattr(config, "_conv_oracle_deviations", None)
+    if devs is None and not _DEVIATION_TOTALS:
+        return
+    entries = {e.id: e for e in (devs.entries if devs else [])}
+    lines = []
+    for ident, (scope, matched) in sorted(_DEVIATION_TOTALS.items()):
+        if matched:
+            lines.append(f"known deviation {ident}: {matched} of {scope} example(s) in its scope deviated as expected")
+        elif scope:
+            lines.append(f"known deviation {ident}: NOT REPRODUCED in {scope} example(s) in its scope (like an XPASS: "
+                         f"fixed upstream, or its scope is wider than the fault); {entries[ident].source if ident in entries else ''}")
+    if lines:
+        terminalreporter.write_sep("-", "conv_oracle known deviations")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 # ---- records ---------------------------------------------------------------------------------
@@ -213,6 +246,9 @@ def pytest_runtest_makereport(item, call):
     """A failing test's report comes from its last failing example (Hypothesis' minimal one): flag it."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        _deviation_counts(item)
+        report.user_properties = list(item.user_properties)
     if report.when == "call" and report.failed and item.config.getoption("--records"):
         item.config._conv_oracle_recorder.mark_reported(item.nodeid)
 

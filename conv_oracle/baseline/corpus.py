@@ -238,7 +238,7 @@ def _invalid_for(rule: str, op: str, c: Case, i: int) -> list[tuple[Case, dict]]
     raise KeyError(rule)
 
 
-#: the two oneDNN deviations of torch 2.13 (conv_oracle/suite/known_deviations.txt), as exact calls
+#: the two oneDNN deviations of torch 2.13 (conv_oracle/suite/known_deviations.toml), as exact calls
 KNOWN_DEVIATIONS = [
     ("transposed output size < 1", "oneDNN: transposed output length exactly 0",
      Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), 1, 1, bias=False)),

@@ -54,7 +54,8 @@ def _td(value, cls: str = "", title: str = "") -> str:
 
 
 def _tally_cells(t: dict) -> list[str]:
-    return [_td(t["examples"], "n"), _td(t["passed"], "n"), _td(t["failed"], "n fail" if t["failed"] else "n")]
+    return [_td(t["examples"], "n"), _td(t["passed"], "n"), _td(t["failed"], "n fail" if t["failed"] else "n"),
+            _td(t.get("deviations", 0), "n")]
 
 
 def _header(s: dict) -> str:
@@ -89,7 +90,7 @@ def _header(s: dict) -> str:
 def _totals(s: dict) -> str:
     targets = s["meta"]["targets"]
     rows = [[_td(t), *_tally_cells(s["totals"]["targets"][t])] for t in targets]
-    out = '<h2 id="totals">Totals per target</h2>' + _table(["target", "examples", "passed", "failed"], rows)
+    out = '<h2 id="totals">Totals per target</h2>' + _table(["target", "examples", "passed", "failed", "known deviations"], rows)
     header = ["property"] + [f"{t}: {k}" for t in targets for k in ("examples", "failed")]
     prop_rows = []
     for p in s["properties"]:

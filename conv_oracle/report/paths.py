@@ -43,8 +43,31 @@ def execution_paths(records: list[dict]) -> dict:
             "paths": {t: sorted(p) for t, p in paths.items()}}
 
 
+def known_deviations(records: list[dict]) -> list[dict]:
+    """Per known-deviation entry: examples it covered (expected deviations) and examples in its scope
+    that passed; an entry with none covered was not reproduced in this run."""
+    rows = defaultdict(lambda: {"matched": 0, "in_scope_passed": 0, "targets": set()})
+    for r in records:
+        if r.get("verdict") == "deviation":
+            row = rows[r.get("deviation")]
+            row["matched"] += 1
+            row["targets"].add(r.get("target"))
+        for ident in r.get("deviations_in_scope") or []:
+            rows[ident]["in_scope_passed"] += 1
+    return [{"id": k, "matched": v["matched"], "in_scope_passed": v["in_scope_passed"],
+             "targets": sorted(t for t in v["targets"] if t), "reproduced": v["matched"] > 0}
+            for k, v in sorted(rows.items())]
+
+
 def summarize(records: list[dict]) -> dict:
-    return {"table": execution_paths(records), "levels": fold(records)}
+    return {"table": execution_paths(records), "levels": fold(records), "deviations": known_deviations(records)}
+
+
+def _deviation_phrase(d: dict) -> str:
+    if d["reproduced"]:
+        return (f"{d['matched']} example(s) deviated as expected ({', '.join(d['targets'])}); "
+                f"{d['in_scope_passed']} other(s) in its scope passed")
+    return f"NOT REPRODUCED: {d['in_scope_passed']} example(s) in its scope passed (fixed upstream, or scoped too wide)"
 
 
 def _cell_text(c: dict | None) -> tuple[str, str]:
@@ -76,6 +99,10 @@ def html(s: dict, td, table, e) -> str:
     out = ('<h2 id="paths">Execution paths</h2><p class="muted">Examples per ATen backend torch dispatched to '
            '(torch._C._select_conv_backend), by target, operator and dtype. Amber: never ran.</p>'
            f"<ul>{where}</ul>{gaps}" + table(["target", "op", "dtype"] + t["backends"], rows))
+    devs = p.get("deviations") or []
+    if devs:
+        out += ("<h3>Known deviations</h3>" + table(["entry", "this run"], [
+            [td(d["id"]), td(_deviation_phrase(d), "" if d["reproduced"] else "n gap")] for d in devs]))
     levels = p.get("levels") or []
     if levels:
         lrows = [[td(f["test"]), td(f["dtype"]), td(fold_phrase(f))] for f in levels]
@@ -89,12 +116,15 @@ def markdown(s: dict, table) -> list[str]:
     t = p.get("table") or {"backends": [], "rows": [], "gaps": []}
     out = ["## Execution paths", ""]
     if not t["rows"]:
-        return out + ["No example recorded an ATen backend.", ""]
+        out += ["No example recorded an ATen backend.", ""]
+        t = {"backends": [], "rows": [], "gaps": []}
     rows = [[r["target"], r["op"], r["dtype"]] + [(_cell_text(r["cells"].get(b))[0] or "-") if r["cells"] else "**0 (gap)**"
                                                   for b in t["backends"]] for r in t["rows"]]
     out += [table(["target", "op", "dtype"] + t["backends"], rows), ""]
     if t["gaps"]:
         out += [f"Gaps: {'; '.join(t['gaps'])}", ""]
+    for d in p.get("deviations") or []:
+        out.append(f"- known deviation `{d['id']}`: {_deviation_phrase(d)}")
     for f in p.get("levels") or []:
         out.append(f"- `{f['test']}` {f['dtype']}: {fold_phrase(f)}")
     return out + [""]

@@ -72,29 +72,54 @@ def _backend_name(value) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+def _ints(value, nd: int) -> list[int] | None:
+    if isinstance(value, int):
+        return [value] * nd
+    if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
+        return list(value) if len(value) == nd else None
+    return None
+
+
+def _raw_arguments(case) -> tuple | None:
+    """The call's own per-dimension arguments, for configurations torch's rules reject (the
+    backend query still answers for most: that is the path that accepted or rejected the call)."""
+    nd = case.nd
+    args = (_ints(case.stride, nd), _ints(case.padding, nd), _ints(case.dilation, nd),
+            _ints(case.output_padding, nd) if case.transposed else [0] * nd)
+    return None if any(a is None for a in args) else args + (case.groups,)
+
+
 def conv_backend(case, x, w, b) -> str | None:
     """The ATen backend torch picks for ``case`` on tensors ``x``, ``w``, ``b`` (their dtype, layout and
     device), or None when the private API is missing or refuses the arguments. Unbatched inputs get a
     batch of one; module-only cases are asked about the call torch's module makes (padding applied
     by F.pad for non-'zeros' modes, ``output_size`` turned into output_padding)."""
+    from ..errors import ConvConfigError
     try:
         import torch
         select = torch._C._select_conv_backend
-        cfg = case.config()
     except Exception:
         return None
     try:
-        if case.batch is None:
+        if x.dim() == case.nd + 1:
             x = x.unsqueeze(0)
-        padding = list(cfg.padding_before)
-        if case.padding_mode != "zeros":
-            padding = [0] * case.nd
-            x = x.new_zeros(x.shape[:2] + tuple(n + sum(p) for n, p in zip(x.shape[2:], cfg.padding)))
-        elif any(pb != pa for pb, pa in cfg.padding):  # asymmetric 'same': torch pads the input first
-            padding = [min(pb, pa) for pb, pa in cfg.padding]
-        opad = list(cfg.output_padding) if case.transposed else [0] * case.nd
-        return _backend_name(select(x, w, b, list(cfg.stride), padding, list(cfg.dilation), case.transposed,
-                                    opad, cfg.groups, None))
+        try:
+            cfg = case.config()
+        except ConvConfigError:
+            args = _raw_arguments(case)
+            if args is None:
+                return None
+            stride, padding, dilation, opad, groups = args
+        else:
+            stride, dilation, groups = list(cfg.stride), list(cfg.dilation), cfg.groups
+            padding = list(cfg.padding_before)
+            opad = list(cfg.output_padding) if case.transposed else [0] * case.nd
+            if case.padding_mode != "zeros":
+                padding = [0] * case.nd
+                x = x.new_zeros(x.shape[:2] + tuple(n + sum(p) for n, p in zip(x.shape[2:], cfg.padding)))
+            elif any(pb != pa for pb, pa in cfg.padding):  # asymmetric 'same': torch pads the input first
+                padding = [min(pb, pa) for pb, pa in cfg.padding]
+        return _backend_name(select(x, w, b, stride, padding, dilation, case.transposed, opad, groups, None))
     except Exception:
         return None
 

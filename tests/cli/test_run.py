@@ -39,7 +39,8 @@ def test_run_writes_the_five_files_atomically(tmp_path):
     assert R.environments(str(out / "records.jsonl"))  # the fingerprint of each process that ran examples
     assert summary["meta"]["environment"] and "torch" in summary["meta"]["environment"][0]
     assert {r["property"] for r in records} == {"output_shape"}
-    assert summary["totals"]["targets"]["torch"] == {"examples": len(records), "passed": len(records), "failed": 0}
+    assert summary["totals"]["targets"]["torch"] == {"examples": len(records), "passed": len(records), "failed": 0,
+                                                    "deviations": 0}
     assert summary["junit"]["tests"] == 1 and summary["ok"] is True
     assert summary["maps"][0]["title"].startswith("seed case")
     assert "[100%]" in proc.stdout  # pytest's progress streamed through

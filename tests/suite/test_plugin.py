@@ -1,4 +1,4 @@
-"""The pytest plugin: target selection, report header, known-deviation handling."""
+"""The pytest plugin: target selection and report header (known deviations: test_deviations.py)."""
 
 import os
 import subprocess
@@ -39,25 +39,3 @@ def test_unknown_target_is_a_clear_error():
     out = r.stdout + r.stderr
     assert r.returncode != 0
     assert "no_such_module_xyz" in out and "neither a built-in target" in out
-
-
-def test_known_deviation_skips_with_reason(tmp_path):
-    dev = tmp_path / "deviations.txt"
-    dev.write_text("target=torch *test_shapes.py::test_output_shape[torch]  # planted for the test\n")
-    r = pytest_run("-q", "-rs", "-k", "test_output_shape", "--known-deviations", str(dev))
-    assert r.returncode == 0, r.stdout
-    assert "known deviation: planted for the test" in r.stdout
-
-
-def test_stale_known_deviation_warns(tmp_path):
-    dev = tmp_path / "deviations.txt"
-    dev.write_text("*test_shapes.py::test_no_such_test*  # stale entry\n")
-    r = pytest_run("--co", "-q", "--known-deviations", str(dev))
-    assert "KnownDeviationWarning" in r.stdout and "matches no collected test" in r.stdout
-
-
-def test_deviation_without_reason_is_a_usage_error(tmp_path):
-    dev = tmp_path / "deviations.txt"
-    dev.write_text("*test_shapes.py::test_output_shape*\n")
-    r = pytest_run("--co", "-q", "--known-deviations", str(dev))
-    assert r.returncode == 4 and "needs a '# reason'" in (r.stdout + r.stderr)

@@ -92,14 +92,24 @@ def _run_pytest(cmd: list[str], env: dict | None = None) -> int:
 
 
 def _merge_levels(folder: str, runs: int) -> None:
-    """Concatenate the records of the per-level runs (``folder/level-i/records.jsonl``) into one file."""
-    text = ""
+    """Join the per-level runs (``folder/level-i/``) into one: their records concatenated, their JUnit
+    test suites under one ``<testsuites>``."""
+    import xml.etree.ElementTree as ET
+    text, root = "", ET.Element("testsuites")
     for i in range(runs):
-        part = os.path.join(folder, f"level-{i}", records_mod.RECORDS_FILE)
+        sub = os.path.join(folder, f"level-{i}")
+        part = os.path.join(sub, records_mod.RECORDS_FILE)
         if os.path.exists(part):
             with open(part, encoding="utf-8") as fh:
                 text += fh.read()
+        try:
+            tree = ET.parse(os.path.join(sub, JUNIT_FILE)).getroot()
+        except (OSError, ET.ParseError):
+            continue
+        root.extend([tree] if tree.tag == "testsuite" else list(tree))
     records_mod.atomic_write(os.path.join(folder, records_mod.RECORDS_FILE), text)
+    if len(root):
+        records_mod.atomic_write(os.path.join(folder, JUNIT_FILE), ET.tostring(root, encoding="unicode"))
 
 
 def collect(folder: str, out: str) -> tuple[list[dict], str | None]:

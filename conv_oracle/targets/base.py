@@ -18,7 +18,9 @@ class Target:
     ``functions`` maps names of :data:`FUNCTIONS` to callables with ``torch.nn.functional``'s
     signatures, taking and returning torch tensors on ``device``. ``modules`` says whether
     torch's ``nn`` modules run on it (module-only cases: ``padding_mode``, ``output_size``).
-    ``tf32`` marks float32 convolutions that round their operands to TF32.
+    ``tf32`` marks float32 convolutions that round their operands to TF32. ``env`` holds
+    environment variables for the target's worker process (read when its library loads, e.g.
+    ``ONEDNN_MAX_CPU_ISA``) and ``threads`` its torch thread count (see ``conv_oracle.isolation``).
     """
 
     name: str
@@ -29,6 +31,8 @@ class Target:
     description: str = ""
     context: Callable[[], contextlib.AbstractContextManager] = field(default=contextlib.nullcontext)
     dtypes: tuple[str, ...] = FLOAT_DTYPES
+    env: dict[str, str] = field(default_factory=dict)
+    threads: int | None = None
 
     def function(self, name: str) -> Callable | None:
         return self.functions.get(name)

@@ -163,7 +163,7 @@ def twice(fn, target, args, kwargs):
             cell = tuple(int(i) for i in np.argwhere(a.view(np.int64) != b.view(np.int64))[0])
             raise failure(fn, target, args, kwargs,
                           f"array #{k + 1} read back from the target (shape {list(a.shape)}) {UNINITIALISED}; "
-                          f"first at {cell}: {a[cell]!r} then {b[cell]!r}",
+                          f"first at {cell}: {float(a[cell])!r} then {float(b[cell])!r}",
                           cell=cell, got=a[cell]) from error
     if error is not None:
         raise error

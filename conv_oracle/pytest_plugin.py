@@ -46,13 +46,13 @@ def target_names(config) -> list[str]:
 
 
 def active(config) -> bool:
-    """Whether this session runs the suite: ``--target`` given, or an argument names the suite (or a
-    folder holding it). Otherwise the plugin stays silent: no header, no imports of torch or
+    """Whether this session runs the suite: ``--target`` or ``--records`` given, or an argument names
+    the suite (or a folder holding it). Otherwise the plugin stays silent: no header, no imports of torch or
     Hypothesis, no thread counts, no warning filters."""
     cached = getattr(config, "_conv_oracle_active", None)
     if cached is not None:
         return cached
-    result = bool(config.getoption("--target"))
+    result = bool(config.getoption("--target") or config.getoption("--records"))
     for arg in config.args or []:
         if result:
             break

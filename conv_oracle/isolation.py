@@ -464,6 +464,7 @@ def serve() -> None:
     to the original stdout (fd 1 goes to stderr: prints from the target cannot corrupt them)."""
     global _in_worker
     _in_worker = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
     replies = os.dup(1)
     os.dup2(2, 1)
     requests = sys.stdin.buffer.fileno()

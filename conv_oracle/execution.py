@@ -121,9 +121,16 @@ def backward(target: Target, out, grad) -> None:
         out.backward(grad)
 
 
+#: when a list, every array read back from a target is appended to it (isolation.twice compares two runs)
+reads: list | None = None
+
+
 def to_numpy(t) -> np.ndarray:
     """A tensor's values as float64 numpy (exact for every float dtype)."""
-    return t.detach().to("cpu", dtype=torch_dtype("float64")).numpy()
+    array = t.detach().to("cpu", dtype=torch_dtype("float64")).numpy()
+    if reads is not None:
+        reads.append(array)
+    return array
 
 
 def supports(target: Target, case: Case) -> str | None:

@@ -2,6 +2,9 @@
 with the oracle and raises AssertionError with a readable message on a mismatch. The pytest suite,
 ``conv-oracle snapshot`` and other projects' tests all call these.
 
+Each runs in the target's supervised worker process, twice under different heap poisons
+(``isolation.isolated``): a crash, a hang or uninitialised memory fails the example like a mismatch.
+
 Each returns a dict of observations (bound share used, observed masks, ...) for the records; the
 coverage properties also attach theirs to the AssertionError they raise (``error.observations``).
 """
@@ -17,6 +20,7 @@ from . import execution
 from .case import Case
 from .compare import CheckContext, assert_exact, assert_within, comparison_bound
 from .errors import ConvConfigError
+from .isolation import isolated
 from .oracle.adjoints import conv_grads, conv_transpose_grads
 from .strategies import InvalidCall, Operands, exact_magnitude
 from .strategies.operands import input_copies
@@ -58,6 +62,7 @@ def _bias_abs(case: Case, b) -> np.ndarray | float:
     return 0.0 if b is None else np.abs(b).reshape((-1,) + (1,) * case.nd)
 
 
+@isolated
 def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="contiguous",
             w_layout="contiguous") -> dict:
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
@@ -84,6 +89,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     return result
 
 
+@isolated
 def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
     __tracebackhide__ = True
@@ -120,6 +126,7 @@ def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
 PARTS = ("coverage", "nonfinite")
 
 
+@isolated
 def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                    w_layout="contiguous", parts=PARTS) -> dict:
     """Property 3 (conv). ``coverage``: the input gradient is exactly zero on the predicted skipped
@@ -164,6 +171,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     return result
 
 
+@isolated
 def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                     w_layout="contiguous", parts=PARTS) -> dict:
     """Property 4 (transposed conv). ``coverage``: with all-ones operands, the cells equal to the bias
@@ -210,6 +218,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     return result
 
 
+@isolated
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
     """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
@@ -250,6 +259,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     return {"bound_share": assert_within(expected, got, bound, ctx), "path": call.path}
 
 
+@isolated
 def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> dict:
     """Property 6: an invalid call is rejected by the target and by the oracle."""
     __tracebackhide__ = True

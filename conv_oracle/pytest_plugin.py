@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 import pytest
 
+SUITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
 
 
 def pytest_addoption(parser):
@@ -40,51 +42,120 @@ def target_names(config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def active(config) -> bool:
+    """Whether this session runs the suite: ``--target`` or ``--records`` given, or an argument names
+    the suite (or a folder holding it). Otherwise the plugin stays silent: no header, no imports of torch or
+    Hypothesis, no thread counts, no warning filters."""
+    cached = getattr(config, "_conv_oracle_active", None)
+    if cached is not None:
+        return cached
+    result = bool(config.getoption("--target") or config.getoption("--records"))
+    for arg in config.args or []:
+        if result:
+            break
+        arg = str(arg).split("::")[0]
+        if config.getoption("pyargs", False) and (arg == "conv_oracle" or arg.startswith("conv_oracle.suite")):
+            result = True
+            continue
+        path = os.path.abspath(arg)
+        result = path.startswith(SUITE_DIR) or SUITE_DIR.startswith(path.rstrip(os.sep) + os.sep)
+    config._conv_oracle_active = result
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis' plugin loads --hypothesis-profile
 def pytest_configure(config):
     config.addinivalue_line("markers", "differential: a target-vs-oracle property of the conv_oracle suite")
+    if config.getoption("hypothesis_profile", None) or active(config):
+        from .profiles import register_profiles
+        register_profiles()
+    if not active(config):
+        return
+    if not config.getoption("hypothesis_profile", None):
+        from .profiles import load_default
+        load_default()
+    _check_targets(config)
     # torch's notes on expected behaviour, not findings: 'same' with an even kernel copies the input;
     # toggling oneDNN mentions TF32 on Intel GPUs
     config.addinivalue_line("filterwarnings", "ignore:Using padding='same' with even kernel lengths:UserWarning")
     config.addinivalue_line("filterwarnings", "ignore:TF32 acceleration on top of oneDNN:UserWarning")
-    from .records import Recorder
-    config._conv_oracle_recorder = Recorder()
+    folder = config.getoption("--records")
+    if folder and not hasattr(config, "workerinput"):
+        _remove_stale_parts(folder)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if workers > 1:  # share the cores between xdist workers: oversubscribed OpenMP threads spin for ms per call
         import torch
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
-def pytest_report_header(config):
-    lines = [f"conv_oracle targets: {', '.join(target_names(config))}"]
-    try:
-        import torch
-        from .targets import load_target
-        build = f"cuda {torch.version.cuda}" if torch.version.cuda else "cpu"
-        lines.append(f"torch {torch.__version__} ({build} build, git {torch.version.git_version[:10]}), "
-                     f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
-        lines.append(f"backends: mkldnn(oneDNN) enabled={torch.backends.mkldnn.enabled} "
-                     f"available={torch.backends.mkldnn.is_available()}, "
-                     f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}, "
-                     f"cuda.matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}, "
-                     f"deterministic={torch.are_deterministic_algorithms_enabled()}, "
-                     f"cuda available={torch.cuda.is_available()}, threads={torch.get_num_threads()}")
-        for name in target_names(config):
-            try:
-                t = load_target(name)
-                lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}]")
-            except Exception as exc:  # shown, and the tests themselves report it as an error
-                lines.append(f"  target {name}: cannot load ({exc})")
-    except ImportError:
-        lines.append("torch: not installed")
+def _check_targets(config) -> None:
+    """Every target loads and can run here; otherwise one line and pytest's usage-error status."""
+    from .errors import ConvConfigError
+    from .targets import load_target
+    for name in target_names(config):
+        try:
+            t = load_target(name)
+        except ConvConfigError as exc:
+            raise pytest.UsageError(f"--target {name}: {exc.rule}") from None
+        if t.device == "cuda" and not t.functions:
+            raise pytest.UsageError(f"--target {name}: CUDA is not available on this machine (environment)")
+
+
+def _remove_stale_parts(folder: str) -> None:
+    import glob
+    for part in glob.glob(os.path.join(folder, "records.*.jsonl")):
+        os.unlink(part)
+
+
+def _recorder(config):
+    rec = getattr(config, "_conv_oracle_recorder", None)
+    if rec is None:
+        from .records import Recorder
+        rec = config._conv_oracle_recorder = Recorder(config.getoption("--records"), _worker_id(config))
+    return rec
+
+
+def seed_text(config) -> str:
+    """The seed as the header and the report show it."""
     from hypothesis import settings
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is not None:
+        return str(seed)
+    return "derandomized" if settings.default.derandomize else "random (Hypothesis prints it with a failure)"
+
+
+def pytest_report_header(config):
+    if not active(config):
+        return None
+    from . import fingerprint
+    from .targets import load_target
+    from hypothesis import settings
+    lines = [f"conv_oracle targets: {', '.join(target_names(config))}",
+             f"environment: {fingerprint.summary_line(fingerprint.fingerprint())}"]
+    for name in target_names(config):
+        t = load_target(name)
+        lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}]")
+    from . import isolation
+    lines.append(f"isolation: {'on (each target in a supervised worker)' if isolation.enabled() else 'off'}")
     prof = settings.default
-    lines.append(f"hypothesis profile: {settings._current_profile} (max_examples={prof.max_examples}, "
-                 f"derandomize={prof.derandomize}, deadline={prof.deadline}); "
-                 f"seed: {config.getoption('hypothesis_seed', None) or ('derandomized' if prof.derandomize else 'random')}")
+    lines.append(f"hypothesis profile: {settings.get_current_profile_name()} (max_examples={prof.max_examples}, "
+                 f"derandomize={prof.derandomize}, deadline={prof.deadline}); seed: {seed_text(config)}")
     records = config.getoption("--records")
     if records:
         lines.append(f"records: {records}")
     return lines
+
+
+def pytest_sessionstart(session):
+    """A ``--hypothesis-seed`` applies to a derandomized profile too (as a seeded copy of it)."""
+    config = session.config
+    if config.getoption("hypothesis_seed", None) is None or "hypothesis" not in sys.modules:
+        return
+    from hypothesis import settings
+    if settings.default.derandomize:
+        name = f"{settings.get_current_profile_name()}-seeded"
+        settings.register_profile(name, settings.default, derandomize=False)
+        settings.load_profile(name)
 
 
 def pytest_generate_tests(metafunc):
@@ -100,7 +171,9 @@ def target(request):
     from .errors import ConvConfigError
     try:
         t = load_target(request.param)
-        t.require_environment()
+        from . import isolation
+        if not isolation.enabled():  # in isolation, the target's worker starts with its env
+            t.require_environment()
     except ConvConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
     if t.device == "cuda" and not t.functions:
@@ -110,30 +183,33 @@ def target(request):
 
 @pytest.fixture(scope="session")
 def record(request):
-    """``with record(prop, target, case, **fields) as rec:`` wraps one example and records it.
+    """``with record(prop, target, case, **fields) as rec:`` wraps one example and records it
+    (streamed to ``--records`` as it ends).
 
     Session-scoped (Hypothesis re-runs a test body many times); the current test's id comes from
     ``PYTEST_CURRENT_TEST``."""
-    recorder = request.config._conv_oracle_recorder
+    recorder = _recorder(request.config)
 
     @contextlib.contextmanager
     def example(prop, target, case, **fields):
         nodeid = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
         devs = _deviations(request.config)
+
+        def classify(rec, failed):
+            ex = _example_scope(prop, target, case, fields, rec)
+            if failed:
+                hit = devs.match(ex, rec.get("failure"))
+                if hit is None:
+                    return {}
+                _event(f"known deviation: {hit.id}")
+                return {"verdict": "deviation", "deviation": hit.id}  # expected: the property checks on
+            scope = devs.scope(ex)
+            return {"deviations_in_scope": [e.id for e in scope]} if scope else {}
+
         rec = {}
         try:
-            with recorder.example(prop, nodeid, target.name, case, **fields) as rec:
+            with recorder.example(prop, nodeid, target.name, case, classify=classify, **fields) as rec:
                 yield rec
-        except AssertionError:
-            hit = devs.match(_example_scope(prop, target, case, fields, rec), rec.get("failure"))
-            if hit is None:
-                raise
-            rec["verdict"], rec["deviation"] = "deviation", hit.id  # expected: the property checks on
-            _event(f"known deviation: {hit.id}")
-        else:
-            scope = devs.scope(_example_scope(prop, target, case, fields, rec))
-            if scope:
-                rec["deviations_in_scope"] = [e.id for e in scope]
         finally:
             _path_event(rec, fields.get("dtype"))
 
@@ -250,7 +326,9 @@ def pytest_runtest_makereport(item, call):
         _deviation_counts(item)
         report.user_properties = list(item.user_properties)
     if report.when == "call" and report.failed and item.config.getoption("--records"):
-        item.config._conv_oracle_recorder.mark_reported(item.nodeid)
+        rec = getattr(item.config, "_conv_oracle_recorder", None)
+        if rec is not None:
+            rec.mark_reported(item.nodeid)
 
 
 def _worker_id(config) -> str:
@@ -259,11 +337,12 @@ def _worker_id(config) -> str:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    rec = getattr(config, "_conv_oracle_recorder", None)
+    if rec is not None:
+        rec.close()
+    if "conv_oracle.isolation" in sys.modules:
+        sys.modules["conv_oracle.isolation"].shutdown()
     folder = config.getoption("--records")
-    if not folder:
-        return
-    recorder = config._conv_oracle_recorder
-    recorder.write(folder, _worker_id(config))
-    if not hasattr(config, "workerinput"):
+    if folder and active(config) and not hasattr(config, "workerinput"):
         from .records import merge  # the controller (or a plain run) merges every part
         merge(folder)

@@ -23,12 +23,11 @@ def add_arguments(parser):
 
 
 def ensure_writable(path: str) -> None:
-    """Fail before the work, not after it: the folder of ``path`` must exist (or be made) and be writable."""
+    """Fail before the work, not after it: the folder of ``path`` must exist (no folder is made
+    silently) and be writable."""
     folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out {path}: the folder {folder} does not exist (create it first)")
     if not os.access(folder, os.W_OK) or os.path.isdir(path):
         raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 

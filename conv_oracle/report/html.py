@@ -61,15 +61,21 @@ def _tally_cells(t: dict) -> list[str]:
 def _header(s: dict) -> str:
     meta, tot = s["meta"], s["totals"]
     a = tot["all"]
-    if s["ok"]:
-        banner = f'<div class="banner ok">PASSED: {a["examples"]} examples, no failures</div>'
+    from .markdown import headline
+    run = s.get("run_status", "complete")
+    if run != "complete":
+        banner = (f'<div class="banner bad">{_e(run.upper())}: incomplete run, a partial report '
+                  f'({_e(headline(a))}); the previous complete report stays at latest/</div>')
+    elif s["ok"]:
+        banner = f'<div class="banner ok">PASSED: {_e(headline(a))}, no failures</div>'
     else:
         n = len(s["failures"])
         code = meta.get("exit_code")
-        banner = (f'<div class="banner bad">FAILED: {a["failed"]} failing examples in {n} failing test(s)'
+        banner = (f'<div class="banner bad">FAILED: {n} failing test(s); {_e(headline(a))}'
                   f'{_e(f"; pytest exit status {code}") if code not in (None, 0, 1) else ""}</div>')
     rows = [[_td(k), _td(v)] for k, v in (
-        ("targets", ", ".join(meta.get("targets", []))), ("Hypothesis profile", meta.get("profile")),
+        ("run", run), ("targets", ", ".join(meta.get("targets", []))), ("Hypothesis profile", meta.get("profile")),
+        ("seed", meta.get("seed")),
         ("workers", meta.get("workers")), ("pytest exit status", meta.get("exit_code")),
         ("started", meta.get("started")), ("duration", f"{meta['duration_s']:.1f} s" if "duration_s" in meta else None),
         ("command", meta.get("command")), ("versions", meta.get("versions")),

@@ -30,11 +30,21 @@ def _matrix_cell(c: dict) -> str:
     return f"{c['examples']} (**{c['failed']} failed**)" if c["failed"] else str(c["examples"])
 
 
+def headline(a: dict) -> str:
+    """Examples drawn apart from shrinking attempts."""
+    shrink, shrink_failed = a.get("shrinking", 0), a.get("shrinking_failed", 0)
+    text = f"{a['examples'] - shrink} examples, {a['passed']} passed, {a['failed'] - shrink_failed} failed"
+    return text + (f" (+ {shrink} shrinking attempts, {shrink_failed} failing)" if shrink else "")
+
+
 def _header(s: dict) -> list[str]:
     meta, a = s["meta"], s["totals"]["all"]
-    status = "PASSED" if s["ok"] else "FAILED"
-    out = [f"# conv_oracle report: {status}", "",
-           f"{a['examples']} examples, {a['passed']} passed, {a['failed']} failed; "
+    run = s.get("run_status", "complete")
+    status = ("PASSED" if s["ok"] else "FAILED") if run == "complete" else f"{run.upper()} (incomplete run)"
+    out = [f"# conv_oracle report: {status}", ""]
+    if run != "complete":
+        out += [f"**This run is {run}: a partial report.** The previous complete report stays at `latest/`.", ""]
+    out += [f"{headline(a)}; seed: {meta.get('seed', '?')}; "
            f"targets: {', '.join(meta['targets'])}; profile: {meta.get('profile', '?')}; "
            f"pytest exit status: {meta.get('exit_code', '?')}"]
     if meta.get("versions"):

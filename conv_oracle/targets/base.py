@@ -22,8 +22,9 @@ class Target:
     ``torch_kernels`` says whether the calls end in torch's own convolution kernels (built-in
     targets, and module targets unless they declare ``TORCH_KERNELS = False``): then each example
     records the ATen backend torch dispatches to, and known deviations of those kernels apply.
-    ``env`` holds environment variables the target needs set before torch loads (ISA caps:
-    they need a process of their own); ``threads`` the torch thread count its calls run with.
+    ``env`` holds environment variables read when torch loads (ISA caps): they apply to the target's
+    worker process (``conv_oracle.isolation``), or need a process started with them;
+    ``threads`` is the torch thread count its calls run with.
     """
 
     name: str
@@ -35,7 +36,7 @@ class Target:
     context: Callable[[], contextlib.AbstractContextManager] = field(default=contextlib.nullcontext)
     dtypes: tuple[str, ...] = FLOAT_DTYPES
     torch_kernels: bool = True
-    env: dict = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None
 
     def require_environment(self, environ=None) -> None:

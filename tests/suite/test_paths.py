@@ -113,8 +113,8 @@ def test_run_isa_records_the_capped_path(tmp_path):
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     from conv_oracle import records
-    recs = records.load(str(out / "records.jsonl"))
+    recs = records.load(str(out / "latest" / "records.jsonl"))
     assert recs and {r["target"] for r in recs} == {"torch@isa=avx2,threads=1"}
     assert all(r["path"]["isa"] == "AVX2" and r["path"]["threads"] == 1 and r["path"]["aten"] == "AVX2" for r in recs)
-    (env,) = records.environments(str(out / "records.jsonl"))
+    (env,) = records.environments(str(out / "latest" / "records.jsonl"))
     assert env["env"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"

@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
+# Before torch loads: idle OpenMP threads sleep instead of spinning, so the N-thread pass of a snapshot
+# does not crawl on a loaded machine (results do not depend on it; only waiting does).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .. import compat
 from ..baseline.schema import dumps
 from ..baseline.snapshot import baseline_name, snapshot
 from ..records import atomic_write
@@ -33,8 +38,16 @@ def ensure_writable(path: str) -> None:
         raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 
 
+def require_supported() -> None:
+    """One line, before any work, when the installed torch / numpy cannot run the corpus."""
+    problem = compat.check()
+    if problem:
+        raise UsageError(problem)
+
+
 def main(args) -> int:
     ensure_writable(args.out)
+    require_supported()
     target = load_target(args.target)
     if target.device == "cuda" and not target.functions:
         raise UsageError(f"target {target.name}: CUDA is not available on this machine")

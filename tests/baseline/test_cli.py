@@ -31,20 +31,20 @@ def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(tmp_pat
     assert os.listdir(out.parent) == ["ref.json"], "a temporary file was left behind"
     saved = tmp_path / "current.json"
     assert main(["compare", str(out), "current", "--save", str(saved)]) == 0  # target taken from OLD
-    assert "**Result: no regression-class changes**" in capsys.readouterr().out
+    assert "**Result: no contract change**" in capsys.readouterr().out
     assert schema.load(str(saved))["cases"] == data["cases"]
 
 
 def test_compare_identical_files_exits_0(files, capsys):
     assert main(["compare", files["reference_functional"], files["reference_functional"]]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("# Convolution behaviour:") and "**Result: no regression-class changes**" in out
+    assert out.startswith("# Convolution behaviour:") and "**Result: no contract change**" in out
 
 
 def test_compare_planted_fault_exits_1_and_names_the_class(files, capsys):
     assert main(["compare", files["reference_functional"], files["planted_stride_gap"]]) == 1
     out = capsys.readouterr().out
-    assert "## Exact values changed" in out and "now disagrees with the oracle" in out
+    assert "### Values changed" in out and "now disagrees with the oracle" in out
     assert main(["compare", files["reference_functional"], files["planted_accepts_groups"], "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["regression"] is True and data["counts"]["acceptance"] > 0
@@ -55,7 +55,7 @@ def test_compare_message_only_change_exits_0(files, tmp_path, capsys):
     assert main(["compare", files["reference_functional"], files["planted_reworded"], "--out", str(report)]) == 0
     assert capsys.readouterr().out == ""
     text = report.read_text()
-    assert "## Message changed" in text and "informational" in text and "**Result: no regression-class" in text
+    assert "### Message changed" in text and "informational" in text and "**Result: no contract change" in text
 
 
 @pytest.mark.parametrize("argv, expected", [

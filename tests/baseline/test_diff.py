@@ -166,7 +166,7 @@ def test_a_property_that_now_raises_is_an_acceptance_change_led_by_its_behaviour
     assert text.index("## Behaviours that changed") < text.index("### Acceptance")
     back = compare(new, reference)
     assert [(c.cls, c.direction) for c in back.changes] == [("acceptance", "fix")]
-    assert "no longer raises RuntimeError" in report.markdown(back, "a", "b")
+    assert "now supported (before: RuntimeError" in report.markdown(back, "a", "b")
 
 
 def test_a_float_result_beyond_the_bound_is_a_value_change(reference):

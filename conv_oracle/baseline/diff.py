@@ -439,6 +439,30 @@ def hardware_note(old: dict, new: dict) -> tuple[bool, str]:
                   f"are listed as precision drift (informational)")
 
 
+#: fingerprint facts outside the hardware class that still choose kernels or summation orders
+FINGERPRINT_FACTS = (("CPU model", ("cpu", "model")), ("numpy BLAS", ("numpy", "blas")),
+                     ("oneDNN", ("torch", "mkldnn", "version")), ("ISA environment", ("env",)))
+
+
+def _fact(fp, path):
+    for key in path:
+        fp = fp.get(key) if isinstance(fp, dict) else None
+    return fp
+
+
+def fingerprint_note(old: dict, new: dict) -> str | None:
+    """The kernel-relevant fingerprint facts that differ, and what that means (None when none do)."""
+    a, b = old.get("fingerprint"), new.get("fingerprint")
+    if not a or not b:
+        return None
+    differ = [f"{name} {_fact(a, path)!r} -> {_fact(b, path)!r}" for name, path in FINGERPRINT_FACTS
+              if _fact(a, path) != _fact(b, path)]
+    if not differ:
+        return None
+    return ("the fingerprints differ (" + "; ".join(differ) + "): these choose kernels and summation orders, so "
+            "bound shares may move for that reason alone; the contract does not depend on them")
+
+
 def compare(old: dict, new: dict, thresholds: Thresholds | None = None) -> Comparison:
     """Compare two validated snapshots (see :func:`~conv_oracle.baseline.schema.load`)."""
     th = thresholds or Thresholds()
@@ -462,7 +486,7 @@ def compare(old: dict, new: dict, thresholds: Thresholds | None = None) -> Compa
     env += [(k, oe.get(k), ne.get(k)) for k in sorted(set(oe) | set(ne))
             if k not in KEY_ENVIRONMENT and oe.get(k) != ne.get(k)]
     env.append(("hardware_class", old.get("hardware_class"), new.get("hardware_class")))
-    notes = [hw_note]
+    notes = [hw_note] + [n for n in (fingerprint_note(old, new),) if n]
     if moved:
         notes.append(f"{moved} bound share(s) moved inside the bound between the two machines: expected, not compared")
     only_old, only_new = len(set(old_cases) - set(new_cases)), len(set(new_cases) - set(old_cases))

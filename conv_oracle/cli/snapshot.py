@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-# Before torch loads: idle OpenMP threads sleep instead of spinning, so the N-thread pass of a snapshot
-# does not crawl on a loaded machine (results do not depend on it; only waiting does).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from .. import compat
 from ..baseline.schema import dumps
 from ..baseline.snapshot import baseline_name, snapshot
@@ -39,7 +35,10 @@ def ensure_writable(path: str) -> None:
 
 
 def require_supported() -> None:
-    """One line, before any work, when the installed torch / numpy cannot run the corpus."""
+    """One line, before any work, when the installed torch / numpy cannot run the corpus. Also lets idle
+    OpenMP threads sleep rather than spin (read when torch loads, so before that): on a loaded machine a
+    spinning pool makes each small call of the N-thread pass wait for a time slice. Results do not change."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     problem = compat.check()
     if problem:
         raise UsageError(problem)

@@ -246,3 +246,12 @@ def test_markdown_and_json_reports(reference, planted):
     assert set(data["counts"]) == set(diff.CLASSES)
     clean = report.markdown(compare(reference, reference), "a", "b")
     assert "**Result: no contract change**" in clean and "### Acceptance" not in clean
+
+
+def test_fingerprint_differences_are_said_plainly(reference):
+    new = copy.deepcopy(reference)
+    new["fingerprint"]["numpy"]["blas"] = "another-blas 1.0"
+    cmp = compare(reference, new)
+    assert cmp.changes == [] and cmp.same_hardware
+    assert any(n.startswith("the fingerprints differ (numpy BLAS") and "another-blas 1.0" in n for n in cmp.notes)
+    assert not any(n.startswith("the fingerprints differ") for n in compare(reference, reference).notes)

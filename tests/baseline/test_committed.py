@@ -101,7 +101,7 @@ def test_committed_baseline_is_valid_small_and_current(path):
     """Each committed baseline loads, stays small, sits where its hardware class says, and was made
     from today's corpus (a corpus change must bump CORPUS_VERSION and re-record the baselines)."""
     data = schema.load(path)
-    assert os.path.getsize(path) < 1_500_000
+    assert os.path.getsize(path) < 1_000_000
     assert os.path.basename(path) == baseline_name(data)
     folder = os.path.basename(os.path.dirname(path))
     if folder != "baselines":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import compat
 from ..baseline.schema import dumps
 from ..baseline.snapshot import baseline_name, snapshot
 from ..records import atomic_write
@@ -32,8 +33,19 @@ def ensure_writable(path: str) -> None:
         raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 
 
+def require_supported() -> None:
+    """One line, before any work, when the installed torch / numpy cannot run the corpus. Also lets idle
+    OpenMP threads sleep rather than spin (read when torch loads, so before that): on a loaded machine a
+    spinning pool makes each small call of the N-thread pass wait for a time slice. Results do not change."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    problem = compat.check()
+    if problem:
+        raise UsageError(problem)
+
+
 def main(args) -> int:
     ensure_writable(args.out)
+    require_supported()
     target = load_target(args.target)
     if target.device == "cuda" and not target.functions:
         raise UsageError(f"target {target.name}: CUDA is not available on this machine")

@@ -201,6 +201,8 @@ def _float_shares(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: st
         got = {}
         r = _check(rec, f"forward_{dt}{suffix}", properties.forward, target, case, fops, dt, xl, wl)
         got["output"] = r["bound_share"] if r else None
+        if r and (r.get("path") or {}).get("backend"):  # which kernel ran it (informational)
+            rec.setdefault("backends" + suffix, {})[dt] = r["path"]["backend"]
         if dt in gradient_dtypes:
             for wrt in wrts:
                 r = _check(rec, f"grad_{wrt}_{dt}{suffix}", properties.gradients, target, case, fops, dt, wrt, xl, wl)

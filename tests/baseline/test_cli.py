@@ -23,6 +23,7 @@ def files(planted, tmp_path_factory):
 
 def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(tmp_path, capsys):
     out = tmp_path / "sub" / "ref.json"
+    out.parent.mkdir()  # snapshot never creates folders (a missing one is a usage error)
     assert main(["snapshot", "--target", "reference_functional", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert f"wrote {out}" in err and "torch-" in err

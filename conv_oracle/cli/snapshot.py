@@ -28,7 +28,8 @@ def ensure_writable(path: str) -> None:
     silently) and be writable."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise UsageError(f"--out {path}: the folder {folder} does not exist (create it first)")
+        why = "is a file, not a folder" if os.path.exists(folder) else "does not exist (create it first)"
+        raise UsageError(f"cannot write --out {path}: the folder {folder} {why}")
     if not os.access(folder, os.W_OK) or os.path.isdir(path):
         raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 

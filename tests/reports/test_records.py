@@ -144,7 +144,8 @@ def test_streamed_records_reach_disk_per_example_and_merge_with_reported(tmp_pat
     with rec.example("p", "t::a", "torch", GAPPY_CONV):
         pass
     part = tmp_path / "records.gw3.jsonl"
-    assert len(part.read_text().splitlines()) == 1  # on disk before the session ends
+    lines = part.read_text().splitlines()
+    assert len(lines) == 2 and "environment" in lines[0]  # on disk before the session ends, after the fingerprint
     with pytest.raises(AssertionError):
         with rec.example("p", "t::a", "torch", SEED_6X6):
             raise AssertionError("boom")

@@ -6,16 +6,19 @@ padding modes). Loops over kernel taps only; each tap is one batched matrix prod
 product with one input channel per group, :func:`arrays.apply_tap`) over
 (batch, group, positions), restricted by :func:`geometry.tap_span` to the outputs whose input
 index exists, so padding never enters the sum and cells outside a window are never read.
-Depthwise operators go through the batch in cache-sized chunks (:func:`arrays.batch_chunks`).
+Tiles of the batch, groups and output channels run on the oracle's workers (:mod:`.threads`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .. import geometry
 from ..validation import ConvConfig
-from .arrays import apply_tap, batch_chunks, for_each_chunk, grouped_taps
+from .arrays import apply_tap, grouped_taps
+from .threads import plan_tiles, run_tiles
 
 
 def _pad_copies(x: np.ndarray, cfg: ConvConfig) -> np.ndarray:
@@ -43,13 +46,15 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     # (tap, outputs it contributes to, the input window they read): one strided slice each
     reads = list(geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, offsets_pad, out_size, size))
 
-    def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
-        x_rows, out_rows = xg[rows], out[rows]
+    def run_taps(rows: slice, groups: slice, chans: slice) -> None:  # every tap over one tile
+        x_tile, out_tile = xg[rows, groups], out[rows, groups, chans]
         for tap, out_slices, in_slices in reads:
-            out_rows[out_slices] += apply_tap(taps[tap], x_rows[in_slices])  # (G, co, ci) . (n, G, ci, *span)
+            out_tile[out_slices] += apply_tap(taps[tap][groups, chans], x_tile[in_slices])  # (G, co, ci) . (n, G, ci, *span)
 
-    # Depthwise: all taps pass over one cache-sized chunk of the batch at a time (same sums, same order).
-    for_each_chunk(run_taps, batch_chunks(n, x.itemsize * (xg[:1].size + out[:1].size), ci))
+    # Tiles (samples x groups x output channels) go to the oracle's workers (threads.py);
+    # depthwise tiles are cache-sized, so that every tap passes over data still in cache.
+    work = n * G * co * ci * math.prod(cfg.kernel_size) * math.prod(out_size)
+    run_tiles(run_taps, plan_tiles(n, G, co, work, x.itemsize * (xg[:1, :1].size + out[:1, :1].size), ci == 1))
     out = out.reshape((n, cfg.out_channels) + out_size)
     if bias is not None:
         out += bias.reshape((1, -1) + (1,) * nd)

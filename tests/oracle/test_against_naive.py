@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import conv_oracle as co
 import naive
-from conv_oracle.oracle import arrays
+from conv_oracle.oracle import arrays, threads
 
 pytestmark = pytest.mark.oracle
 
@@ -245,11 +245,11 @@ def test_batch_chunking_is_invisible(case):
 
 @pytest.mark.parametrize("transposed", [False, True])
 def test_depthwise_batch_chunks_at_default_budget(transposed):
-    """A depthwise input of about 5.8 MB per sample is split into one chunk per sample at the default
-    budget: the batch result equals the per-sample results (each a single chunk) exactly."""
+    """A depthwise input of about 5.8 MB per sample (1.4 MB per group) is split into tiles of one
+    sample and two groups at the default budget: the batch result equals the per-sample results exactly."""
     rng = np.random.default_rng(11)
     x = rng.integers(-4, 5, size=(3, 4, 300, 300)).astype(float)
-    assert len(arrays.batch_chunks(3, x[0].nbytes * 2, 1)) == 3
+    assert len(threads.plan_tiles(3, 4, 1, 0, x[0, 0].nbytes * 2, True)) == 6  # two (sample, group) units per tile
     if transposed:
         w, kw, fn = rng.integers(-4, 5, size=(4, 2, 2, 2)).astype(float), dict(stride=2, groups=4), co.conv_transpose2d
     else:

@@ -111,11 +111,40 @@ def plan_tiles(n: int, groups: int, channels: int, work: int, bytes_per_group: i
 
 
 def run_tiles(work, tiles: list[tuple[slice, ...]]) -> None:
-    """``work(*tile)`` for every tile; tiles write disjoint parts of the output, and
-    numpy releases the GIL in the products, so several run at once on the oracle's workers."""
-    if len(tiles) <= 1 or cores() == 1:
+    """``work(*tile)`` for every tile. Tiles write disjoint parts of the output and numpy releases
+    the GIL in the products, so they run at once: the calling thread and up to ``cores() - 1``
+    helpers take tiles from one queue until it is empty. The caller waits only for tiles already
+    taken, never for a helper that has not started (on a loaded machine it may start late; it
+    then finds the queue empty)."""
+    workers = min(cores(), len(tiles))
+    if workers <= 1:
         for tile in tiles:
             work(*tile)
         return
-    for _ in _workers().map(lambda tile: work(*tile), tiles):  # re-raises a worker's exception here
-        pass
+    queue = iter(tiles)
+    done = threading.Condition()
+    state = {"taken": 0, "finished": 0, "error": None}
+
+    def drain() -> None:
+        while True:
+            with done:
+                tile = next(queue, None) if state["error"] is None else None
+                if tile is None:
+                    return
+                state["taken"] += 1
+            try:
+                work(*tile)
+            except BaseException as exc:  # handed to the caller below
+                state["error"] = exc
+            with done:
+                state["finished"] += 1
+                done.notify_all()
+
+    pool = _workers()
+    for _ in range(workers - 1):
+        pool.submit(drain)
+    drain()  # returns once the queue is empty (or a tile failed): no tile is taken after that
+    with done:
+        done.wait_for(lambda: state["finished"] == state["taken"])
+    if state["error"] is not None:
+        raise state["error"]

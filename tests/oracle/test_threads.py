@@ -63,3 +63,13 @@ def test_blas_single_threaded_inside_oracle_calls_only():
         co.conv2d(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)))
     assert seen and all(n == 1 for counts in seen for n in counts)
     assert _blas_threads() == before
+
+
+def test_a_failing_tile_raises_in_the_caller():
+    def work(rows, groups, chans):
+        if rows.start == 2:
+            raise ZeroDivisionError("tile 2")
+
+    with mock.patch.object(threads, "cores", lambda: 2):
+        with pytest.raises(ZeroDivisionError, match="tile 2"):
+            threads.run_tiles(work, [(slice(i, i + 1), slice(0, 1), slice(0, 1)) for i in range(6)])

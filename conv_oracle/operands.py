@@ -186,19 +186,32 @@ def make_probe_operands(case: Case, claimed: str, probe: str, seed: int, attempt
     b = rng.integers(-PROBE_BIAS, PROBE_BIAS + 1, size=case.bias_shape).astype(np.float64) if case.bias else None
     for _ in range(attempts):
         wide = (2 ** q + 1 + 4 * rng.integers(0, WIDE_SPREAD, size=shapes[wide_name])).astype(np.float64)
-        wide *= rng.random(wide.shape) < density
+        wide = _thinned(wide, density, rng)
         wide *= rng.choice((-1.0, 1.0))  # one sign per operand: a cell's rounding errors never cancel
         other = rng.choice((-1.0, 1.0)) * rng.integers(1, other_max + 1, size=shapes[other_name]).astype(np.float64)
-        while True:  # thin the wide values until every cell's magnitude sum fits 2^p
+        for _ in range(64):  # thin the wide values until every cell's magnitude sum fits 2^p
             x, w = (wide, other) if wide_name == "input" else (other, wide)
             P = oracle_forward(case, np.abs(x), np.abs(w), None) + (0 if b is None else _bias_abs(case, b))
             if P.size == 0 or P.max() <= limit:
                 break
-            wide = wide * (rng.random(wide.shape) < 0.5)
+            wide = _thinned(wide, 0.5, rng)
+        else:
+            continue
         exact = oracle_forward(case, x, w, b)
         if not np.array_equal(exact, oracle_forward(case, round_to(x, probe), round_to(w, probe), b)):
             return Operands(x, w, b, "probe", other_max, seed, probe=probe, wide=wide_name)
     return None  # no cell would show the rounding: refuse rather than pass vacuously
+
+
+def _thinned(wide: np.ndarray, keep: float, rng) -> np.ndarray:
+    """``wide`` with each non-zero kept with probability ``keep``, but never none of them (one wide
+    value alone fits every cell's budget: ``exactness`` checked it)."""
+    kept = wide * (rng.random(wide.shape) < keep)
+    if not kept.any() and wide.any():
+        flat = np.flatnonzero(wide)
+        one = flat[rng.integers(flat.size)]
+        kept.flat[one] = wide.flat[one]
+    return kept
 
 
 def _bias_abs(case: Case, b: np.ndarray) -> np.ndarray:

@@ -33,7 +33,8 @@ def _header(s: dict) -> list[str]:
     meta, a = s["meta"], s["totals"]["all"]
     status = "PASSED" if s["ok"] else "FAILED"
     out = [f"# conv_oracle report: {status}", "",
-           f"{a['examples']} examples, {a['passed']} passed, {a['failed']} failed; "
+           f"{a['examples']} examples, {a['passed']} passed, {a['failed']} failed"
+           + (f", {a['not_checkable']} not checkable (refused)" if a.get("not_checkable") else "") + "; "
            f"targets: {', '.join(meta['targets'])}; profile: {meta.get('profile', '?')}; "
            f"pytest exit status: {meta.get('exit_code', '?')}"]
     if meta.get("versions"):

@@ -102,8 +102,13 @@ def _order(seen, preferred=()) -> list:
 
 
 def _tally(records) -> dict:
+    """Examples, passed, failed; and ``not_checkable`` (refused examples, never passes) when any."""
     failed = sum(r.get("verdict") == "fail" for r in records)
-    return {"examples": len(records), "passed": len(records) - failed, "failed": failed}
+    refused = sum(r.get("verdict") == "not checkable" for r in records)
+    tally = {"examples": len(records), "passed": len(records) - failed - refused, "failed": failed}
+    if refused:
+        tally["not_checkable"] = refused
+    return tally
 
 
 def totals(records: list[dict], targets: list[str]) -> dict:

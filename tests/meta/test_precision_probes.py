@@ -92,3 +92,9 @@ def test_suite_probe_test_catches(planted):
     out = result.stdout + result.stderr
     assert result.returncode == 1, out[-3000:]
     assert "test_forward_precision_probe" in out and "Reproduce in plain torch:" in out
+
+
+def test_refused_examples_are_counted_apart_from_passes():
+    from conv_oracle.report.summary import totals
+    records = [{"target": "t", "verdict": "pass"}, {"target": "t", "verdict": "not checkable", "refused": "n*u >= 1"}]
+    assert totals(records, ["t"])["all"] == {"examples": 2, "passed": 1, "failed": 0, "not_checkable": 1}

@@ -103,7 +103,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
 def _refused(result: dict, reason: str) -> dict:
     """Record an example the check cannot judge: not checkable, never a pass."""
     event("not checkable (refused)")
-    result.update(verdict="not checkable", refused=reason)
+    result.update(verdict="not checkable", refused=reason, bound_share=None)
     return result
 
 

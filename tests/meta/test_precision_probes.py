@@ -84,9 +84,10 @@ def test_bias_only_cells_get_a_finite_bound():
         assert result.get("verdict") == "not checkable" or result["bound_share"] <= 1
 
 
-@pytest.mark.parametrize("planted", ["faulty.tf32_operands", "faulty.float16_via_bfloat16"])
+@pytest.mark.parametrize("planted", ["faulty.tf32_operands", "faulty.float64_in_float32", "faulty.float16_via_bfloat16"])
 def test_suite_probe_test_catches(planted):
-    """Through the suite: the default-run probe test fails on the planted target (small cases)."""
+    """Through the suite (one planted target per probed dtype; bf16_operands is caught above): the
+    default-run probe test fails on small cases too."""
     dtype = PLANTED[planted][0]
     result = run_suite(planted, f"test_forward_precision_probe and {dtype}", "-x", "--hypothesis-profile", "meta")
     out = result.stdout + result.stderr

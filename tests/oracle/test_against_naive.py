@@ -260,9 +260,9 @@ def test_depthwise_batch_chunks_at_default_budget(transposed):
 
 
 @st.composite
-def depthwise_stride1_cases(draw):
-    """Depthwise (one input channel per group, with a channel multiplier) stride-1 convs: the
-    oracle's flat-shift path (gather._flat_taps), every padding kind and mode, dilation, 1-3 D."""
+def depthwise_cases(draw):
+    """Depthwise (one input channel per group, with a channel multiplier) convs, every padding kind
+    and mode, stride, dilation, 1-3 D: stride 1 takes the oracle's flat-shift path (gather._flat_taps)."""
     nd = draw(st.integers(1, 3))
     groups, mult = draw(st.integers(1, 3)), draw(st.integers(1, 2))
     batch = draw(st.none() | st.integers(1, 2))
@@ -270,7 +270,9 @@ def depthwise_stride1_cases(draw):
     kernel = tuple(draw(st.integers(1, MAX_K[nd])) for _ in range(nd))
     dilation = tuple(draw(st.integers(1, 2)) for _ in kernel)
     eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    padding = draw(st.sampled_from(["same", "valid"]) | st.integers(0, MAX_P[nd]))
+    stride = tuple(draw(st.integers(1, 4)) for _ in kernel)
+    padding = draw((st.sampled_from(["same", "valid"]) if stride == (1,) * nd else st.just("valid"))
+                   | st.integers(0, MAX_P[nd]))
     pads = [((e - 1) // 2, e - 1 - (e - 1) // 2) if padding == "same" else (0, 0) if padding == "valid"
             else (padding, padding) for e in eff]
     size = tuple(draw(st.integers(max(1, e - pb - pa, pb + 1 if mode == "reflect" else 0, pa + 1 if mode == "reflect"
@@ -278,18 +280,18 @@ def depthwise_stride1_cases(draw):
                  for e, (pb, pa) in zip(eff, pads))
     x, w, b = _operands(draw(st.integers(0, 2 ** 32 - 1)), _batch_shape(batch, groups, size),
                         (groups * mult, 1) + kernel, groups * mult if draw(st.booleans()) else None)
-    return dict(input=x, weight=w, bias=b, stride=1, padding=padding, dilation=dilation, groups=groups,
+    return dict(input=x, weight=w, bias=b, stride=stride, padding=padding, dilation=dilation, groups=groups,
                 padding_mode=mode)
 
 
-@given(depthwise_stride1_cases())
-def test_depthwise_stride1_equals_naive(case):
-    expected = naive.conv(case["input"], case["weight"], case["bias"], 1, case["padding"], case["dilation"],
-                          case["groups"], case["padding_mode"])
+@given(depthwise_cases())
+def test_depthwise_equals_naive(case):
+    expected = naive.conv(case["input"], case["weight"], case["bias"], case["stride"], case["padding"],
+                          case["dilation"], case["groups"], case["padding_mode"])
     assert np.array_equal(ORACLE_CONV[_nd(case)](**case), expected)
 
 
-def test_depthwise_stride1_padding_never_meets_an_infinite_weight():
+def test_depthwise_padding_never_meets_an_infinite_weight():
     """Padding adds nothing: an infinite weight tap over the zero padding must not give inf * 0 = NaN."""
     out = co.conv1d(np.array([[[1.0, 2.0]]]), np.array([[[np.inf, 1.0]]]), padding=1)
     assert out[0, 0, 0] == 1.0 and np.isinf(out[0, 0, 1:]).all()

@@ -42,11 +42,11 @@ def apply_tap(w_tap: np.ndarray, window: np.ndarray) -> np.ndarray:
 
     ``w_tap`` is ``(G, C_out/G, C_in/G)``, ``window`` is ``(n, G, C_in/G, *span)``. With one input
     channel per group (depthwise) the sum has a single term: a broadcast product, much faster than
-    a stack of 1-column matrix products. A contiguous window (a whole input) is used in place, one
-    matrix product per sample and group. Any other window must be copied anyway, and is copied
-    into ``(G, C_in/G, n*P)`` for one product per group over all samples and positions at once:
-    few large BLAS calls rather than ``n*G`` small ones (each multithreaded call can stall when the
-    cores are shared).
+    a stack of 1-column matrix products. A window BLAS can read in place (a whole input, or a 1-D
+    window with unit stride: rows of a matrix with a leading dimension) is used in place, one
+    matrix product per sample and group (single-threaded inside the oracle, see threads.py). Any
+    other window must be copied anyway, and is copied into ``(G, C_in/G, n*P)`` for one product
+    per group over all samples and positions at once.
     """
     groups, co, ci = w_tap.shape
     n, span = window.shape[0], window.shape[3:]
@@ -54,6 +54,8 @@ def apply_tap(w_tap: np.ndarray, window: np.ndarray) -> np.ndarray:
         return w_tap.reshape((groups, co) + (1,) * len(span)) * window
     if window.flags.c_contiguous:
         return np.matmul(w_tap, window.reshape(n, groups, ci, -1)).reshape((n, groups, co) + span)
+    if len(span) == 1 and window.strides[-1] == window.itemsize:
+        return np.matmul(w_tap, window)
     columns = np.moveaxis(window, 0, 2).reshape(groups, ci, -1)  # (G, ci, n*P): the one copy of the window
     product = np.matmul(w_tap, columns).reshape((groups, co, n) + span)
     return np.moveaxis(product, 2, 0)  # (n, G, co, *span), a view

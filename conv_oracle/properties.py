@@ -88,10 +88,10 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     else:
         P = oracle_forward(case, np.abs(x), np.abs(w), None)
         n, precision = _terms(case), target.precision(dtype)
-        vacuous = vacuous_reason(P, _bias_abs(case, b), n, precision)
+        bound = comparison_bound(P, _bias_abs(case, b), n, precision)
+        vacuous = vacuous_reason(P, _bias_abs(case, b), n, precision, bound)
         if vacuous:
             return _refused(result, vacuous)
-        bound = comparison_bound(P, _bias_abs(case, b), n, precision)
         result["bound_share"] = assert_within(expected, got, bound, ctx, P + _bias_abs(case, b))
         signal = suspicious_precision(expected, got, P, _bias_abs(case, b), n, precision, dtype)
         if signal:
@@ -286,10 +286,10 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     n = {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
          "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
          "bias": n_out_cells}[wrt]
-    vacuous = vacuous_reason(P, 0.0, n, target.precision(dtype))
+    bound = comparison_bound(P, 0.0, n, target.precision(dtype))
+    vacuous = vacuous_reason(P, 0.0, n, target.precision(dtype), bound)
     if vacuous:
         return _refused({}, vacuous)
-    bound = comparison_bound(P, 0.0, n, target.precision(dtype))
     return {"bound_share": assert_within(expected, got, bound, ctx, P)}
 
 

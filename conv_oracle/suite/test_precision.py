@@ -15,7 +15,8 @@ from conv_oracle import properties, strategies as cs
 from conv_oracle.dtypes import FLOAT_DTYPES
 from conv_oracle.execution import supports
 from conv_oracle.historical import pinned
-from conv_oracle.operands import exactness, make_probe_operands, probe_format
+from conv_oracle.dtypes import mantissa_bits
+from conv_oracle.operands import exactness, formats_with_bits, make_probe_operands, probe_format
 
 pytestmark = pytest.mark.differential
 
@@ -43,5 +44,5 @@ def test_forward_precision_probe(target, record, dtype, case, seed, x_layout, w_
             rec.update(verdict="not checkable", refused=policy.reason or "no draw can show the rounding")
             return
         note(f"operands: {ops!r}")
-        event(f"probe {policy.claimed} against {ops.probe}, wide {ops.wide}")
+        event(f"probe {policy.claimed} against {'/'.join(formats_with_bits(mantissa_bits(ops.probe)))}, wide {ops.wide}")
         rec.update(properties.forward(target, case, ops, dtype, x_layout, w_layout))

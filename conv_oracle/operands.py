@@ -13,8 +13,8 @@ Three kinds:
   magnitude under round-to-nearest-even and truncation alike (its neighbours there are
   ``2^q + 4j``, even, and ``2^q + 4j + 2``, odd). Signs are flipped per operand, not per value, so
   the rounding errors of one cell never cancel. Wide values are thinned until ``sum |x||w| + |b|
-  <= 2^p`` in every cell, checked with the oracle on absolute values: every partial sum in every
-  order is then an integer of at most ``2^p``, exact in the claimed dtype, at any number of terms.
+  < 2^p`` in every cell, checked with the oracle on absolute values: every partial sum in every
+  order is then an integer below ``2^p``, exact in the claimed dtype, at any number of terms.
   A target that rounds operands to (or accumulates in) ``q`` bits or fewer differs bit for bit.
 * ``float``: uniform values in ``[-1, 1]``, checked against the rounding bound.
 
@@ -192,7 +192,9 @@ def make_probe_operands(case: Case, claimed: str, probe: str, seed: int, attempt
         for _ in range(64):  # thin the wide values until every cell's magnitude sum fits 2^p
             x, w = (wide, other) if wide_name == "input" else (other, wide)
             P = oracle_forward(case, np.abs(x), np.abs(w), None) + (0 if b is None else _bias_abs(case, b))
-            if P.size == 0 or P.max() <= limit:
+            # strict: a float64 sum below 2^p is the exact sum (rounding is monotone), so every
+            # partial sum is an integer below 2^p even for p = 53
+            if P.size == 0 or P.max() < limit:
                 break
             wide = _thinned(wide, 0.5, rng)
         else:

@@ -70,7 +70,7 @@ def test_statistical_signal_flags_tf32_like_errors_but_not_float32_rounding():
 @given(cs.cases(padding_modes=False, output_size=False), st.integers(0, 2 ** 32 - 1),
        st.sampled_from(["float64", "float32", "float16"]))
 def test_probe_operands_are_exact_and_need_more_bits(case, seed, dtype):
-    """Every cell: sum |x||w| + |b| <= 2^p in Python integers (so every partial sum in every order is
+    """Every cell: sum |x||w| + |b| < 2^p in Python integers (so every partial sum in every order is
     exact in the claimed dtype), and rounding the operands to the probed format changes the result."""
     policy = exactness(case, dtype)
     ops = make_probe_operands(case, policy.claimed, policy.probe, seed) if policy.probe else None
@@ -81,7 +81,7 @@ def test_probe_operands_are_exact_and_need_more_bits(case, seed, dtype):
     mags = oracle_forward(case, np.abs(ops.x), np.abs(ops.w), None)
     bias = 0 if ops.b is None else np.abs(ops.b).reshape((-1,) + (1,) * case.nd)
     total = (mags + bias).astype(np.int64).astype(object)
-    assert all(v <= facts(policy.claimed).exact_integer_limit for v in total.ravel())
+    assert all(v < facts(policy.claimed).exact_integer_limit for v in total.ravel())
     wide = ops.x if ops.wide == "input" else ops.w
     assert np.any(np.abs(wide) > 2 ** facts(policy.probe).mantissa_bits)
     assert not np.array_equal(oracle_forward(case, round_to(ops.x, policy.probe), round_to(ops.w, policy.probe), ops.b),

@@ -290,7 +290,12 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     vacuous = vacuous_reason(P, 0.0, n, target.precision(dtype), bound)
     if vacuous:
         return _refused({}, vacuous)
-    return {"bound_share": assert_within(expected, got, bound, ctx, P)}
+    result = {"bound_share": assert_within(expected, got, bound, ctx, P)}
+    signal = suspicious_precision(expected, got, P, 0.0, n, target.precision(dtype), dtype)
+    if signal:
+        result["suspicious_precision"] = signal
+        event("suspicious precision (statistical signal, not a failure)")
+    return result
 
 
 def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> dict:

@@ -16,12 +16,14 @@ halves are equal, for narrower dtypes the oracle's half is negligible but still 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import geometry
 from .case import Case
+from .dtypes import FACTS, unit_roundoff
 
 MAX_LISTED_TAPS = 6
 MAX_LISTED_CELLS = 8
@@ -33,9 +35,13 @@ def gamma(n: int, u: float) -> float:
 
 
 def rounding_bound(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precision: tuple[float, float, float]):
-    """Element-wise bound from the magnitude sum ``P`` (see the module docstring)."""
+    """Element-wise bound from the magnitude sum ``P`` (see the module docstring). A cell whose
+    magnitudes are all zero gets ``n * eta``, never ``inf * 0``."""
     u_in, u_acc, eta = precision
-    return (2 * u_in + u_in**2) * P + gamma(n, u_acc) * (1 + u_in) ** 2 * (P + bias_abs) + n * eta
+    mag = P + bias_abs
+    with np.errstate(invalid="ignore"):
+        accumulated = np.where(mag > 0, gamma(n, u_acc) * (1 + u_in) ** 2 * mag, 0.0)
+    return (2 * u_in + u_in**2) * P + accumulated + n * eta
 
 
 ORACLE_PRECISION = (0.0, 2.0**-53, 2.0**-1075)
@@ -44,6 +50,92 @@ ORACLE_PRECISION = (0.0, 2.0**-53, 2.0**-1075)
 def comparison_bound(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precision: tuple[float, float, float]):
     """Bound on ``|target - oracle|``: the target's rounding bound plus the oracle's own."""
     return rounding_bound(P, bias_abs, n, precision) + rounding_bound(P, bias_abs, n, ORACLE_PRECISION)
+
+
+def vacuous_reason(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precision: tuple[float, float, float],
+                   bound: np.ndarray | None = None) -> str | None:
+    """Why the bound cannot tell a result from zero, or None. Vacuous when ``n u >= 1`` (infinite
+    bound) or when, in some cell with non-zero magnitudes, ``bound >= P + |b|``: there a target
+    returning 0 would pass. Such examples are refused (not checkable), never passed."""
+    u_in, u_acc, _ = precision
+    if n * u_acc >= 1:
+        return f"n*u = {n}*2^{np.log2(u_acc):.0f} >= 1: the rounding bound is infinite"
+    if bound is None:
+        bound = comparison_bound(P, bias_abs, n, precision)
+    mag = np.broadcast_to(P + bias_abs, np.shape(bound))
+    covering = (mag > 0) & (bound >= mag)
+    if covering.any():
+        cell = tuple(int(i) for i in np.argwhere(covering)[0])
+        return (f"the bound {float(bound[cell]):.3e} at {cell} is at least the magnitudes |x|(*)|w| + |b| = "
+                f"{float(mag[cell]):.3e} there ({n} terms): zero would pass")
+    return None
+
+
+#: per-example false-alarm probability of the statistical signal (all cells together)
+FALSE_ALARM = 1e-6
+
+
+def probabilistic_gamma(n: int, u: float, cells: int, alpha: float = FALSE_ALARM) -> tuple[float, float]:
+    """``(gamma~_n(lambda), lambda)`` of Higham & Mary (SISC 2019, Thm 3.1): if the rounding errors
+    are independent, mean-zero random variables bounded by ``u``, a sum of ``n`` products has
+    ``|error| <= gamma~_n(lambda) sum |x_i y_i|`` with ``gamma~_n(lambda) = exp(lambda sqrt(n) u +
+    n u^2 / (1 - u)) - 1``, except with probability at most ``2 n exp(-lambda^2 (1 - u)^2 / 2)``.
+    ``lambda`` is chosen so that this, summed over ``cells`` cells, is ``alpha``."""
+    lam = math.sqrt(2 * math.log(2 * max(n, 1) * max(cells, 1) / alpha)) / (1 - u)
+    return math.expm1(lam * math.sqrt(n) * u + n * u * u / (1 - u)), lam
+
+
+def suspicious_precision(expected: np.ndarray, got: np.ndarray, P: np.ndarray, bias_abs, n: int,
+                         precision: tuple[float, float, float], dtype: str, alpha: float = FALSE_ALARM) -> dict | None:
+    """The statistical signal for float mode: the error exceeds the probabilistic bound (operand
+    rounding still worst-case, accumulation ``gamma~_n(lambda)``, plus the oracle's own worst
+    case). Returns what to record ("suspicious precision", the false-alarm probability, the
+    hint), or None. Never a failure by itself: its model (independent errors) is an assumption."""
+    u_in, u_acc, eta = precision
+    g, lam = probabilistic_gamma(n, u_acc, expected.size, alpha)
+    if not g < gamma(n, u_acc):
+        return None
+    mag = P + bias_abs
+    bound = ((2 * u_in + u_in**2) * P + g * (1 + u_in) ** 2 * mag + n * eta
+             + rounding_bound(P, bias_abs, n, ORACLE_PRECISION))
+    err = np.abs(got - expected)
+    over = err > bound
+    if not over.any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(bound > 0, err / bound, np.inf)
+    cell = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(over, share, -1))), over.shape))
+    mag_cell = float(np.broadcast_to(mag, err.shape)[cell])
+    return {"signal": "suspicious precision", "cells_over": int(over.sum()), "share": float(share[cell]),
+            "lambda": round(lam, 3), "false_alarm": alpha, "cell": list(cell),
+            "hint": precision_hint(float(err[cell]), mag_cell, dtype)}
+
+
+def precision_hint(err: float, magnitude: float, dtype: str) -> str:
+    """The error in units of ``dtype``'s roundoff, and the narrower format it is consistent with:
+    the one whose unit roundoff is nearest (log scale) to ``err / magnitude``."""
+    if not (magnitude > 0 and np.isfinite(err) and err > 0):
+        return f"|diff| {err:.3e} at magnitude {magnitude:.3e}"
+    rel = err / magnitude
+    u = unit_roundoff(dtype)
+    text = f"about 2^{math.log2(rel):.1f} relative ({rel / u:.3g} u of {dtype})"
+    narrower = [f for f in FACTS.values() if f.unit_roundoff > u]
+    if rel > 2.0 ** -4:
+        return text + ": far beyond any floating-point rounding, a wrong value"
+    if not narrower:
+        return text
+    best = min(abs(math.log2(rel) - math.log2(f.unit_roundoff)) for f in narrower)
+    names = sorted(f.name for f in narrower if abs(math.log2(rel) - math.log2(f.unit_roundoff)) == best)
+    return text + f": consistent with {' or '.join(names)} operands or accumulation"
+
+
+def event(text: str) -> None:
+    """``hypothesis.event(text)`` inside a Hypothesis test; nothing elsewhere (snapshots, scripts)."""
+    try:
+        from hypothesis import event as hypothesis_event
+        hypothesis_event(text)
+    except Exception:  # no Hypothesis installed, or not inside a test: events are only statistics
+        pass
 
 
 @dataclass
@@ -133,20 +225,24 @@ def _first(mask: np.ndarray) -> tuple:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
-def assert_exact(expected: np.ndarray, got: np.ndarray, ctx: CheckContext) -> None:
-    """Bit-for-bit equality (NaN matches NaN); on failure, name the first differing cell."""
+def assert_exact(expected: np.ndarray, got: np.ndarray, ctx: CheckContext, explain=None) -> None:
+    """Bit-for-bit equality (NaN matches NaN); on failure, name the first differing cell, and add
+    ``explain(got)`` (a precision diagnosis) when given."""
     __tracebackhide__ = True
     _shape_check(expected, got, ctx)
     differ = ~((expected == got) | (np.isnan(expected) & np.isnan(got)))
     if differ.any():
         cell = _first(differ)
+        extra = f"; {explain(got)}" if explain is not None else ""
         raise ctx.failure(f"{int(differ.sum())} of {differ.size} cells differ (exact mode: must be bit for bit); "
-                          f"first at {cell}: expected {float(expected[cell])!r}, got {float(got[cell])!r}",
+                          f"first at {cell}: expected {float(expected[cell])!r}, got {float(got[cell])!r}{extra}",
                           cell, expected[cell], got[cell], _listed(np.flatnonzero(differ), differ.shape, expected, got))
 
 
-def assert_within(expected: np.ndarray, got: np.ndarray, bound: np.ndarray, ctx: CheckContext) -> float:
-    """``|got - expected| <= bound`` everywhere; returns the largest share of the bound used."""
+def assert_within(expected: np.ndarray, got: np.ndarray, bound: np.ndarray, ctx: CheckContext,
+                  magnitude: np.ndarray | None = None) -> float:
+    """``|got - expected| <= bound`` everywhere; returns the largest share of the bound used. With
+    ``magnitude`` (``P + |b|``) a failure adds :func:`precision_hint` for its worst cell."""
     __tracebackhide__ = True
     _shape_check(expected, got, ctx)
     err = np.abs(got - expected)
@@ -159,7 +255,9 @@ def assert_within(expected: np.ndarray, got: np.ndarray, bound: np.ndarray, ctx:
         raise ctx.failure(f"{int(bad.sum())} of {bad.size} cells exceed the rounding bound; worst at {cell}: "
                           f"expected {float(expected[cell])!r}, got {float(got[cell])!r}, |diff| {err[cell]:.3e} "
                           f"> bound "
-                          f"{bound[cell]:.3e} ({err[cell] / bound[cell] if bound[cell] else np.inf:.1f}x)",
+                          f"{bound[cell]:.3e} ({err[cell] / bound[cell] if bound[cell] else np.inf:.1f}x)"
+                          + ("" if magnitude is None else "; error " + precision_hint(
+                              float(err[cell]), float(np.broadcast_to(magnitude, err.shape)[cell]), ctx.dtype)),
                           cell, expected[cell], got[cell], _listed(worst_first, bad.shape, expected, got))
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = np.where(bound > 0, err / bound, 0.0)

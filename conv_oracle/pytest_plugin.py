@@ -222,10 +222,16 @@ def _event(text: str) -> None:
 
 
 def _path_event(rec: dict, dtype) -> None:
-    """Tag the example with the kernel that ran it (Hypothesis' statistics: ``--hypothesis-show-statistics``)."""
+    """Tag the example for Hypothesis' statistics (``--hypothesis-show-statistics``): the kernel that
+    ran it, and whether it was refused or looked suspicious. Tagged here, in the test's process,
+    because the property itself may have run in an isolated worker."""
     path = rec.get("path") or (rec.get("failure") or {}).get("path")
     if path and path.get("backend"):
         _event(f"backend: {path['backend']} {dtype or ''}".rstrip())
+    if rec.get("verdict") == "not checkable":
+        _event("not checkable (refused)")
+    if rec.get("suspicious_precision"):
+        _event("suspicious precision (statistical signal, not a failure)")
 
 
 # ---- known deviations ------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from .. import __version__, execution, properties
 from .. import fingerprint as fingerprint_mod
 from ..dtypes import FLOAT_DTYPES
 from ..records import mask_record
-from ..strategies import exact_magnitude, make_operands
+from ..operands import exact_magnitude, make_operands
 from ..targets import Target
 from . import corpus as corpus_mod
 from .schema import SCHEMA, VERSION

@@ -18,6 +18,7 @@ from .. import geometry
 from ..validation import ConvConfig
 from .gather import gather
 from .scatter import scatter
+from .threads import owns_threads
 
 
 def _weight_grad(src_arr, dst_arr, cfg: ConvConfig, src_channels, dst_channels, pads):
@@ -37,6 +38,7 @@ def _weight_grad(src_arr, dst_arr, cfg: ConvConfig, src_channels, dst_channels, 
     return out
 
 
+@owns_threads
 def conv_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
     """``(grad_input, grad_weight, grad_bias)`` of a batched conv with validated ``cfg``."""
     nd, G = cfg.nd, cfg.groups
@@ -66,6 +68,7 @@ def conv_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
     return gx, gw, gb
 
 
+@owns_threads
 def conv_transpose_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
     """``(grad_input, grad_weight, grad_bias)`` of a batched transposed conv with validated ``cfg``."""
     nd = cfg.nd

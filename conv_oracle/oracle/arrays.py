@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 
@@ -35,35 +32,9 @@ def grouped_taps(weight: np.ndarray, groups: int, transposed: bool) -> np.ndarra
     return np.ascontiguousarray(w.transpose(order))
 
 
-# Working-set budget for one batch chunk (input + output rows) of a depthwise operator: small enough
-# to stay in cache while every kernel tap passes over it.
+# Working-set budget for one tile (input + output rows) of a depthwise operator: small enough to stay
+# in cache while every kernel tap passes over it (threads.plan_tiles).
 CHUNK_BYTES = 4 << 20
-
-
-def batch_chunks(n: int, bytes_per_sample: int, in_per_group: int) -> list[slice]:
-    """``slice``s covering ``range(n)``, the order in which the batch meets the tap loop.
-
-    With one input channel per group every tap is an element-wise product, memory-bound: chunks of
-    as many samples as fit :data:`CHUNK_BYTES` keep the rows in cache across the taps. Otherwise
-    each tap is a matrix product that blocks for cache itself, and fewer, larger calls are faster
-    (and parallelise better), so the whole batch is one chunk.
-    """
-    step = max(1, CHUNK_BYTES // max(1, bytes_per_sample)) if in_per_group == 1 else max(1, n)
-    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
-
-
-def for_each_chunk(work, chunks: list[slice]) -> None:
-    """``work(rows)`` for every chunk. Chunks write disjoint rows of the output, so several of them
-    (only the depthwise path makes several) share the cores: numpy releases the GIL in the
-    element-wise products. Every output cell still gets the same sum in the same order."""
-    workers = min(len(chunks), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    if workers <= 1:
-        for rows in chunks:
-            work(rows)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(work, chunks):  # re-raises a worker's exception here
-            pass
 
 
 def apply_tap(w_tap: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -71,11 +42,11 @@ def apply_tap(w_tap: np.ndarray, window: np.ndarray) -> np.ndarray:
 
     ``w_tap`` is ``(G, C_out/G, C_in/G)``, ``window`` is ``(n, G, C_in/G, *span)``. With one input
     channel per group (depthwise) the sum has a single term: a broadcast product, much faster than
-    a stack of 1-column matrix products. A contiguous window (a whole input) is used in place, one
-    matrix product per sample and group. Any other window must be copied anyway, and is copied
-    into ``(G, C_in/G, n*P)`` for one product per group over all samples and positions at once:
-    few large BLAS calls rather than ``n*G`` small ones (each multithreaded call can stall when the
-    cores are shared).
+    a stack of 1-column matrix products. A window BLAS can read in place (a whole input, or a 1-D
+    window with unit stride: rows of a matrix with a leading dimension) is used in place, one
+    matrix product per sample and group (single-threaded inside the oracle, see threads.py). Any
+    other window must be copied anyway, and is copied into ``(G, C_in/G, n*P)`` for one product
+    per group over all samples and positions at once.
     """
     groups, co, ci = w_tap.shape
     n, span = window.shape[0], window.shape[3:]
@@ -83,6 +54,8 @@ def apply_tap(w_tap: np.ndarray, window: np.ndarray) -> np.ndarray:
         return w_tap.reshape((groups, co) + (1,) * len(span)) * window
     if window.flags.c_contiguous:
         return np.matmul(w_tap, window.reshape(n, groups, ci, -1)).reshape((n, groups, co) + span)
+    if len(span) == 1 and window.strides[-1] == window.itemsize:
+        return np.matmul(w_tap, window)
     columns = np.moveaxis(window, 0, 2).reshape(groups, ci, -1)  # (G, ci, n*P): the one copy of the window
     product = np.matmul(w_tap, columns).reshape((groups, co, n) + span)
     return np.moveaxis(product, 2, 0)  # (n, G, co, *span), a view

@@ -13,8 +13,10 @@ from ..validation import conv_config, conv_transpose_config
 from .arrays import as_working, shape_of, working_dtype
 from .gather import gather
 from .scatter import scatter
+from .threads import owns_threads
 
 
+@owns_threads
 def _run(kernel_fn, cfg, input, weight, bias) -> np.ndarray:
     dtype = working_dtype(input, weight, bias)
     x, w, b = (as_working(a, dtype) for a in (input, weight, bias))

@@ -6,16 +6,24 @@ padding modes). Loops over kernel taps only; each tap is one batched matrix prod
 product with one input channel per group, :func:`arrays.apply_tap`) over
 (batch, group, positions), restricted by :func:`geometry.tap_span` to the outputs whose input
 index exists, so padding never enters the sum and cells outside a window are never read.
-Depthwise operators go through the batch in cache-sized chunks (:func:`arrays.batch_chunks`).
+Tiles of the batch, groups and output channels run on the oracle's workers (:mod:`.threads`).
+
+Depthwise with stride 1 (and finite weights) takes :func:`_flat_taps` instead: on a padded copy
+with its spatial axes flattened, each tap reads one contiguous shifted range, so the broadcast
+products run as long loops rather than one short loop per output row. Same taps, same order.
 """
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 
 from .. import geometry
 from ..validation import ConvConfig
-from .arrays import apply_tap, batch_chunks, for_each_chunk, grouped_taps
+from .arrays import apply_tap, grouped_taps
+from .threads import plan_tiles, run_tiles
 
 
 def _pad_copies(x: np.ndarray, cfg: ConvConfig) -> np.ndarray:
@@ -23,6 +31,46 @@ def _pad_copies(x: np.ndarray, cfg: ConvConfig) -> np.ndarray:
     for axis, (L, (pb, pa)) in enumerate(zip(cfg.input_size, cfg.padding)):
         x = np.take(x, geometry.padded_source_index(L, pb, pa, cfg.padding_mode), axis=x.ndim - cfg.nd + axis)
     return x
+
+
+def _flat_taps(xg: np.ndarray, taps: np.ndarray, out: np.ndarray, cfg: ConvConfig, pads, kernel_size):
+    """Tile worker for depthwise, stride-1 convs (one input channel per group).
+
+    With ``Sp`` the padded sizes and ``f(y) = sum_a y_a * prod(Sp[a+1:])`` the flat index of the
+    padded input, ``out[y] = sum_t w[t] * xpad_flat[f(y) + f(t*d)]``: accumulated over the range
+    ``[0, f(L_out - 1)]`` (cells with ``y_a >= L_out_a`` in between are computed and cropped) from
+    a per-tile zero-padded copy. Every term of the definition is added, in tap order; the extra
+    terms are products with padding zeros (finite weights only: no ``inf * 0``)."""
+    nd = cfg.nd
+    size, out_size = xg.shape[3:], out.shape[3:]
+    padded = tuple(L + pb + pa for L, (pb, pa) in zip(size, pads))
+    steps = [math.prod(padded[a + 1:]) for a in range(nd)]
+    reach = sum((L - 1) * st for L, st in zip(out_size, steps)) + 1
+    wide = out_size[0] * steps[0]
+    inner = (slice(None),) * 3 + tuple(slice(pb, pb + L) for L, (pb, _) in zip(size, pads))
+    crop = (Ellipsis, slice(None)) + tuple(slice(0, L) for L in out_size[1:])
+    offsets = [(tap, sum(t * d * st for t, d, st in zip(tap, cfg.dilation, steps)))
+               for tap in itertools.product(*(range(k) for k in kernel_size))]
+
+    def run(rows: slice, groups: slice, chans: slice) -> None:
+        x_tile = xg[rows, groups]
+        buf = np.zeros(x_tile.shape[:3] + padded, dtype=x_tile.dtype)
+        buf[inner] = x_tile
+        flat = buf.reshape(buf.shape[:3] + (-1,))
+        acc = np.zeros(x_tile.shape[:2] + (chans.stop - chans.start, wide), dtype=x_tile.dtype)
+        for tap, offset in offsets:
+            acc[..., :reach] += taps[tap][groups, chans] * flat[..., offset:offset + reach]  # (G, co, 1) * (n, G, 1, R)
+        out[rows, groups, chans] = acc.reshape(acc.shape[:3] + (out_size[0],) + padded[1:])[crop]
+    return run
+
+
+def _tap_slices(xg: np.ndarray, taps: np.ndarray, out: np.ndarray, reads):
+    """Tile worker: every tap as one strided window of the input (:func:`geometry.tap_slices`)."""
+    def run(rows: slice, groups: slice, chans: slice) -> None:
+        x_tile, out_tile = xg[rows, groups], out[rows, groups, chans]
+        for tap, out_slices, in_slices in reads:
+            out_tile[out_slices] += apply_tap(taps[tap][groups, chans], x_tile[in_slices])  # (G, co, ci) . (n, G, ci, *span)
+    return run
 
 
 def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: ConvConfig) -> np.ndarray:
@@ -43,13 +91,16 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     # (tap, outputs it contributes to, the input window they read): one strided slice each
     reads = list(geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, offsets_pad, out_size, size))
 
-    def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
-        x_rows, out_rows = xg[rows], out[rows]
-        for tap, out_slices, in_slices in reads:
-            out_rows[out_slices] += apply_tap(taps[tap], x_rows[in_slices])  # (G, co, ci) . (n, G, ci, *span)
+    if ci == 1 and all(s == 1 for s in cfg.stride) and np.isfinite(weight).all():
+        pads = cfg.padding if cfg.padding_mode == "zeros" else ((0, 0),) * nd  # copies are already in x
+        run_taps = _flat_taps(xg, taps, out, cfg, pads, cfg.kernel_size)
+    else:
+        run_taps = _tap_slices(xg, taps, out, reads)
 
-    # Depthwise: all taps pass over one cache-sized chunk of the batch at a time (same sums, same order).
-    for_each_chunk(run_taps, batch_chunks(n, x.itemsize * (xg[:1].size + out[:1].size), ci))
+    # Tiles (samples x groups x output channels) go to the oracle's workers (threads.py);
+    # depthwise tiles are cache-sized, so that every tap passes over data still in cache.
+    work = n * G * co * ci * math.prod(cfg.kernel_size) * math.prod(out_size)
+    run_tiles(run_taps, plan_tiles(n, G, co, work, x.itemsize * (xg[:1, :1].size + out[:1, :1].size), ci == 1))
     out = out.reshape((n, cfg.out_channels) + out_size)
     if bias is not None:
         out += bias.reshape((1, -1) + (1,) * nd)

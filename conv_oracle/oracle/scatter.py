@@ -10,11 +10,14 @@ Cells no tap reaches are never written, so they keep the bias exactly.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import geometry
 from ..validation import ConvConfig
-from .arrays import apply_tap, batch_chunks, for_each_chunk, grouped_taps
+from .arrays import apply_tap, grouped_taps
+from .threads import plan_tiles, run_tiles
 
 
 def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: ConvConfig) -> np.ndarray:
@@ -31,11 +34,13 @@ def scatter(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Con
     writes = list(geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, cfg.padding_before,
                                       cfg.input_size, cfg.output_size))
 
-    def run_taps(rows: slice) -> None:  # every tap over the samples ``rows``
-        x_rows, out_rows = xg[rows], out[rows]
+    def run_taps(rows: slice, groups: slice, chans: slice) -> None:  # every tap over one tile
+        x_tile, out_tile = xg[rows, groups], out[rows, groups, chans]
         for tap, in_slices, out_slices in writes:
-            out_rows[out_slices] += apply_tap(taps[tap], x_rows[in_slices])  # (G, co, ci) . (n, G, ci, *span)
+            out_tile[out_slices] += apply_tap(taps[tap][groups, chans], x_tile[in_slices])  # (G, co, ci) . (n, G, ci, *span)
 
-    # Depthwise: all taps pass over one cache-sized chunk of the batch at a time (same sums, same order).
-    for_each_chunk(run_taps, batch_chunks(n, x.itemsize * (xg[:1].size + out[:1].size), ci))
+    # Tiles (samples x groups x output channels) go to the oracle's workers (threads.py);
+    # depthwise tiles are cache-sized, so that every tap passes over data still in cache.
+    work = n * G * co * ci * math.prod(cfg.kernel_size) * math.prod(cfg.input_size)
+    run_tiles(run_taps, plan_tiles(n, G, co, work, x.itemsize * (xg[:1, :1].size + out[:1, :1].size), ci == 1))
     return out.reshape((n, cfg.out_channels) + cfg.output_size)

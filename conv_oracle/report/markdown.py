@@ -34,6 +34,10 @@ def headline(a: dict) -> str:
     """Examples drawn apart from shrinking attempts."""
     shrink, shrink_failed = a.get("shrinking", 0), a.get("shrinking_failed", 0)
     text = f"{a['examples'] - shrink} examples, {a['passed']} passed, {a['failed'] - shrink_failed} failed"
+    if a.get("deviations"):
+        text += f", {a['deviations']} known deviations"
+    if a.get("not_checkable"):
+        text += f", {a['not_checkable']} not checkable (refused)"
     return text + (f" (+ {shrink} shrinking attempts, {shrink_failed} failing)" if shrink else "")
 
 

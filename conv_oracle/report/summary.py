@@ -102,11 +102,14 @@ def _order(seen, preferred=()) -> list:
 
 
 def _tally(records) -> dict:
-    """``deviations``: failing examples a known-deviation entry covers (expected; not failures)."""
+    """Examples, passed, failed; ``deviations``: failing examples a known-deviation entry covers
+    (expected, not failures); ``not_checkable``: examples refused because no meaningful bound or
+    exact value exists (never counted as passes)."""
     failed = sum(r.get("verdict") == "fail" for r in records)
     expected = sum(r.get("verdict") == "deviation" for r in records)
-    return {"examples": len(records), "passed": len(records) - failed - expected, "failed": failed,
-            "deviations": expected}
+    refused = sum(r.get("verdict") == "not checkable" for r in records)
+    return {"examples": len(records), "passed": len(records) - failed - expected - refused, "failed": failed,
+            "deviations": expected, "not_checkable": refused}
 
 
 def totals(records: list[dict], targets: list[str]) -> dict:

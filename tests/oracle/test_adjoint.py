@@ -15,6 +15,11 @@ Then ``<conv(x, w), y> == <x, conv_transpose(y, w)>`` for every ``x, y``: both s
 ``sum x[i] w[t] y[o]`` over the same triples ``i + p = o*s + t*d``. Operands are small integers and
 the inner products are taken in Python integers, so the comparison is exact.
 
+The two sides are different computations: the conv is the oracle's fast gather
+(``geometry.tap_slices`` + ``arrays.apply_tap``), the transposed conv the independent literal
+scatter (``oracle/literal.py``: per-position index arithmetic and ``np.add.at``), so a fault in the
+shared fast engine cannot cancel out. The fast scatter is also checked to equal the literal one.
+
 Only ``padding_mode='zeros'`` has this adjoint (the other modes make the conv's adjoint fold the
 padded copies back onto the border, which conv_transpose does not do). ``padding='same'`` is
 included when it is symmetric (``d*(k-1)`` even in every dimension), since the transposed conv
@@ -27,13 +32,26 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 import conv_oracle as co
+from conv_oracle.oracle.literal import conv_transpose_literal
 
 pytestmark = pytest.mark.oracle
 
 MAX_L = {1: 9, 2: 8, 3: 5}
 TINY_L = {1: 6, 2: 4, 3: 3}  # for the full-matrix check
 CONV = {1: co.conv1d, 2: co.conv2d, 3: co.conv3d}
-CONVT = {1: co.conv_transpose1d, 2: co.conv_transpose2d, 3: co.conv_transpose3d}
+FAST_CONVT = {1: co.conv_transpose1d, 2: co.conv_transpose2d, 3: co.conv_transpose3d}
+
+
+def _literal_and_fast(nd):
+    """The independent literal scatter, after asserting the fast scatter agrees with it."""
+    def call(y, w, **kw):
+        out = conv_transpose_literal(y, w, **kw)
+        assert np.array_equal(FAST_CONVT[nd](y, w, **kw), out), "fast scatter != literal scatter"
+        return out
+    return call
+
+
+CONVT = {nd: _literal_and_fast(nd) for nd in (1, 2, 3)}
 
 
 def exact_inner(a, b):

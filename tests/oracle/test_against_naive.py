@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import conv_oracle as co
 import naive
-from conv_oracle.oracle import arrays
+from conv_oracle.oracle import arrays, threads
 
 pytestmark = pytest.mark.oracle
 
@@ -245,11 +245,11 @@ def test_batch_chunking_is_invisible(case):
 
 @pytest.mark.parametrize("transposed", [False, True])
 def test_depthwise_batch_chunks_at_default_budget(transposed):
-    """A depthwise input of about 5.8 MB per sample is split into one chunk per sample at the default
-    budget: the batch result equals the per-sample results (each a single chunk) exactly."""
+    """A depthwise input of about 5.8 MB per sample (1.4 MB per group) is split into tiles of one
+    sample and two groups at the default budget: the batch result equals the per-sample results exactly."""
     rng = np.random.default_rng(11)
     x = rng.integers(-4, 5, size=(3, 4, 300, 300)).astype(float)
-    assert len(arrays.batch_chunks(3, x[0].nbytes * 2, 1)) == 3
+    assert len(threads.plan_tiles(3, 4, 1, 0, x[0, 0].nbytes * 2, True)) == 6  # two (sample, group) units per tile
     if transposed:
         w, kw, fn = rng.integers(-4, 5, size=(4, 2, 2, 2)).astype(float), dict(stride=2, groups=4), co.conv_transpose2d
     else:
@@ -257,3 +257,41 @@ def test_depthwise_batch_chunks_at_default_budget(transposed):
     b = rng.integers(-4, 5, size=8).astype(float)
     out = fn(x, w, b, **kw)
     assert np.array_equal(out, np.concatenate([fn(x[i:i + 1], w, b, **kw) for i in range(3)]))
+
+
+@st.composite
+def depthwise_cases(draw):
+    """Depthwise (one input channel per group, with a channel multiplier) convs, every padding kind
+    and mode, stride, dilation, 1-3 D: stride 1 takes the oracle's flat-shift path (gather._flat_taps)."""
+    nd = draw(st.integers(1, 3))
+    groups, mult = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    batch = draw(st.none() | st.integers(1, 2))
+    mode = draw(st.sampled_from(MODES))
+    kernel = tuple(draw(st.integers(1, MAX_K[nd])) for _ in range(nd))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in kernel)
+    eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    stride = tuple(draw(st.integers(1, 4)) for _ in kernel)
+    padding = draw((st.sampled_from(["same", "valid"]) if stride == (1,) * nd else st.just("valid"))
+                   | st.integers(0, MAX_P[nd]))
+    pads = [((e - 1) // 2, e - 1 - (e - 1) // 2) if padding == "same" else (0, 0) if padding == "valid"
+            else (padding, padding) for e in eff]
+    size = tuple(draw(st.integers(max(1, e - pb - pa, pb + 1 if mode == "reflect" else 0, pa + 1 if mode == "reflect"
+                                      else 0, pb if mode == "circular" else 0), MAX_L[nd] + 2))
+                 for e, (pb, pa) in zip(eff, pads))
+    x, w, b = _operands(draw(st.integers(0, 2 ** 32 - 1)), _batch_shape(batch, groups, size),
+                        (groups * mult, 1) + kernel, groups * mult if draw(st.booleans()) else None)
+    return dict(input=x, weight=w, bias=b, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                padding_mode=mode)
+
+
+@given(depthwise_cases())
+def test_depthwise_equals_naive(case):
+    expected = naive.conv(case["input"], case["weight"], case["bias"], case["stride"], case["padding"],
+                          case["dilation"], case["groups"], case["padding_mode"])
+    assert np.array_equal(ORACLE_CONV[_nd(case)](**case), expected)
+
+
+def test_depthwise_padding_never_meets_an_infinite_weight():
+    """Padding adds nothing: an infinite weight tap over the zero padding must not give inf * 0 = NaN."""
+    out = co.conv1d(np.array([[[1.0, 2.0]]]), np.array([[[np.inf, 1.0]]]), padding=1)
+    assert out[0, 0, 0] == 1.0 and np.isinf(out[0, 0, 1:]).all()

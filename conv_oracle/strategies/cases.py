@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 
@@ -9,7 +10,6 @@ from hypothesis import strategies as st
 
 from .. import geometry
 from ..case import Case
-from ..params import per_dim
 
 LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
 
@@ -24,22 +24,30 @@ def _limits(max_side, max_channels, max_batch):
             max_batch or _env_int("CONV_ORACLE_MAX_BATCH", 3))
 
 
+#: per-dimension stride relation to the effective kernel E: ">" (a gap: windows / kernel copies
+#: apart), "=" (s == E) or "<" (overlap); ">" has weight 1/2, so more than half of all cases have a
+#: gap in some dimension (1-D: 1/2, 2-D: 3/4, 3-D: 7/8) and every relation pattern stays common
+RELATIONS = (">", ">", "=", "<")
+
+
 @st.composite
-def _dimension(draw, transposed: bool, featured: bool, max_side: int, want_same: bool, mode: str):
-    """One spatial dimension: (L, k, s, d, (p_before, p_after), a) valid by construction."""
-    k = draw(st.integers(1, 4))
+def _dimension(draw, transposed: bool, rel: str, max_side: int, want_same: bool, mode: str):
+    """One spatial dimension with stride relation ``rel`` to its effective kernel (ignored under
+    'same' padding, which needs stride 1): (L, k, s, d, (p_before, p_after), a) valid by construction."""
+    k = draw(st.integers(2 if rel == "<" and not want_same else 1, 4))
     d = draw(st.sampled_from([1, 1, 1, 2, 3])) if k > 1 else 1
     E = geometry.effective_kernel(k, d)
     if want_same:
         s = 1
-    elif featured:  # the featured regime: gaps between windows / kernel copies
+    elif rel == ">":
         s = draw(st.integers(E + 1, E + 4))
+    elif rel == "=":
+        s = E
     else:
-        s = draw(st.sampled_from(["equal", "smaller", "any"]))
-        s = E if s == "equal" else draw(st.integers(1, max(1, E - 1))) if s == "smaller" else draw(st.integers(1, 6))
+        s = draw(st.integers(1, E - 1))
     if transposed:
         a_kind = draw(st.sampled_from(["zero", "zero", "lt_stride", "lt_dilation"]))
-        if a_kind == "lt_dilation" and not featured and d > 1:
+        if a_kind == "lt_dilation" and rel == "<" and d > 1:
             s = draw(st.integers(1, d - 1))  # room for torch's second branch: stride <= a < dilation
         L = draw(st.integers(1, max(1, max_side // max(1, s))))
         a = 0
@@ -69,6 +77,11 @@ def _dimension(draw, transposed: bool, featured: bool, max_side: int, want_same:
     return L, k, s, d, (p, p), 0
 
 
+def _patterns(nd: int) -> list[tuple[str, ...]]:
+    """Every per-dimension stride-relation pattern, each as often as :data:`RELATIONS` weights it."""
+    return list(itertools.product(RELATIONS, repeat=nd))
+
+
 @st.composite
 def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: bool = True,
           output_size: bool = True, module_only: bool = False, max_side: int | None = None, max_channels: int | None = None,
@@ -91,10 +104,10 @@ def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: 
         mode = draw(st.sampled_from(modes))
     pad_kind = "int" if transposed else draw(st.sampled_from(["int", "int", "tuple", "valid", "same"]))
     want_same = pad_kind == "same"
-    featured = (not want_same) and draw(st.integers(0, 99)) < 60
-    featured_dim = draw(st.integers(0, nd - 1))
-    dims = [draw(_dimension(transposed, featured and i == featured_dim, max_side, want_same, mode))
-            for i in range(nd)]
+    # the stride pattern is drawn as one choice, so that every pattern (e.g. a gap in dimension 1
+    # only) gets its share of the examples however the other parameters are drawn
+    pattern = draw(st.sampled_from(_patterns(nd)))
+    dims = [draw(_dimension(transposed, rel, max_side, want_same, mode)) for rel in pattern]
     if pad_kind == "valid":
         dims = [(max(L, geometry.effective_kernel(k, d)), k, s, d, (0, 0), a) for L, k, s, d, _, a in dims]
     L, k, s, d, pads, a = (tuple(col) for col in zip(*dims))
@@ -132,14 +145,12 @@ def layouts(nd: int | None = None) -> st.SearchStrategy[str]:
 
 
 def tag_regimes(case: Case) -> None:
-    """Inside a Hypothesis test: ``event()`` per regime, and ``target()`` toward large stride gaps."""
-    from hypothesis import event, target
+    """Inside a Hypothesis test: ``event()`` per regime. No ``target()``: hill-climbing on the stride
+    gap spent ~40% of the examples mutating one configuration; cases() weights the regimes instead."""
+    from hypothesis import event
 
     regimes = case.regimes()
     for key in ("op", "dims", "stride_vs_kernel", "stride_gt_kernel", "dilation", "groups", "padding",
-                "padding_mode", "batch", "output_padding"):
+                "padding_mode", "batch", "output_padding", "bias"):
         if key in regimes:
             event(f"{key}={regimes[key]}")
-    strides, dil = per_dim("stride", case.stride, case.nd), per_dim("dilation", case.dilation, case.nd)
-    gap = max(s - geometry.effective_kernel(k, d) for s, k, d in zip(strides, case.kernel_size, dil))
-    target(float(gap), label="stride minus effective kernel")

@@ -6,6 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from conv_oracle import properties, strategies as cs
+from conv_oracle.dtypes import FLOAT_DTYPES
 from conv_oracle.execution import supports
 from conv_oracle.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES, pinned
 
@@ -19,6 +20,8 @@ def _cases(op):
 
 
 def _check(target, record, prop, fn, case, dtype, seed, x_layout, w_layout, parts):
+    if dtype not in target.dtypes:
+        pytest.skip(f"{target.name} does not support {dtype}")
     case = case if target.modules else case.functional()
     assume(supports(target, case) is None)
     cs.tag_regimes(case)
@@ -26,7 +29,7 @@ def _check(target, record, prop, fn, case, dtype, seed, x_layout, w_layout, part
         rec.update(fn(target, case, dtype, seed, x_layout, w_layout, parts=parts))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pinned(HISTORICAL | HISTORICAL_MODULES, op="conv", seed=0)
 @given(case=_cases("conv"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_skipped_input_pixels(target, record, dtype, case, seed, x_layout, w_layout):
@@ -35,7 +38,7 @@ def test_skipped_input_pixels(target, record, dtype, case, seed, x_layout, w_lay
            w_layout, ("coverage",))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pinned(HISTORICAL | HISTORICAL_MODULES, op="conv", seed=0)
 @given(case=_cases("conv"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_skipped_pixels_ignore_nonfinite(target, record, dtype, case, seed, x_layout, w_layout):
@@ -44,7 +47,7 @@ def test_skipped_pixels_ignore_nonfinite(target, record, dtype, case, seed, x_la
            w_layout, ("nonfinite",))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pinned(HISTORICAL | HISTORICAL_MODULES, op="conv_transpose", seed=0)
 @given(case=_cases("conv_transpose"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_bias_only_output_cells(target, record, dtype, case, seed, x_layout, w_layout):
@@ -53,7 +56,7 @@ def test_bias_only_output_cells(target, record, dtype, case, seed, x_layout, w_l
            w_layout, ("coverage",))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pinned(HISTORICAL | HISTORICAL_MODULES | FINDINGS, op="conv_transpose", seed=0)
 @given(case=_cases("conv_transpose"), seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_bias_only_cells_ignore_nonfinite(target, record, dtype, case, seed, x_layout, w_layout):

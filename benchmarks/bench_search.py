@@ -29,8 +29,7 @@ PLANTED = {
     "narrow_threads_one": ("(test_forward_exact or test_forward_float) and float32", {"OMP_NUM_THREADS": "1"}),
     "narrow_isa_avx2": ("(test_forward_exact or test_forward_float) and float16",
                         {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}),
-    "narrow_channels_last_bias": ("test_forward_exact and float32 or test_layouts and channels_last and float32",
-                                  {}),
+    "narrow_nhwc_bias": ("(test_forward_exact or test_layouts) and float32", {}),
 }
 
 

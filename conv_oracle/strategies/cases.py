@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 import os
+import sys
 
 from hypothesis import strategies as st
 
@@ -144,9 +146,10 @@ def layouts(nd: int | None = None) -> st.SearchStrategy[str]:
     return st.sampled_from([lay for lay in LAYOUTS if lay != "channels_last" or nd in (None, 2, 3)])
 
 
-def tag_regimes(case: Case) -> None:
-    """Inside a Hypothesis test: ``event()`` per regime. No ``target()``: hill-climbing on the stride
-    gap spent ~40% of the examples mutating one configuration; cases() weights the regimes instead."""
+def tag_regimes(case: Case, layout: str | None = None) -> None:
+    """Inside a Hypothesis test: ``event()`` per regime, then :func:`spread` over the cells where
+    faults live. No ``target()``: hill-climbing on the stride gap spent ~40% of the examples
+    mutating one configuration; cases() weights the regimes instead."""
     from hypothesis import event
 
     regimes = case.regimes()
@@ -154,3 +157,58 @@ def tag_regimes(case: Case) -> None:
                 "padding_mode", "batch", "output_padding", "bias"):
         if key in regimes:
             event(f"{key}={regimes[key]}")
+    spread(case, layout)
+
+
+def cell(case: Case, layout: str | None = None) -> tuple:
+    """The coverage cell of an example: op, dims, which dimensions have a stride gap, bias, layout."""
+    rel = case.regimes()["stride_vs_kernel"]
+    return case.op, case.nd, "".join("g" if r == ">" else "-" for r in rel), case.bias, layout
+
+
+#: proposals rejected one after another before spread() gives in: Hypothesis may keep proposing one
+#: cell, and its filter_too_much health check fails at 50 rejections among the first 10 examples
+MAX_REJECTED_IN_A_ROW = 4
+#: per test (pytest node id): accepted examples per cell, and the accepted examples themselves
+_COVERAGE: dict[str, tuple[collections.Counter, set]] = {}
+_REJECTED_IN_A_ROW: collections.Counter = collections.Counter()
+
+
+def spread(case: Case, layout: str | None = None) -> None:
+    """Coverage-guided choice: while Hypothesis generates, reject a new example whose :func:`cell`
+    already holds at least the mean count of this test's cells (at most a few in a row).
+
+    Hypothesis varies few choices per example (it extends novel prefixes minimally and mutates
+    each new example up to five times), so a test's 60 examples fall into ~1/4 as many cells; a
+    fault on 1-4% of configurations was then missed in about a third of runs. Only the generate
+    phase is steered: explicit examples, replays and shrinking (which re-run earlier choices) are
+    never rejected, so every failure reproduces."""
+    if not _generating():
+        return
+    from hypothesis import event, reject
+
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    counts, accepted = _COVERAGE.setdefault(test, (collections.Counter(), set()))
+    key, where = (case, layout), cell(case, layout)
+    if key in accepted:
+        return
+    mean = sum(counts.values()) / max(1, len(counts))
+    rejected = _REJECTED_IN_A_ROW
+    if counts[where] and counts[where] >= mean and rejected[test] < MAX_REJECTED_IN_A_ROW:
+        rejected[test] += 1
+        event("spread: rejected a proposal in an over-covered cell")
+        reject()
+    rejected[test] = 0
+    counts[where] += 1
+    accepted.add(key)
+
+
+def _generating() -> bool:
+    """Whether Hypothesis is in its generate phase (found on the calling runner; False if unknown)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        runner = frame.f_locals.get("self")
+        if type(runner).__name__ == "ConjectureRunner":
+            return getattr(runner, "_current_phase", None) == "generate"
+        frame = frame.f_back
+    return False

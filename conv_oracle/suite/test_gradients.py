@@ -22,7 +22,7 @@ def test_gradient(target, record, wrt, mode, dtype, case, seed, x_layout, w_layo
     assume(supports(target, case) is None)
     if wrt == "bias" and not case.bias:
         case = case.__class__(**{**case.to_dict(), "bias": True})
-    cs.tag_regimes(case)
+    cs.tag_regimes(case, x_layout)
     m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
     used = mode if m else "float"
     ops = cs.make_operands(case, used, seed, m or 1, x_layout if x_layout == "expanded" else "contiguous")
@@ -46,7 +46,7 @@ def test_gradient_half(target, record, wrt, mode, dtype, case, seed, x_layout, w
     assume(supports(target, case) is None)
     if wrt == "bias" and not case.bias:
         case = case.__class__(**{**case.to_dict(), "bias": True})
-    cs.tag_regimes(case)
+    cs.tag_regimes(case, x_layout)
     if mode == "exact":
         m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
         assume(m > 0)

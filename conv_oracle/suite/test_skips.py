@@ -24,7 +24,7 @@ def _check(target, record, prop, fn, case, dtype, seed, x_layout, w_layout, part
         pytest.skip(f"{target.name} does not support {dtype}")
     case = case if target.modules else case.functional()
     assume(supports(target, case) is None)
-    cs.tag_regimes(case)
+    cs.tag_regimes(case, x_layout)
     with record(prop, target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout) as rec:
         rec.update(fn(target, case, dtype, seed, x_layout, w_layout, parts=parts))
 

@@ -1,8 +1,11 @@
 """Does the default search reach narrow faults? Planted targets (tests/meta/faulty/narrow_*.py) are
 wrong only on one narrow path; each runs under the derandomized ci draw and under N seeded draws
 (the ci example count, no shrinking, stop at the first failure), in a subprocess whose environment
-sets the path (thread count, ISA cap). Reports, per target: found in x of N runs, and the checks
-(records) the suite made before the first failing one (median and worst over the runs that found it).
+sets the path (thread count, ISA cap). Reports, per target: the share of the selection's checks that
+lie on the fault's path (derandomized draw, correct target), found in x of N runs, and the checks
+(records: one per example, two in test_layouts) before the first failing one (median and worst over
+the runs that found it). The derandomized draw depends on the test id, which names the target, so
+it is one more fixed draw per target, not the exact draw of ``--target torch``.
 
     python benchmarks/bench_search.py [--seeds 5] [--only NAME ...] [--json FILE]
 
@@ -25,7 +28,8 @@ FAULTY = os.path.join(ROOT, "tests", "meta")
 
 #: planted target -> (-k selection, extra environment: the path the fault lives on)
 PLANTED = {
-    "narrow_bf16_transpose_gap": ("(test_forward_exact or test_bias_only_output_cells) and bfloat16", {}),
+    "narrow_bf16_transpose_gap": ("(test_forward_exact or test_forward_float or test_layouts) and bfloat16", {}),
+    "narrow_bf16_transpose3d_gap": ("(test_forward_exact or test_forward_float or test_layouts) and bfloat16", {}),
     "narrow_threads_one": ("(test_forward_exact or test_forward_float) and float32", {"OMP_NUM_THREADS": "1"}),
     "narrow_isa_avx2": ("(test_forward_exact or test_forward_float) and float16",
                         {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}),
@@ -61,8 +65,52 @@ def run_once(name: str, seed: int | None) -> dict:
             "failed_test": None if first is None else recs[first]["test"], "seconds": round(seconds, 1)}
 
 
-def summarise(rows: list[dict]) -> list[str]:
-    lines = ["| planted target | draw | found | median checks to find | worst |", "|---|---|---|---|---|"]
+def path_share(name: str) -> float:
+    """The share of the checks on the planted fault's path, over the derandomized ci draw of the
+    target's selection against a correct target (the fault's own predicate, on the same tensors)."""
+    import importlib
+
+    import numpy as np
+    import torch
+
+    from conv_oracle.case import Case
+    from conv_oracle.execution import place
+
+    selection, extra = PLANTED[name]
+    sys.path[:0] = [FAULTY]
+    hits = importlib.import_module(f"faulty.{name}").hits
+    narrow = importlib.import_module("faulty._narrow")
+    with tempfile.TemporaryDirectory() as records:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([FAULTY, os.path.join(ROOT, "benchmarks"), ROOT]))
+        subprocess.run([sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-q",
+                        "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly", "-p", "_bench_profiles",
+                        "--hypothesis-profile", "bench-ci", "--target", "faulty.passthrough", "-k", selection,
+                        "--records", records], cwd=ROOT, env=env, capture_output=True, timeout=1800)
+        with open(os.path.join(records, "records.jsonl"), encoding="utf-8") as fh:
+            recs = [json.loads(line) for line in fh if line.strip()]
+    saved, threads = dict(os.environ), torch.get_num_threads()
+    os.environ.update(extra)
+    torch.set_num_threads(int(extra.get("OMP_NUM_THREADS", threads)))
+    try:
+        on_path = 0
+        for r in recs:
+            case = Case.from_dict(r["case"])
+            x = place(np.zeros(case.input_shape), r["dtype"], r.get("x_layout", "contiguous"), "cpu")[0]
+            w = torch.zeros(case.weight_shape, dtype=x.dtype)
+            b = torch.zeros(case.bias_shape, dtype=x.dtype) if case.bias else None
+            kw = case.functional_kwargs()
+            on_path += bool(hits(narrow.Call(case.transposed, case.nd, x, w, b, narrow._per_dim(kw.get("stride", 1), case.nd),
+                                             narrow._per_dim(kw.get("dilation", 1), case.nd), kw.get("groups", 1))))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        torch.set_num_threads(threads)
+    return on_path / max(1, len(recs))
+
+
+def summarise(rows: list[dict], shares: dict) -> list[str]:
+    lines = ["| planted target | checks on its path | draw | found | median checks to find | worst |",
+             "|---|---|---|---|---|---|"]
     for name in dict.fromkeys(r["target"] for r in rows):
         for label, sel in (("derandomized ci", lambda r: r["seed"] is None), ("seeded", lambda r: r["seed"] is not None)):
             runs = [r for r in rows if r["target"] == name and sel(r)]
@@ -70,7 +118,8 @@ def summarise(rows: list[dict]) -> list[str]:
                 continue
             hits = [r["checks_to_find"] for r in runs if r["found"]]
             med = statistics.median(hits) if hits else "-"
-            lines.append(f"| {name} | {label} | {len(hits)}/{len(runs)} | {med} | {max(hits) if hits else '-'} |")
+            share = f"{100 * shares[name]:.1f}%" if name in shares else "-"
+            lines.append(f"| {name} | {share} | {label} | {len(hits)}/{len(runs)} | {med} | {max(hits) if hits else '-'} |")
     return lines
 
 
@@ -79,14 +128,19 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="seeded runs per target (seeds 1..N)")
     ap.add_argument("--only", nargs="*", default=None, help="planted targets to run (default: all)")
     ap.add_argument("--json", default=None, help="also write the per-run rows as JSON here")
+    ap.add_argument("--from-json", default=None, help="summarise the rows of an earlier --json instead of running")
     args = ap.parse_args(argv)
     rows = []
-    for name in args.only or PLANTED:
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as fh:
+            rows = json.load(fh)
+    for name in [] if args.from_json else args.only or PLANTED:
         for seed in [None, *range(1, args.seeds + 1)]:
             row = run_once(name, seed)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    print("\n".join(summarise(rows)))
+    shares = {name: path_share(name) for name in dict.fromkeys(r["target"] for r in rows)}
+    print("\n".join(summarise(rows, shares)))
     if args.json:
         with open(args.json + ".tmp", "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=1)

@@ -65,9 +65,9 @@ def run_once(name: str, seed: int | None) -> dict:
             "failed_test": None if first is None else recs[first]["test"], "seconds": round(seconds, 1)}
 
 
-def path_share(name: str) -> float:
-    """The share of the checks on the planted fault's path, over the derandomized ci draw of the
-    target's selection against a correct target (the fault's own predicate, on the same tensors)."""
+def path_share(name: str) -> float | None:
+    """The share of the checks on the planted fault's path: the fault's own predicate, on the same
+    tensors, over every check of its derandomized ci draw (run to the end; None if torch crashed)."""
     import importlib
 
     import numpy as np
@@ -81,11 +81,14 @@ def path_share(name: str) -> float:
     hits = importlib.import_module(f"faulty.{name}").hits
     narrow = importlib.import_module("faulty._narrow")
     with tempfile.TemporaryDirectory() as records:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([FAULTY, os.path.join(ROOT, "benchmarks"), ROOT]))
-        subprocess.run([sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-q",
+        env = dict(os.environ, **extra, PYTHONPATH=os.pathsep.join([FAULTY, os.path.join(ROOT, "benchmarks"), ROOT]))
+        proc = subprocess.run([sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-q",
                         "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly", "-p", "_bench_profiles",
-                        "--hypothesis-profile", "bench-ci", "--target", "faulty.passthrough", "-k", selection,
-                        "--records", records], cwd=ROOT, env=env, capture_output=True, timeout=1800)
+                        "--hypothesis-profile", "bench-ci", "--target", f"faulty.{name}", "-k", selection,
+                        "--records", records], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        if proc.returncode not in (0, 1):
+            print(f"{name}: the full run ended with exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}")
+            return None
         with open(os.path.join(records, "records.jsonl"), encoding="utf-8") as fh:
             recs = [json.loads(line) for line in fh if line.strip()]
     saved, threads = dict(os.environ), torch.get_num_threads()
@@ -118,7 +121,7 @@ def summarise(rows: list[dict], shares: dict) -> list[str]:
                 continue
             hits = [r["checks_to_find"] for r in runs if r["found"]]
             med = statistics.median(hits) if hits else "-"
-            share = f"{100 * shares[name]:.1f}%" if name in shares else "-"
+            share = f"{100 * shares[name]:.1f}%" if shares.get(name) is not None else "-"
             lines.append(f"| {name} | {share} | {label} | {len(hits)}/{len(runs)} | {med} | {max(hits) if hits else '-'} |")
     return lines
 
@@ -139,12 +142,12 @@ def main(argv=None) -> int:
             row = run_once(name, seed)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    shares = {name: path_share(name) for name in dict.fromkeys(r["target"] for r in rows)}
-    print("\n".join(summarise(rows, shares)))
     if args.json:
         with open(args.json + ".tmp", "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=1)
         os.replace(args.json + ".tmp", args.json)
+    shares = {name: path_share(name) for name in dict.fromkeys(r["target"] for r in rows)}
+    print("\n".join(summarise(rows, shares)))
     return 0
 
 

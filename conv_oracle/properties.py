@@ -2,6 +2,9 @@
 with the oracle and raises AssertionError with a readable message on a mismatch. The pytest suite,
 ``conv-oracle snapshot`` and other projects' tests all call these.
 
+Each runs in the target's supervised worker process, twice under different heap poisons
+(``isolation.isolated``): a crash, a hang or uninitialised memory fails the example like a mismatch.
+
 Each returns a dict of observations (bound share used, observed masks, ...) for the records; the
 coverage properties also attach theirs to the AssertionError they raise (``error.observations``).
 """
@@ -17,6 +20,7 @@ from . import execution
 from .case import Case
 from .compare import CheckContext, assert_exact, assert_within, comparison_bound
 from .errors import ConvConfigError
+from .isolation import isolated
 from .oracle.adjoints import conv_grads, conv_transpose_grads
 from .strategies import InvalidCall, Operands, exact_magnitude
 from .strategies.operands import input_copies
@@ -31,7 +35,7 @@ def oracle_forward(case: Case, x, w, b) -> np.ndarray:
 def _ctx(case, target, dtype, mode, x, w, b, call=None, **kw) -> CheckContext:
     return CheckContext(case, target.name, dtype, mode, x, w, b,
                         call.x_layout if call else "contiguous", call.w_layout if call else "contiguous",
-                        target.device, **kw)
+                        target.device, path=call.path if call else None, **kw)
 
 
 def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_layout="contiguous",
@@ -43,7 +47,8 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
     except LookupError:
         raise
     except Exception as exc:
-        ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device)
+        ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device,
+                           path=getattr(exc, "conv_path", None))
         raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
 
@@ -57,6 +62,7 @@ def _bias_abs(case: Case, b) -> np.ndarray | float:
     return 0.0 if b is None else np.abs(b).reshape((-1,) + (1,) * case.nd)
 
 
+@isolated
 def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="contiguous",
             w_layout="contiguous") -> dict:
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
@@ -71,7 +77,8 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
         raise ctx.failure(f"output dtype {got_dtype}, expected {dtype}")
     got = execution.to_numpy(call.out)
     expected = oracle_forward(case, x, w, b)
-    result = {"x_layout": call.x_layout, "w_layout": call.w_layout, "output_shape": list(got.shape)}
+    result = {"x_layout": call.x_layout, "w_layout": call.w_layout, "output_shape": list(got.shape),
+              "path": call.path}
     if ops.mode == "exact":
         assert_exact(expected, got, ctx)
         result["bound_share"] = 0.0
@@ -82,6 +89,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     return result
 
 
+@isolated
 def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
     __tracebackhide__ = True
@@ -101,7 +109,7 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     if got != expected:
         raise _ctx(case, target, dtype, "shape", x, w, b, call).failure(
             f"shape {got}, but the size formula gives {expected}")
-    return {"output_shape": list(got)}
+    return {"output_shape": list(got), "path": call.path}
 
 
 def _observing(error: AssertionError, **observations) -> AssertionError:
@@ -118,6 +126,7 @@ def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
 PARTS = ("coverage", "nonfinite")
 
 
+@isolated
 def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                    w_layout="contiguous", parts=PARTS) -> dict:
     """Property 3 (conv). ``coverage``: the input gradient is exactly zero on the predicted skipped
@@ -132,9 +141,9 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     w = np.ones(case.weight_shape)
     b = rng.integers(-m, m + 1, size=case.bias_shape).astype(np.float64) if case.bias else None
     call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad="coverage" in parts)
-    result = {"predicted": predicted}
+    result = {"predicted": predicted, "path": call.path}
     if "coverage" in parts:
-        call.out.backward(torch.ones_like(call.out))
+        execution.backward(target, call.out, torch.ones_like(call.out))
         grad = execution.to_numpy(call.x.grad)
         observed = result["observed"] = _spatial_all(grad == 0, case.nd)
         ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
@@ -162,6 +171,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     return result
 
 
+@isolated
 def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                     w_layout="contiguous", parts=PARTS) -> dict:
     """Property 4 (transposed conv). ``coverage``: with all-ones operands, the cells equal to the bias
@@ -177,6 +187,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     if "coverage" in parts:
         x, w = np.ones(case.input_shape), np.ones(case.weight_shape)
         call = _run(target, case, x, w, b, dtype, x_layout, w_layout)
+        result["path"] = call.path
         got = execution.to_numpy(call.out)
         observed = result["observed"] = _spatial_all(got == base, case.nd)
         if not np.array_equal(observed, predicted):
@@ -192,6 +203,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
         wn = rng.integers(-3, 4, size=case.weight_shape).astype(np.float64)
         wn[rng.random(wn.shape) < 0.3] = -np.inf
         ncall = _run(target, case, xn, wn, b, dtype, x_layout, w_layout)
+        result.setdefault("path", ncall.path)
         got = execution.to_numpy(ncall.out)
         expected = np.broadcast_to(base, got.shape)
         sel = (Ellipsis,) + tuple(np.nonzero(predicted))
@@ -215,6 +227,7 @@ def gradient_terms(case: Case, wrt: str) -> int:
             "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
 
 
+@isolated
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
     """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
@@ -228,7 +241,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
           else rng.uniform(-1, 1, size=shape))
     gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
     gy = execution.to_numpy(gy_t)
-    call.out.backward(gy_t)
+    execution.backward(target, call.out, gy_t)
     x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
     b = None if call.b is None else execution.to_numpy(call.b)
     cfg = case.config()
@@ -243,14 +256,15 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call, what=f"grad_{wrt}", grad_output=gy)
     if ops.mode == "exact":
         assert_exact(expected, got, ctx)
-        return {"bound_share": 0.0}
+        return {"bound_share": 0.0, "path": call.path}
     P = adj(batched(np.abs(x)), np.abs(w), batched(np.abs(gy)), cfg)[index]
     if wrt == "input" and case.batch is None:
         P = P[0]
     bound = comparison_bound(P, 0.0, gradient_terms(case, wrt), target.precision(dtype))
-    return {"bound_share": assert_within(expected, got, bound, ctx)}
+    return {"bound_share": assert_within(expected, got, bound, ctx), "path": call.path}
 
 
+@isolated
 def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> dict:
     """Property 6: an invalid call is rejected by the target and by the oracle."""
     __tracebackhide__ = True
@@ -265,9 +279,10 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> d
         raise AssertionError(f"the oracle accepted an invalid call ({call.rule}): {call!r}")
     ctx = _ctx(case, target, dtype, "invalid", x, w, b)
     try:
-        out = execution.run(target, case, x, w, b, dtype).out
+        result = execution.run(target, case, x, w, b, dtype)
     except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
         return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
-                "oracle_error": oracle_error}
+                "oracle_error": oracle_error, "path": getattr(exc, "conv_path", None)}
+    out, ctx.path = result.out, result.path
     raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {tuple(out.shape)}; "
                       f"the oracle says: {oracle_error}")

@@ -16,6 +16,12 @@ _LAYOUT_CODE = {
 }
 
 
+#: the context each built-in target runs its calls in (forward and backward)
+_CONTEXTS = {"torch-no-mkldnn": "with torch.backends.mkldnn.flags(enabled=False):",
+             "torch-cuda-no-tf32": "torch.backends.cudnn.conv.fp32_precision = 'ieee'  # older torch: "
+                                   "torch.backends.cudnn.allow_tf32 = False\nif True:"}
+
+
 def _literal(array: np.ndarray, dtype: str) -> str:
     values = np.asarray(array)
     if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
@@ -67,11 +73,15 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         if not target_name.startswith("torch"):
             lines.insert(1, f"import {target_name}")
         kwargs = ", ".join(f"{k}={v!r}" for k, v in case.functional_kwargs().items())
-        prefix = "with torch.backends.mkldnn.flags(enabled=False):\n    " if target_name == "torch-no-mkldnn" else ""
-        lines.append(f"{prefix}out = {mod}.{case.fn_name}(x, w, b, {kwargs})")
+        lines.append(f"out = {mod}.{case.fn_name}(x, w, b, {kwargs})")
     if grad_output is not None:
         lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
         lines.append("out.backward(gy)")
+    context = _CONTEXTS.get(target_name.split("@")[0])
+    if context:  # forward and backward both inside the target's context, as the suite ran them
+        first = next(i for i, line in enumerate(lines) if line.startswith(("out =", "m = ")))
+        body = "\n".join(lines[first:]).replace("\n", "\n    ")
+        lines[first:] = [f"{context}\n    {body}"]
         shown = {"grad_input": "x.grad", "grad_weight": "w.grad", "grad_bias": "b.grad"}.get(what, "out")
     else:
         shown = "out"

@@ -1,5 +1,6 @@
 """Properties 3 and 4: skipped input pixels (conv) and bias-only output cells (transposed conv)
-are exactly where the geometry predicts, and non-finite values elsewhere never reach them."""
+are exactly where the geometry predicts, and non-finite values elsewhere never reach them; in every
+dtype the target supports (the checks are exact in each: sums of ones and small integers)."""
 
 import pytest
 from hypothesis import assume, given

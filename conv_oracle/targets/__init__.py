@@ -18,7 +18,16 @@ __all__ = ["Target", "load_target", "FUNCTIONS", "BUILTIN"]
 
 @functools.lru_cache(maxsize=None)
 def load_target(name: str) -> Target:
-    """The target called ``name``; raises ConvConfigError (a ValueError) for unusable names."""
+    """The target called ``name``; raises ConvConfigError (a ValueError) for unusable names.
+    ``BASE@SPEC`` is a path variant of a built-in target (:mod:`conv_oracle.targets.variants`)."""
+    if "@" in name:
+        base, _, spec = name.partition("@")
+        if base not in BUILTIN:
+            raise ConvConfigError("target", name, f"path variants ('@') exist for the built-in targets "
+                                                  f"{sorted(BUILTIN)}, not {base!r}")
+        from ..fingerprint import cpu_info
+        from .variants import variant
+        return variant(load_target(base), name, spec, cpu_info()["flags"])
     if name in BUILTIN:
         return BUILTIN[name]()
     try:

@@ -56,7 +56,7 @@ def run_once(name: str, seed: int | None) -> dict:
         recs = []
         if os.path.exists(path):
             with open(path, encoding="utf-8") as fh:
-                recs = [json.loads(line) for line in fh if line.strip()]
+                recs = [r for r in (json.loads(line) for line in fh if line.strip()) if "verdict" in r]
     first = next((i for i, r in enumerate(recs) if r.get("verdict") == "fail"), None)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{name} seed={seed}: pytest exit {proc.returncode}\n{(proc.stdout + proc.stderr)[-2000:]}")
@@ -90,7 +90,7 @@ def path_share(name: str) -> float | None:
             print(f"{name}: the full run ended with exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}")
             return None
         with open(os.path.join(records, "records.jsonl"), encoding="utf-8") as fh:
-            recs = [json.loads(line) for line in fh if line.strip()]
+            recs = [r for r in (json.loads(line) for line in fh if line.strip()) if "case" in r and "dtype" in r]
     saved, threads = dict(os.environ), torch.get_num_threads()
     os.environ.update(extra)
     torch.set_num_threads(int(extra.get("OMP_NUM_THREADS", threads)))

@@ -262,6 +262,15 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     return result
 
 
+def gradient_terms(case: Case, wrt: str) -> int:
+    """The most products summed into one cell of the gradient for ``wrt``: ``n`` in its float bound
+    ``gamma_n(u)``, which is vacuous (infinite) once ``n * u >= 1``."""
+    cfg = case.config()
+    return {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
+            "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
+            "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
+
+
 @isolated
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
@@ -295,10 +304,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     P = adj(batched(np.abs(x)), np.abs(w), batched(np.abs(gy)), cfg)[index]
     if wrt == "input" and case.batch is None:
         P = P[0]
-    n_out_cells = cfg.batch * math.prod(cfg.output_size)
-    n = {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
-         "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
-         "bias": n_out_cells}[wrt]
+    n = gradient_terms(case, wrt)
     bound = comparison_bound(P, 0.0, n, target.precision(dtype))
     vacuous = vacuous_reason(P, 0.0, n, target.precision(dtype), bound)
     if vacuous:

@@ -40,7 +40,7 @@ def _check(target, record, case, dtype, mode, seed, x_layout, w_layout, prop):
 def test_forward_exact(target, record, dtype, case, seed, x_layout, w_layout):
     """Small-integer operands: every summation order is exact, so the target must match bit for bit."""
     _skip_unsupported(target, dtype)
-    cs.tag_regimes(case)
+    cs.tag_regimes(case, x_layout)
     _check(target, record, case, dtype, "exact", seed, x_layout, w_layout, "forward_exact")
 
 
@@ -50,17 +50,20 @@ def test_forward_exact(target, record, dtype, case, seed, x_layout, w_layout):
 def test_forward_float(target, record, dtype, case, seed, x_layout, w_layout):
     """Random floats: |target - oracle| <= gamma_n(u) (|x| conv |w| + |b|) per cell (compare.py)."""
     _skip_unsupported(target, dtype)
-    cs.tag_regimes(case)
+    cs.tag_regimes(case, x_layout)
     _check(target, record, case, dtype, "float", seed, x_layout, w_layout, "forward_float")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", cs.LAYOUTS)
 @given(case=FUNCTIONAL, seed=SEEDS, other=cs.layouts())
-def test_layouts(target, record, layout, case, seed, other):
-    """Each memory layout, for input and for weight in turn, with exact float32 operands."""
-    cs.tag_regimes(case)
-    _check(target, record, case, "float32", "exact", seed, layout, other, "layout_input")
-    _check(target, record, case, "float32", "exact", seed, other, layout, "layout_weight")
+def test_layouts(target, record, layout, dtype, case, seed, other):
+    """Each memory layout, for input and for weight in turn, in each dtype: exact operands where the
+    dtype keeps every partial sum exact, otherwise random floats within the rounding bound."""
+    _skip_unsupported(target, dtype)
+    cs.tag_regimes(case, other)
+    _check(target, record, case, dtype, "exact", seed, layout, other, "layout_input")
+    _check(target, record, case, dtype, "exact", seed, other, layout, "layout_weight")
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])

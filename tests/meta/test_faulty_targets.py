@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 #: faulty module -> (-k selection of suite tests, a test that must be among the failures)
 FAULTS = {
-    "layout_bug": ("test_layouts and (sliced or transposed)", "test_layouts"),
+    "layout_bug": ("test_layouts and float32 and (sliced or transposed)", "test_layouts"),
     "group_bug": ("test_forward_exact and float64", "test_forward_exact"),
     "precision_loss": ("test_forward_float and float32", "test_forward_float"),
     "bias_only_bug": ("test_bias_only_output_cells and float32", "test_bias_only_output_cells"),
@@ -24,6 +24,9 @@ FAULTS = {
     "dilation_shape_bug": ("test_output_shape", "test_output_shape"),
     "segfault": ("test_forward_exact and float32", "test_forward_exact"),
     "uninitialised": ("test_forward_exact and float32", "test_forward_exact"),
+    # narrow paths (issue 8): a fault on a few percent of one dtype's or one layout's configurations
+    "narrow_bf16_transpose_gap": ("test_forward_exact and bfloat16", "test_forward_exact"),
+    "narrow_nhwc_bias": ("test_layouts and channels_last and float32", "test_layouts"),
 }
 
 

@@ -4,7 +4,7 @@ import collections
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from conv_oracle import ConvConfigError, strategies as cs
 
@@ -106,3 +106,63 @@ def test_exact_magnitude_keeps_sums_exact(dtype, bits):
 def test_layouts_cover_every_kind():
     assert set(_sample(cs.layouts(2), 100)) == set(cs.LAYOUTS)
     assert "channels_last" not in set(_sample(cs.layouts(1), 100))
+
+
+def test_spread_spends_examples_across_cells():
+    """Coverage-guided choice (cases.spread): over the same derandomized draw, more distinct cells
+    (op, dims, gap pattern, bias, layout) than Hypothesis proposes on its own, and never a reject
+    outside the generate phase (an explicit example is always run)."""
+    import importlib
+
+    from hypothesis import example, given
+
+    mod = importlib.import_module("conv_oracle.strategies.cases")
+
+    def distinct(steer):
+        mod._COVERAGE.clear()
+        seen = []
+
+        @settings(max_examples=60, derandomize=True, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=cs.cases(), layout=cs.layouts())
+        def collect(case, layout):
+            if steer:
+                mod.spread(case, layout)
+            seen.append(mod.cell(case, layout))
+
+        collect()
+        return len(set(seen))
+
+    assert distinct(True) > distinct(False)
+    explicit = []
+
+    @settings(max_examples=1, database=None, phases=[Phase.explicit])
+    @example(case=_sample(cs.cases(), 1)[0])
+    @given(case=cs.cases())
+    def only_explicit(case):
+        mod.spread(case)
+        mod.spread(case)
+        explicit.append(case)
+
+    only_explicit()
+    assert len(explicit) == 1
+
+
+def test_spread_failures_reproduce():
+    """A failure found under spread() is reported as itself after shrinking (no Flaky replay)."""
+    import importlib
+
+    from hypothesis import given
+
+    mod = importlib.import_module("conv_oracle.strategies.cases")
+    mod._COVERAGE.clear()
+
+    @settings(max_examples=60, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=cs.cases(), layout=cs.layouts())
+    def planted(case, layout):
+        mod.spread(case, layout)
+        assert not (case.transposed and case.bias and layout == "sliced"), "planted"
+
+    with pytest.raises(AssertionError, match="planted"):
+        planted()

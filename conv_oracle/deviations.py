@@ -9,6 +9,7 @@ An entry (a ``[[deviation]]`` table in a TOML file) names *where* a deviation li
 ``property``   the property names it affects (``forward_exact``, ``bias_only_nonfinite``, ``error_parity``...)
 ``rule``       for ``error_parity``: the invalid-configuration rules
 ``op``         ``conv`` / ``conv_transpose``;  ``dtype``: storage dtypes
+``x_layout``   memory layouts of input / weight (``channels_last``, ``sliced``...);  ``w_layout``
 ``backend``    ATen backends the example ran on (``MkldnnTranspose``...): this is what lets a module
                that wraps torch's kernels inherit the entry
 ``isa_min``    lowest / highest oneDNN ISA level in effect (``AVX512_CORE_BF16``...);  ``isa_max``
@@ -45,7 +46,7 @@ from .targets.paths import LEVEL_NAMES
 
 BUILTIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite", "known_deviations.toml")
 
-LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target")
+LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout")
 FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", *LIST_FIELDS}
 CELLS = ("bias_only", "touched")
 _FUNCS = {"min": min, "max": max, "any": any, "all": all, "len": len, "sum": sum}
@@ -120,7 +121,7 @@ class Deviation:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
 
         ``ex`` has ``property``, ``target``, ``torch_kernels``, ``torch_version``, ``op``, ``dtype``,
-        ``rule``, ``path`` (backend, isa) and ``case``."""
+        ``rule``, ``x_layout``, ``w_layout``, ``path`` (backend, isa) and ``case``."""
         if "target" in self.lists:
             if not _listed(self.lists["target"], ex.get("target")):
                 return False
@@ -130,7 +131,8 @@ class Deviation:
             return False
         path = ex.get("path") or {}
         values = {"property": ex.get("property"), "rule": ex.get("rule"), "op": ex.get("op"),
-                  "dtype": ex.get("dtype"), "backend": path.get("backend"), "target": ex.get("target")}
+                  "dtype": ex.get("dtype"), "backend": path.get("backend"), "target": ex.get("target"),
+                  "x_layout": ex.get("x_layout") or "contiguous", "w_layout": ex.get("w_layout") or "contiguous"}
         for key, allowed in self.lists.items():
             if key != "target" and (values[key] is None or not _listed(allowed, values[key])):
                 return False

@@ -164,10 +164,17 @@ def twice(fn, target, args, kwargs):
             raise failure(fn, target, args, kwargs,
                           f"array #{k + 1} read back from the target (shape {list(a.shape)}) {UNINITIALISED}; "
                           f"first at {cell}: {float(a[cell])!r} then {float(b[cell])!r}",
-                          cell=cell, got=a[cell]) from error
+                          cell=cell, got=a[cell], path=_path_of(value, error)) from error
     if error is not None:
         raise error
     return value
+
+
+def _path_of(value, error) -> dict | None:
+    """The execution path the first run recorded (in its result, or in its failure's details)."""
+    if isinstance(value, dict) and value.get("path"):
+        return value["path"]
+    return (getattr(error, "details", None) or {}).get("path")
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -176,7 +183,7 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 # ---- failures without a comparison (crash, hang, uninitialised memory) -----------------------
 
-def failure(fn, target, args, kwargs, message: str, cell=None, got=None) -> AssertionError:
+def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=None) -> AssertionError:
     """An AssertionError like :meth:`compare.CheckContext.failure`'s (``details`` for the records),
     built from the property's arguments: configuration, dtype, layouts and a snippet when known."""
     from .compare import CheckContext
@@ -186,9 +193,24 @@ def failure(fn, target, args, kwargs, message: str, cell=None, got=None) -> Asse
         exc = AssertionError(f"{fn.__name__} on target {name}: {message}")
         exc.details = {"what": None, "message": message, "header": "", "snippet": "", "cells": []}
         return exc
-    ctx = CheckContext(case, name, dtype, "isolation", x, w, b, *layouts, getattr(target, "device", "cpu"))
+    ctx = CheckContext(case, name, dtype, "isolation", x, w, b, *layouts, getattr(target, "device", "cpu"),
+                       path=path)
+    wrt = _argument(fn, args, kwargs, "wrt")
+    ops = _argument(fn, args, kwargs, "ops")
+    if wrt and ops is not None:  # a gradient: the snippet backpropagates the same output gradient
+        from .properties import oracle_forward, output_gradient
+        ctx.what = f"grad_{wrt}"
+        ctx.grad_output = output_gradient(ops, oracle_forward(case, x, w, b).shape)
     cells = [(cell, None, got)] if cell is not None else None
     return ctx.failure(f"[{fn.__name__}] {message}", cells=cells)
+
+
+def _argument(fn, args, kwargs, name: str):
+    import inspect
+    try:
+        return inspect.signature(fn).bind(None, *args, **kwargs).arguments.get(name)
+    except TypeError:
+        return None
 
 
 def _call_of(fn, args, kwargs):

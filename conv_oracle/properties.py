@@ -121,10 +121,14 @@ def _probe_explainer(case: Case, x, w, b, expected, dtype: str):
 
     def explain(got: np.ndarray) -> str:
         p = facts(dtype).mantissa_bits
-        for fmt in sorted({f.name for f in FACTS.values() if f.mantissa_bits < p},
-                          key=lambda name: -facts(name).mantissa_bits):
-            if np.array_equal(oracle_forward(case, round_to(x, fmt), round_to(w, fmt), b), got):
-                return f"precision probe: the result equals the exact one with operands rounded to {fmt}"
+        narrower = sorted((f.name for f in FACTS.values() if f.mantissa_bits < p),
+                          key=lambda name: (-facts(name).mantissa_bits, name))
+        # formats of equal width (tf32, float16) round in-range values alike: name every one that matches
+        matches = [fmt for fmt in narrower
+                   if np.array_equal(oracle_forward(case, round_to(x, fmt), round_to(w, fmt), b), got)]
+        if matches:
+            return ("precision probe: the result equals the exact one with operands rounded to "
+                    + " (or, equally, ".join(matches) + ")" * (len(matches) - 1))
         differ = expected != got
         err = float(np.abs(got - expected)[differ].max())
         cell = np.unravel_index(int(np.argmax(np.where(differ, np.abs(got - expected), -1))), got.shape)
@@ -271,6 +275,15 @@ def gradient_terms(case: Case, wrt: str) -> int:
             "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
 
 
+def output_gradient(ops: Operands, shape: tuple) -> np.ndarray:
+    """The output gradient :func:`gradients` backpropagates: from ``ops.seed + 1``, small integers in
+    exact modes, uniform in float mode."""
+    rng = np.random.default_rng(ops.seed + 1)
+    if ops.mode == "float":
+        return rng.uniform(-1, 1, size=shape)
+    return rng.integers(-ops.magnitude, ops.magnitude + 1, size=shape).astype(np.float64)
+
+
 @isolated
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
@@ -279,10 +292,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     __tracebackhide__ = True
     import torch
     call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
-    rng = np.random.default_rng(ops.seed + 1)
-    shape = tuple(call.out.shape)
-    gy = (rng.integers(-ops.magnitude, ops.magnitude + 1, size=shape).astype(np.float64) if ops.mode == "exact"
-          else rng.uniform(-1, 1, size=shape))
+    gy = output_gradient(ops, tuple(call.out.shape))
     gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
     gy = execution.to_numpy(gy_t)
     execution.backward(target, call.out, gy_t)

@@ -269,6 +269,7 @@ def _torch_version() -> str:
 def _example_scope(prop, target, case, fields, rec) -> dict:
     return {"property": prop, "target": target.name, "torch_kernels": getattr(target, "torch_kernels", True),
             "torch_version": _torch_version(), "op": case.op, "dtype": fields.get("dtype"), "rule": fields.get("rule"),
+            "x_layout": rec.get("x_layout") or fields.get("x_layout"), "w_layout": rec.get("w_layout") or fields.get("w_layout"),
             "path": rec.get("path") or (rec.get("failure") or {}).get("path"), "case": case}
 
 

@@ -82,9 +82,9 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         first = next(i for i, line in enumerate(lines) if line.startswith(("out =", "m = ")))
         body = "\n".join(lines[first:]).replace("\n", "\n    ")
         lines[first:] = [f"{context}\n    {body}"]
+    shown = "out"
+    if grad_output is not None:
         shown = {"grad_input": "x.grad", "grad_weight": "w.grad", "grad_bias": "b.grad"}.get(what, "out")
-    else:
-        shown = "out"
     if cell is not None:
         lines.append(f"print({shown}[{', '.join(map(str, cell))}].item(), 'oracle expects', {_number(expected)})")
     else:

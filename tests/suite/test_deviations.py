@@ -95,10 +95,12 @@ def test_cells_condition_reads_the_failing_cells(tmp_path):
 
 
 def test_builtin_list_loads():
-    entries = D.Deviations.from_files([]).entries
-    assert {"onednn-transposed-output-length-0", "onednn-transposed-dilation-0",
-            "onednn-transposed-nan-in-bias-only-cells"} <= {e.id for e in entries}
-    assert all(e.lists.get("backend") == ["MkldnnTranspose"] for e in entries)
+    entries = {e.id: e for e in D.Deviations.from_files([]).entries}
+    transposed = ("onednn-transposed-output-length-0", "onednn-transposed-dilation-0",
+                  "onednn-transposed-nan-in-bias-only-cells")
+    assert set(transposed) <= set(entries)
+    assert all(entries[i].lists.get("backend") == ["MkldnnTranspose"] for i in transposed)
+    assert all(e.lists.get("backend") and e.torch is not None for e in entries.values())  # each scoped to a kernel
 
 
 def run_suite(*args, target="torch"):

@@ -210,6 +210,8 @@ def _call_of(fn, args, kwargs):
         b = None if inv.bias_shape is None else np.zeros(inv.bias_shape)
     elif case is not None and ops is not None:
         x, w, b = ops.x, ops.w, ops.b
+    elif case is not None and a.get("x") is not None:
+        x, w, b = a["x"], a["w"], a.get("b")
     elif case is not None:
         x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
         b = np.zeros(case.bias_shape) if case.bias else None

@@ -27,7 +27,7 @@ def ensure_writable(path: str) -> None:
     silently) and be writable."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise UsageError(f"--out {path}: the folder {folder} does not exist (create it first)")
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist (create it first)")
     if not os.access(folder, os.W_OK) or os.path.isdir(path):
         raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 

@@ -23,6 +23,7 @@ def files(planted, tmp_path_factory):
 
 def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(tmp_path, capsys):
     out = tmp_path / "sub" / "ref.json"
+    out.parent.mkdir()  # snapshot makes no folder silently (tests/cli/test_misuse.py)
     assert main(["snapshot", "--target", "reference_functional", "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert f"wrote {out}" in err and "torch-" in err

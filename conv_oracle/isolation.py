@@ -8,8 +8,9 @@ processes; nothing on disk is unpickled). A worker killed by a signal, or silent
 limit, becomes an ``AssertionError`` for that example naming the configuration, the signal and a
 reproduction snippet, so Hypothesis shrinks it like any other failure and the run goes on.
 
-In the worker each property runs twice, with freed and fresh heap memory filled with two different
-poisons (glibc ``M_PERTURB``; a spray of freed blocks elsewhere), and every array read back from the
+In the worker each property runs twice, the second time with every fresh heap block filled with a
+poison pattern no earlier call used (glibc ``M_PERTURB``, no thread cache; a spray of freed blocks
+elsewhere) and stopped after the target's last result was read; every array read back from the
 target is compared bit for bit between the two runs: a cell that depends on allocator state fails
 with "differs between two identical calls: uninitialised memory", whatever the allocator held.
 
@@ -42,8 +43,6 @@ ENV_MODE = "CONV_ORACLE_ISOLATION"
 ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 UNINITIALISED = "differs between two identical calls: uninitialised memory"
-#: perturb bytes: glibc fills freed memory with the byte and new blocks with its complement
-POISONS = (0xA5, 0x3C)
 #: the worker's malloc: no per-thread cache (it bypasses perturbing), large blocks from the heap
 TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.mmap_threshold=33554432"
 
@@ -113,6 +112,17 @@ def poisoned(byte: int):
             libc.mallopt(-6, 0)
 
 
+def _next_poison() -> int:
+    """A byte no earlier call used lately (cycling through 1..254): memory left over from earlier
+    calls never holds this call's pattern, so the first run cannot match the second by chance."""
+    global _poison
+    _poison = _poison % 254 + 1
+    return _poison
+
+
+_poison = 0
+
+
 class _Reads(list):
     """The arrays read back in one run; the second run stops after as many as the first made (the
     oracle's work after them would only repeat the first run's)."""
@@ -132,21 +142,22 @@ class _Enough(BaseException):  # not an Exception: no property may catch it
 
 
 def twice(fn, target, args, kwargs):
-    """``fn(target, *args, **kwargs)`` under each poison; every array read back from the target
-    must be the same bit for bit in both runs. Returns (or raises) the first run's outcome."""
+    """``fn(target, *args, **kwargs)`` twice: as it comes, then with every heap block the second run
+    allocates filled with a fresh poison pattern; every array read back from the target must be the
+    same bit for bit in both runs. Returns (or raises) the first run's outcome."""
     __tracebackhide__ = True
     from . import execution
     value = error = None
     first = _Reads()
     second = _Reads()
-    for reads, byte in ((first, POISONS[0]), (second, POISONS[1])):
+    for reads in (first, second):
         if reads is second:
             if not first:
                 break  # nothing read back from the target: nothing allocator-dependent to compare
             second.limit = len(first)
         previous, execution.reads = execution.reads, reads
         try:
-            with poisoned(byte):
+            with (poisoned(_next_poison()) if reads is second else contextlib.nullcontext()):
                 try:
                     result = fn(target, *args, **kwargs)
                     if reads is first:

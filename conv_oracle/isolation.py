@@ -103,8 +103,9 @@ def poisoned(byte: int):
     libc = _libc()
     if libc is not None:
         libc.mallopt(-6, byte)  # M_PERTURB
-    spray = [np.full(size, byte, np.uint8) for size in (64, 256, 1024, 4096, 65536, 1 << 20) for _ in range(4)]
-    del spray  # freed blocks now hold the poison for the next allocations
+    else:  # no glibc: freed blocks hold the poison for the next allocations (a weaker guarantee)
+        spray = [np.full(size, byte, np.uint8) for size in (64, 256, 1024, 4096, 65536, 1 << 20) for _ in range(4)]
+        del spray
     try:
         yield
     finally:

@@ -289,6 +289,9 @@ class Worker:
         env = dict(os.environ, **getattr(target, "env", {}) or {})
         env["GLIBC_TUNABLES"] = ":".join(t for t in (env.get("GLIBC_TUNABLES"), TUNABLES) if t)
         env[ENV_MODE] = "off"
+        # OpenMP threads that spin after each call would take the cores the parent (Hypothesis, the
+        # oracle) needs while the worker waits: ~2x slower on 2 cores. Results do not depend on it.
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         threads = getattr(target, "threads", None) or _parent_threads()
         self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)

@@ -377,13 +377,17 @@ class Supervisor:
 
 
 _supervisors: dict[tuple, Supervisor] = {}
+#: live workers at most (each holds the target's library); the least recently used one stops first
+MAX_LIVE = 3
 
 
 def supervisor(target) -> Supervisor:
     key = (target.name, tuple(sorted((getattr(target, "env", {}) or {}).items())), getattr(target, "threads", None))
-    if key not in _supervisors:
-        _supervisors[key] = Supervisor(target)
-    return _supervisors[key]
+    sup = _supervisors.pop(key, None) or Supervisor(target)
+    _supervisors[key] = sup  # most recently used last
+    while len(_supervisors) > MAX_LIVE:
+        _supervisors.pop(next(iter(_supervisors))).close()
+    return sup
 
 
 def shutdown() -> None:

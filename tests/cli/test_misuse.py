@@ -111,3 +111,27 @@ def test_explain_survives_a_crashing_target(capsys, monkeypatch):
     finally:
         isolation.shutdown()
     assert result.torch is None and "SIGSEGV" in result.torch_error
+
+
+def test_workers_are_capped_per_process(monkeypatch):
+    """Many targets in one process (baselines of planted modules) keep at most MAX_LIVE workers."""
+    from conv_oracle import isolation
+
+    closed = []
+
+    class Fake:
+        def __init__(self, target):
+            self.name = target.name
+
+        def close(self):
+            closed.append(self.name)
+
+    class T:
+        def __init__(self, name):
+            self.name = name
+
+    monkeypatch.setattr(isolation, "Supervisor", Fake)
+    monkeypatch.setattr(isolation, "_supervisors", {})
+    for name in ["a", "b", "c", "a", "d"]:
+        isolation.supervisor(T(name))
+    assert closed == ["b"] and len(isolation._supervisors) == isolation.MAX_LIVE

@@ -22,12 +22,16 @@ import argparse
 import os
 import time
 
-import numpy as np
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+# The modes alternate between this process and the worker: OpenMP threads spinning after a call in
+# one would starve the other (see bench_oracle.py). Set before torch loads; the worker inherits it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from conv_oracle import isolation, properties, strategies as cs
-from conv_oracle.targets import load_target
+import numpy as np  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from conv_oracle import isolation, properties, strategies as cs  # noqa: E402
+from conv_oracle.targets import load_target  # noqa: E402
 
 
 def draw_cases(n: int, seed: int) -> list:

@@ -18,6 +18,7 @@ import numpy as np
 from . import geometry
 from .case import Case
 from .errors import ConvConfigError
+from .isolation import isolated
 from .records import mask_record
 from .report.text import ascii_map, matrix
 
@@ -151,13 +152,21 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
     from .properties import oracle_forward
     expected = oracle_forward(case, x, w, b)
     got, error = None, None
+    from .targets import load_target
     try:
-        from . import execution
-        from .targets import load_target
-        got = execution.to_numpy(execution.run(load_target("torch"), case, x, w, b, "float64").out)
+        got = target_output(load_target("torch"), case, x, w, b)
     except (RuntimeError, ValueError, TypeError) as exc:
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    except AssertionError as exc:  # a crash, a hang or uninitialised memory, from the isolated worker
+        error = str(exc).split("Reproduce in plain torch:")[0].strip().splitlines()[-1].strip()
     return Result(case, x, w, b, expected, got, error)
+
+
+@isolated
+def target_output(target, case: Case, x, w, b, dtype: str = "float64") -> np.ndarray:
+    """The target's result on these operands, computed in its supervised worker (conv_oracle.isolation)."""
+    from . import execution
+    return execution.to_numpy(execution.run(target, case, x, w, b, dtype).out)
 
 
 #: arrays (and coverage maps) with more cells are summarised, not printed: the output stays readable

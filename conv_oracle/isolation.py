@@ -8,8 +8,9 @@ processes; nothing on disk is unpickled). A worker killed by a signal, or silent
 limit, becomes an ``AssertionError`` for that example naming the configuration, the signal and a
 reproduction snippet, so Hypothesis shrinks it like any other failure and the run goes on.
 
-In the worker each property runs twice, with freed and fresh heap memory filled with two different
-poisons (glibc ``M_PERTURB``; a spray of freed blocks elsewhere), and every array read back from the
+In the worker each property runs twice, the second time with every fresh heap block filled with a
+poison pattern no earlier call used (glibc ``M_PERTURB``, no thread cache; a spray of freed blocks
+elsewhere) and stopped after the target's last result was read; every array read back from the
 target is compared bit for bit between the two runs: a cell that depends on allocator state fails
 with "differs between two identical calls: uninitialised memory", whatever the allocator held.
 
@@ -42,8 +43,6 @@ ENV_MODE = "CONV_ORACLE_ISOLATION"
 ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
 UNINITIALISED = "differs between two identical calls: uninitialised memory"
-#: perturb bytes: glibc fills freed memory with the byte and new blocks with its complement
-POISONS = (0xA5, 0x3C)
 #: the worker's malloc: no per-thread cache (it bypasses perturbing), large blocks from the heap
 TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.mmap_threshold=33554432"
 
@@ -104,13 +103,25 @@ def poisoned(byte: int):
     libc = _libc()
     if libc is not None:
         libc.mallopt(-6, byte)  # M_PERTURB
-    spray = [np.full(size, byte, np.uint8) for size in (64, 256, 1024, 4096, 65536, 1 << 20) for _ in range(4)]
-    del spray  # freed blocks now hold the poison for the next allocations
+    else:  # no glibc: freed blocks hold the poison for the next allocations (a weaker guarantee)
+        spray = [np.full(size, byte, np.uint8) for size in (64, 256, 1024, 4096, 65536, 1 << 20) for _ in range(4)]
+        del spray
     try:
         yield
     finally:
         if libc is not None:
             libc.mallopt(-6, 0)
+
+
+def _next_poison() -> int:
+    """A byte no earlier call used lately (cycling through 1..254): memory left over from earlier
+    calls never holds this call's pattern, so the first run cannot match the second by chance."""
+    global _poison
+    _poison = _poison % 254 + 1
+    return _poison
+
+
+_poison = 0
 
 
 class _Reads(list):
@@ -132,21 +143,22 @@ class _Enough(BaseException):  # not an Exception: no property may catch it
 
 
 def twice(fn, target, args, kwargs):
-    """``fn(target, *args, **kwargs)`` under each poison; every array read back from the target
-    must be the same bit for bit in both runs. Returns (or raises) the first run's outcome."""
+    """``fn(target, *args, **kwargs)`` twice: as it comes, then with every heap block the second run
+    allocates filled with a fresh poison pattern; every array read back from the target must be the
+    same bit for bit in both runs. Returns (or raises) the first run's outcome."""
     __tracebackhide__ = True
     from . import execution
     value = error = None
     first = _Reads()
     second = _Reads()
-    for reads, byte in ((first, POISONS[0]), (second, POISONS[1])):
+    for reads in (first, second):
         if reads is second:
             if not first:
                 break  # nothing read back from the target: nothing allocator-dependent to compare
             second.limit = len(first)
         previous, execution.reads = execution.reads, reads
         try:
-            with poisoned(byte):
+            with (poisoned(_next_poison()) if reads is second else contextlib.nullcontext()):
                 try:
                     result = fn(target, *args, **kwargs)
                     if reads is first:
@@ -232,6 +244,8 @@ def _call_of(fn, args, kwargs):
         b = None if inv.bias_shape is None else np.zeros(inv.bias_shape)
     elif case is not None and ops is not None:
         x, w, b = ops.x, ops.w, ops.b
+    elif case is not None and a.get("x") is not None:
+        x, w, b = a["x"], a["w"], a.get("b")
     elif case is not None:
         x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
         b = np.zeros(case.bias_shape) if case.bias else None
@@ -297,6 +311,9 @@ class Worker:
         env = dict(os.environ, **getattr(target, "env", {}) or {})
         env["GLIBC_TUNABLES"] = ":".join(t for t in (env.get("GLIBC_TUNABLES"), TUNABLES) if t)
         env[ENV_MODE] = "off"
+        # OpenMP threads that spin after each call would take the cores the parent (Hypothesis, the
+        # oracle) needs while the worker waits: ~2x slower on 2 cores. Results do not depend on it.
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         threads = getattr(target, "threads", None) or _parent_threads()
         self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
@@ -382,13 +399,17 @@ class Supervisor:
 
 
 _supervisors: dict[tuple, Supervisor] = {}
+#: live workers at most (each holds the target's library); the least recently used one stops first
+MAX_LIVE = 3
 
 
 def supervisor(target) -> Supervisor:
     key = (target.name, tuple(sorted((getattr(target, "env", {}) or {}).items())), getattr(target, "threads", None))
-    if key not in _supervisors:
-        _supervisors[key] = Supervisor(target)
-    return _supervisors[key]
+    sup = _supervisors.pop(key, None) or Supervisor(target)
+    _supervisors[key] = sup  # most recently used last
+    while len(_supervisors) > MAX_LIVE:
+        _supervisors.pop(next(iter(_supervisors))).close()
+    return sup
 
 
 def shutdown() -> None:

@@ -131,6 +131,7 @@ def test_disagreement_is_reported_with_exit_1(monkeypatch, capsys):
         return call
 
     monkeypatch.setattr(execution, "run", off_by_one)
+    monkeypatch.setenv("CONV_ORACLE_ISOLATION", "off")  # the planted fault lives in this process
     code, out, _ = run(SEED, capsys)
     assert code == 1
     assert "DISAGREE in 36 of 36 cells; first at (0, 0, 0): torch 2.0, oracle 1.0." in out

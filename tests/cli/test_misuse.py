@@ -89,3 +89,49 @@ def test_help_is_written_for_users(capsys):
     out = capsys.readouterr().out
     assert "examples:" in out and "exit status: 0 passed, 1 a check failed" in out
     assert "conv-oracle run" in out and "reports/latest" in out
+
+
+def test_explain_survives_a_crashing_target(capsys, monkeypatch):
+    """explain runs torch in the isolated worker: a native crash there is reported, not fatal."""
+    from conv_oracle import explain, isolation
+    from conv_oracle.case import Case
+
+    case = Case(op="conv", nd=1, batch=None, in_channels=1, out_channels=1, groups=1, input_size=(3,),
+                kernel_size=(1,), stride=(1,), padding=0, dilation=(1,), output_padding=0, output_size=None,
+                padding_mode="zeros", bias=False)
+
+    class Died(isolation.Worker):
+        def request(self, fn, args, kwargs, timeout):
+            raise isolation._Died("crashed: the worker process killed by signal 11 (SIGSEGV: Segmentation fault)")
+
+    monkeypatch.setattr(isolation, "Worker", Died)
+    isolation.shutdown()
+    try:
+        result = explain.compute(case)
+    finally:
+        isolation.shutdown()
+    assert result.torch is None and "SIGSEGV" in result.torch_error
+
+
+def test_workers_are_capped_per_process(monkeypatch):
+    """Many targets in one process (baselines of planted modules) keep at most MAX_LIVE workers."""
+    from conv_oracle import isolation
+
+    closed = []
+
+    class Fake:
+        def __init__(self, target):
+            self.name = target.name
+
+        def close(self):
+            closed.append(self.name)
+
+    class T:
+        def __init__(self, name):
+            self.name = name
+
+    monkeypatch.setattr(isolation, "Supervisor", Fake)
+    monkeypatch.setattr(isolation, "_supervisors", {})
+    for name in ["a", "b", "c", "a", "d"]:
+        isolation.supervisor(T(name))
+    assert closed == ["b"] and len(isolation._supervisors) == isolation.MAX_LIVE

@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 from .. import geometry
 from ..case import Case
+from ..execution import LAYOUTS
 from ..params import per_dim
-
-LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
 
 
 def _env_int(name: str, default: int) -> int:

@@ -346,7 +346,7 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
     if expected is None:
         return {"relaxed": "accepted, not checked (no definition)", "oracle_error": oracle_error,
                 "output_shape": list(shape)}
-    ctx = _ctx(case, target, dtype, "exact", x, w, b, got)
+    ctx = _ctx(case, target, dtype, "exact", x, w, b, got, what=f"output (relaxed rule: {call.rule})")
     assert_exact(expected, execution.to_numpy(got.out), ctx)
     return {"relaxed": "accepted, checked against the definition", "oracle_error": oracle_error,
             "output_shape": list(shape)}

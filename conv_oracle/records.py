@@ -128,7 +128,7 @@ class Recorder:
         return path
 
 
-REPRO_MARK = "Reproduce in plain torch:"
+from .repro import HEADING as REPRO_MARK  # noqa: E402  (the line before a snippet: 'Reproduce with target NAME:')
 
 
 def _geometry_fields(case: Case) -> dict:
@@ -147,12 +147,13 @@ def failure_details(exc: BaseException) -> dict:
     """What a failure record keeps: message, differing cells and reproduction snippet.
 
     Taken from ``exc.details`` (set by :meth:`compare.CheckContext.failure`) when present; otherwise
-    parsed from the text, whose snippet follows ``'Reproduce in plain torch:'``."""
+    parsed from the text, whose snippet follows the line ``'Reproduce with target NAME:'``."""
     details = getattr(exc, "details", None)
     if isinstance(details, dict):
         return dict(details)
     text = str(exc)
-    head, _, snippet = text.partition(REPRO_MARK)
+    head, _, rest = text.partition(REPRO_MARK)
+    snippet = rest.partition("\n")[2] if rest else ""
     return {"what": None, "message": f"{type(exc).__name__}: {head.strip()}"[:2000], "header": "",
             "snippet": snippet.strip("\n"), "cells": []}
 

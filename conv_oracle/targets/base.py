@@ -36,6 +36,9 @@ class Target:
     def __repr__(self) -> str:  # one line: Hypothesis prints it in every falsifying example
         return f"Target({self.name!r}, device={self.device!r}, {self.capability.summary()})"
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # Hypothesis' and IPython's pretty printer
+        printer.text(repr(self))
+
     @property
     def dtypes(self) -> tuple[str, ...]:
         return self.capability.dtypes

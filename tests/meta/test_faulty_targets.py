@@ -35,14 +35,14 @@ def run_suite(target: str, selection: str, *extra: str) -> subprocess.CompletedP
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_suite_catches_fault(fault):
-    """Exit status 1, the expected property among the failures, and a plain-torch repro in the message."""
+    """Exit status 1, the expected property among the failures, and a repro headed by the target in the message."""
     selection, expected_test = FAULTS[fault]
     result = run_suite(f"faulty.{fault}", selection, "-x", "--hypothesis-profile", "meta")
     out = result.stdout + result.stderr
     assert result.returncode == 1, f"suite did not fail on faulty.{fault} (exit {result.returncode}):\n{out[-3000:]}"
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
     assert any(expected_test in line for line in failed), f"expected {expected_test} to fail:\n{out[-3000:]}"
-    assert "Reproduce in plain torch:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
+    assert f"Reproduce with target faulty.{fault}:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
 
 
 def test_correct_plugged_in_target_passes():

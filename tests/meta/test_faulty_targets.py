@@ -45,6 +45,17 @@ def test_suite_catches_fault(fault):
     assert f"Reproduce with target faulty.{fault}:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
 
 
+def test_suite_catches_fault_in_onnxruntime_backed_target():
+    """A non-torch backend: the planted bias fault fails the forward test, with a snippet calling the module."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    result = run_suite("faulty.ort_bias_bug", "test_forward_exact and float32", "-x", "--hypothesis-profile", "meta")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, f"suite did not fail on faulty.ort_bias_bug (exit {result.returncode}):\n{out[-3000:]}"
+    assert any("test_forward_exact" in line for line in out.splitlines() if line.startswith("FAILED")), out[-3000:]
+    assert "Reproduce with target faulty.ort_bias_bug:" in out and "faulty.ort_bias_bug.conv_transpose2d(x, w, b," in out
+
+
 def test_correct_plugged_in_target_passes():
     """The same selections against torch.nn.functional loaded as a module path: no false alarm."""
     selection = " or ".join(f"({sel})" for sel, _ in FAULTS.values())

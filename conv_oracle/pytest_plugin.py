@@ -75,7 +75,8 @@ def pytest_report_header(config):
         for name in target_names(config):
             try:
                 t = load_target(name)
-                lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}]")
+                lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}; "
+                             f"{t.capability.summary()}]")
             except Exception as exc:  # shown, and the tests themselves report it as an error
                 lines.append(f"  target {name}: cannot load ({exc})")
     except ImportError:

@@ -98,7 +98,7 @@ class Capability:
         if not self.autograd:
             parts.append("no autograd")
         if self.rejects != default.rejects:
-            parts.append("rejects=" + ",".join(t.__name__ for t in self.rejects))
+            parts.append(f"own rejections ({len(self.rejects)} types)")
         if self.relaxed:
             parts.append(f"relaxes {len(self.relaxed)} rule(s)")
         if self.options:

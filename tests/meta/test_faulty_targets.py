@@ -53,6 +53,7 @@ def test_suite_catches_fault_in_onnxruntime_backed_target():
     out = result.stdout + result.stderr
     assert result.returncode == 1, f"suite did not fail on faulty.ort_bias_bug (exit {result.returncode}):\n{out[-3000:]}"
     assert any("test_forward_exact" in line for line in out.splitlines() if line.startswith("FAILED")), out[-3000:]
+    assert "cells differ (exact mode" in out, out[-3000:]  # the planted values, not a rejection
     assert "Reproduce with target faulty.ort_bias_bug:" in out and "faulty.ort_bias_bug.conv_transpose2d(x, w, b," in out
 
 

@@ -126,8 +126,8 @@ def to_numpy(t) -> np.ndarray:
 def supports(target: Target, case: Case) -> str | None:
     """None if ``target`` can run ``case``; otherwise the reason it cannot."""
     if case.needs_module and not target.modules and not _own_options(target, case):
-        return (f"{target.name} takes none of {sorted(module_options(case))} (capability options) and runs no "
-                f"torch nn modules")
+        missing = sorted(set(module_options(case)) - target.capability.options)
+        return f"{target.name} does not take {missing} itself (capability options) and runs no torch nn modules"
     if (not case.needs_module or _own_options(target, case)) and target.function(case.fn_name) is None:
         return f"{target.name} does not define {case.fn_name}"
     if target.device == "cuda" and not target.functions:

@@ -329,11 +329,11 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
     rejects = target.capability.rejects
     try:
         got = execution.run(target, case, x, w, b, dtype)
-    except LookupError:
-        raise
-    except rejects as exc:
+    except rejects as exc:  # before LookupError: torch's IndexError is one
         return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
                 "oracle_error": oracle_error}
+    except LookupError:  # the target lacks the function: not a verdict
+        raise
     except Exception as exc:
         raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
                           f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "

@@ -183,3 +183,11 @@ def test_corpus_picks_are_among_the_strategy_choices(rule):
             for pick in r.corpus_picks(i, op):
                 assert set(pick) <= set(r.choices)
                 assert all(v in r.values(arg, op) for arg, v in pick.items()), (op, pick)
+
+
+def test_index_error_counts_as_a_torch_rejection():
+    """IndexError is a LookupError (which otherwise means 'the target lacks this function')."""
+    def conv2d(*args, **kwargs):
+        raise IndexError("Dimension out of range")
+    assert properties.error_parity(target_from_module(_module(conv2d=conv2d)), NEG_PAD)["target_error"].startswith(
+        "IndexError")

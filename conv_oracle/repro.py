@@ -26,6 +26,13 @@ def _module_of(target_name: str) -> tuple[str | None, frozenset]:
         options = frozenset()
     return MODULE_TARGETS.get(target_name, target_name), options
 
+
+#: what a built-in torch target changes around the call: (lines before it, prefix of the call line)
+_TORCH_SETTINGS = {
+    "torch-no-mkldnn": ([], "with torch.backends.mkldnn.flags(enabled=False):\n    "),
+    "torch-cuda-no-tf32": (["torch.backends.cudnn.allow_tf32 = False"], ""),
+}
+
 _LAYOUT_CODE = {
     "contiguous": "{name} = {lit}",
     "channels_last": "{name} = {lit}.to(memory_format=torch.channels_last{suffix})",
@@ -78,6 +85,8 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
     if device != "cpu":
         lines.append(f"x, w = x.to('{device}'), w.to('{device}'); b = None if b is None else b.to('{device}')")
+    before, prefix = _TORCH_SETTINGS.get(target_name, ([], ""))
+    lines += before
     if case.needs_module and not own:
         kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
         extra = (f"output_padding={case.output_padding!r}" if case.transposed
@@ -87,19 +96,20 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
                      f"groups={case.groups}, bias={case.bias}, {extra}, dtype=torch.{dtype}, device='{device}')")
         params = "{'weight': w}" + (" | {'bias': b}" if case.bias else "")
         call_kw = f", {{'output_size': {list(case.output_size)!r}}}" if case.output_size is not None else ""
-        lines.append(f"out = torch.func.functional_call(m, {params}, (x,){call_kw})")
+        lines.append(f"{prefix}out = torch.func.functional_call(m, {params}, (x,){call_kw})")
     else:
-        mod = module or "torch.nn.functional"
+        fn = f"{module or 'torch.nn.functional'}.{case.fn_name}"
         if module:
             lines.insert(1, f"import {module}")
+        if target_name == "torch-compile":
+            fn = f"torch.compile({fn}, dynamic=False)"
         kw = case.functional_kwargs()
         if own and case.padding_mode != "zeros":
             kw["padding_mode"] = case.padding_mode
         if own and case.output_size is not None:
             kw["output_size"] = tuple(case.output_size)
         kwargs = ", ".join(f"{k}={v!r}" for k, v in kw.items())
-        prefix = "with torch.backends.mkldnn.flags(enabled=False):\n    " if target_name == "torch-no-mkldnn" else ""
-        lines.append(f"{prefix}out = {mod}.{case.fn_name}(x, w, b, {kwargs})")
+        lines.append(f"{prefix}out = {fn}(x, w, b, {kwargs})")
     if grad_output is not None:
         lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
         lines.append("out.backward(gy)")

@@ -191,3 +191,16 @@ def test_index_error_counts_as_a_torch_rejection():
         raise IndexError("Dimension out of range")
     assert properties.error_parity(target_from_module(_module(conv2d=conv2d)), NEG_PAD)["target_error"].startswith(
         "IndexError")
+
+
+@pytest.mark.parametrize("name, marker", [("torch", "torch.nn.functional.conv1d("),
+                                          ("torch-no-mkldnn", "with torch.backends.mkldnn.flags(enabled=False):"),
+                                          ("torch-compile", "torch.compile(torch.nn.functional.conv1d, dynamic=False)"),
+                                          ("torch-cuda-no-tf32", "torch.backends.cudnn.allow_tf32 = False")])
+def test_snippets_reproduce_their_target(name, marker):
+    from conv_oracle.repro import snippet
+    case = Case("conv", 1, 1, 1, 1, 1, (3,), (2,))
+    code = snippet(case, name, np.ones((1, 1, 3)), np.ones((1, 1, 2)), None)
+    assert marker in code
+    if name in ("torch", "torch-no-mkldnn"):
+        exec(code, {})

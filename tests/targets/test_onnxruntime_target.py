@@ -8,7 +8,6 @@ import torch
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-import conv_oracle  # noqa: E402
 from conv_oracle import properties  # noqa: E402
 from conv_oracle.case import Case  # noqa: E402
 from conv_oracle.invalid_calls import INVALID_RULES  # noqa: E402

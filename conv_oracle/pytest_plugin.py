@@ -29,7 +29,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("conv_oracle")
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
-                         "torch-compile, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
+                         "torch-compile, onnxruntime, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
     group.addoption("--known-deviations", default=None, metavar="FILE",
                     help="known deviations (skips with reasons); default conv_oracle/suite/known_deviations.txt")
     group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",

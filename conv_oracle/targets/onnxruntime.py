@@ -71,6 +71,8 @@ def _session(op: str, dtype: str, rank: int, has_bias: bool, attrs: tuple, pad: 
     model.ir_version = 10
     options = ort.SessionOptions()
     options.log_severity_level = 4  # errors come back as exceptions; no duplicate log lines
+    import torch
+    options.intra_op_num_threads = torch.get_num_threads()  # as torch's (the plugin shares cores between workers)
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 

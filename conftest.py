@@ -1,8 +1,8 @@
-"""Project-wide pytest configuration: the Hypothesis profiles (ci by default, see conv_oracle/profiles.py).
+"""Project-wide pytest configuration: the Hypothesis profiles for the project's own tests (ci by
+default, see conv_oracle/profiles.py); ``--hypothesis-profile`` still chooses another.
 
-The differential suite's own options (--target, --records, --known-deviations) come from its
-conftest, conv_oracle/suite/conftest.py, which loads conv_oracle.pytest_plugin."""
+The differential suite's options, fixtures and profiles come from the plugin conv_oracle.pytest_plugin."""
 
-from conv_oracle.profiles import register_profiles
+from conv_oracle.profiles import load_default
 
-register_profiles()
+load_default()

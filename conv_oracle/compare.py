@@ -63,10 +63,13 @@ class CheckContext:
     what: str = "output"
     grad_output: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
+    path: dict | None = None
 
     def header(self) -> str:
-        return (f"{self.what} of {self.case.describe()}\n  target={self.target} dtype={self.dtype} mode={self.mode} "
+        from .targets.paths import describe
+        text = (f"{self.what} of {self.case.describe()}\n  target={self.target} dtype={self.dtype} mode={self.mode} "
                 f"layout(input)={self.x_layout} layout(weight)={self.w_layout}")
+        return text + (f"\n  path: {describe(self.path)}" if self.path else "")
 
     def taps_for(self, index: tuple) -> str:
         """For an output cell, the taps that sum into it (only meaningful for ``what='output'``)."""
@@ -102,6 +105,7 @@ class CheckContext:
         if cells is None and cell is not None:
             cells = [(cell, expected, got)]
         exc.details = {"what": self.what, "message": message, "header": self.header(), "snippet": snippet,
+                       "path": self.path,
                        "cells": [{"index": [int(i) for i in idx], "expected": _scalar(e), "got": _scalar(g)}
                                  for idx, e, g in (cells or [])]}
         return exc

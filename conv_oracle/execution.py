@@ -63,6 +63,7 @@ class Call:
     out: object
     x_layout: str
     w_layout: str
+    path: dict | None = None
 
 
 def build_module(case: Case, device: str, dtype: str):
@@ -114,13 +115,41 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     xt, xl = place(x, dtype, x_layout, target.device, requires_grad)
     wt, wl = place(w, dtype, w_layout, target.device, requires_grad)
     bt = None if b is None else place(b, dtype, "contiguous", target.device, requires_grad)[0]
-    out = invoke(target, case, xt, wt, bt)
-    return Call(xt, wt, bt, out, xl, wl)
+    with target.context():
+        p = call_path(target, case, xt, wt, bt)
+    try:
+        out = invoke(target, case, xt, wt, bt)
+    except Exception as exc:
+        exc.conv_path = p  # for the failure message and the records: which path raised
+        raise
+    return Call(xt, wt, bt, out, xl, wl, p)
+
+
+def call_path(target: Target, case: Case, x, w, b) -> dict:
+    """The execution path of this call (:func:`conv_oracle.targets.paths.path`); the ATen backend
+    only for targets that run torch's kernels."""
+    from .targets import paths
+    backend = paths.conv_backend(case, x, w, b) if target.torch_kernels else None
+    return paths.path(backend, target.device)
+
+
+def backward(target: Target, out, grad) -> None:
+    """``out.backward(grad)`` inside the target's context: a context that only wrapped the forward
+    call (oneDNN off, TF32 off) would leave the gradient kernels on the default path."""
+    with target.context():
+        out.backward(grad)
+
+
+#: when a list, every array read back from a target is appended to it (isolation.twice compares two runs)
+reads: list | None = None
 
 
 def to_numpy(t) -> np.ndarray:
     """A tensor's values as float64 numpy (exact for every float dtype)."""
-    return t.detach().to("cpu", dtype=torch_dtype("float64")).numpy()
+    array = t.detach().to("cpu", dtype=torch_dtype("float64")).numpy()
+    if reads is not None:
+        reads.append(array)
+    return array
 
 
 def supports(target: Target, case: Case) -> str | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from . import geometry
@@ -158,13 +160,25 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
     return Result(case, x, w, b, expected, got, error)
 
 
+#: arrays (and coverage maps) with more cells are summarised, not printed: the output stays readable
+MAX_PRINTED = 4096
+
+
+def _shown(a: np.ndarray, nd: int, lead) -> list[str]:
+    if a.size <= MAX_PRINTED:
+        return _slices(a, nd, lead)
+    return [f"  ({a.size} cells of shape {list(a.shape)}: too many to print; min {a.min()!r}, max {a.max()!r})"]
+
+
 def render(result: Result) -> str:
-    """The full explanation as text."""
+    """The full explanation as text (arrays over :data:`MAX_PRINTED` cells summarised)."""
     case = result.case
+    _slices = _shown
     lead_x = ("c",) if case.batch is None else ("n", "c")
     lines = [case.describe(), "", "output size, per dimension:"]
     lines += [f"  {line}" if i == 0 else line for i, line in enumerate(size_formula(case))]
-    lines += [""] + coverage(case) + [""]
+    big = math.prod(case.input_shape) > MAX_PRINTED or math.prod(result.oracle.shape) > MAX_PRINTED
+    lines += [""] + (["coverage map: too many cells to print"] if big else coverage(case)) + [""]
     lines += ["x (input):"] + _slices(result.x, case.nd, lead_x)
     lead_w = ("c_in", "c_out/g") if case.transposed else ("c_out", "c_in/g")
     lines += ["w (weight):"] + _slices(result.w, case.nd, lead_w)

@@ -43,7 +43,7 @@ HISTORICAL_MODULES: dict[str, tuple[Case, str, str]] = {
                                               output_size=(12, 12)), "contiguous", "contiguous"),
 }
 
-#: configurations behind this suite's own findings (see conv_oracle/suite/known_deviations.txt)
+#: configurations behind this suite's own findings (see conv_oracle/suite/known_deviations.toml)
 FINDINGS: dict[str, tuple[Case, str, str]] = {
     "oneDNN NaN in output_padding cells": (Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3),
                                                 output_padding=(0, 1), bias=False), "contiguous", "contiguous"),

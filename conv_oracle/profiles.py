@@ -1,24 +1,40 @@
-"""Hypothesis profiles shared by the suite and the project's own tests.
+"""Hypothesis profiles shared by the suite and the project's own tests, registered once (by the
+pytest plugin, or :func:`load_default` in the project's conftest).
 
 ``ci``: derandomized, no deadline, bounded (the default); ``dev``: fast; ``thorough``: ten times ci;
-``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail.
+``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail. Only
+ci and meta are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes
+them; with a derandomized profile the plugin applies the seed to a seeded copy of it).
 Choose with ``--hypothesis-profile NAME`` or ``CONV_ORACLE_PROFILE=NAME``.
 """
 
 import os
 
-from hypothesis import HealthCheck, Phase, settings
-
 CI_EXAMPLES = 60
+_registered = False
 
 
 def register_profiles() -> None:
+    """Register the profiles (once per process; each from Hypothesis' defaults, not the current one)."""
+    global _registered
+    if _registered:
+        return
+    from hypothesis import HealthCheck, Phase, settings
+    base = settings.get_profile("default")
     quiet = [HealthCheck.too_slow, HealthCheck.differing_executors]
-    settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, deadline=None, print_blob=True,
+    settings.register_profile("ci", base, max_examples=CI_EXAMPLES, derandomize=True, deadline=None,
+                              print_blob=True, suppress_health_check=quiet)
+    settings.register_profile("dev", base, max_examples=15, derandomize=False, deadline=None,
                               suppress_health_check=quiet)
-    settings.register_profile("dev", max_examples=15, deadline=None, suppress_health_check=quiet)
-    settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, deadline=None, print_blob=True,
-                              suppress_health_check=quiet)
+    settings.register_profile("thorough", base, max_examples=10 * CI_EXAMPLES, derandomize=False, deadline=None,
+                              print_blob=True, suppress_health_check=quiet)
     settings.register_profile("meta", settings.get_profile("ci"),
                               phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+    _registered = True
+
+
+def load_default() -> None:
+    """Register the profiles and load ``CONV_ORACLE_PROFILE`` (default ci)."""
+    from hypothesis import settings
+    register_profiles()
     settings.load_profile(os.environ.get("CONV_ORACLE_PROFILE", "ci"))

@@ -2,6 +2,9 @@
 with the oracle and raises AssertionError with a readable message on a mismatch. The pytest suite,
 ``conv-oracle snapshot`` and other projects' tests all call these.
 
+Each runs in the target's supervised worker process, twice under different heap poisons
+(``isolation.isolated``): a crash, a hang or uninitialised memory fails the example like a mismatch.
+
 Each returns a dict of observations (bound share used, observed masks, ...) for the records; the
 coverage properties also attach theirs to the AssertionError they raise (``error.observations``).
 """
@@ -17,6 +20,7 @@ from . import execution
 from .case import Case
 from .compare import CheckContext, assert_exact, assert_within, comparison_bound
 from .errors import ConvConfigError
+from .isolation import isolated
 from .oracle.adjoints import conv_grads, conv_transpose_grads
 from .params import per_dim
 from .invalid_calls import InvalidCall
@@ -44,7 +48,7 @@ def oracle_forward(case: Case, x, w, b) -> np.ndarray:
 def _ctx(case, target, dtype, mode, x, w, b, call=None, **kw) -> CheckContext:
     return CheckContext(case, target.name, dtype, mode, x, w, b,
                         call.x_layout if call else "contiguous", call.w_layout if call else "contiguous",
-                        target.device, **kw)
+                        target.device, path=call.path if call else None, **kw)
 
 
 def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_layout="contiguous",
@@ -56,7 +60,8 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
     except LookupError:
         raise
     except Exception as exc:
-        ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device)
+        ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device,
+                           path=getattr(exc, "conv_path", None))
         raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
 
@@ -70,6 +75,7 @@ def _bias_abs(case: Case, b) -> np.ndarray | float:
     return 0.0 if b is None else np.abs(b).reshape((-1,) + (1,) * case.nd)
 
 
+@isolated
 def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="contiguous",
             w_layout="contiguous") -> dict:
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
@@ -85,7 +91,8 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
         raise ctx.failure(f"output dtype {got_dtype}, expected {dtype}")
     got = execution.to_numpy(call.out)
     expected = oracle_forward(case, x, w, b)
-    result = {"x_layout": call.x_layout, "w_layout": call.w_layout, "output_shape": list(got.shape)}
+    result = {"x_layout": call.x_layout, "w_layout": call.w_layout, "output_shape": list(got.shape),
+              "path": call.path}
     if ops.mode == "exact":
         assert_exact(expected, got, ctx)
         result["bound_share"] = 0.0
@@ -96,6 +103,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     return result
 
 
+@isolated
 def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
     __tracebackhide__ = True
@@ -116,7 +124,7 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     if got != expected:
         raise _ctx(case, target, dtype, "shape", x, w, b, call).failure(
             f"shape {got}, but the size formula gives {expected}")
-    return {"output_shape": list(got)}
+    return {"output_shape": list(got), "path": call.path}
 
 
 def _observing(error: AssertionError, **observations) -> AssertionError:
@@ -133,6 +141,7 @@ def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
 PARTS = ("coverage", "nonfinite")
 
 
+@isolated
 def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                    w_layout="contiguous", parts=PARTS) -> dict:
     """Property 3 (conv). ``coverage``: the input gradient is exactly zero on the predicted skipped
@@ -148,9 +157,9 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     w = np.ones(case.weight_shape)
     b = rng.integers(-m, m + 1, size=case.bias_shape).astype(np.float64) if case.bias else None
     call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad="coverage" in parts)
-    result = {"predicted": predicted}
+    result = {"predicted": predicted, "path": call.path}
     if "coverage" in parts:
-        call.out.backward(torch.ones_like(call.out))
+        execution.backward(target, call.out, torch.ones_like(call.out))
         grad = execution.to_numpy(call.x.grad)
         observed = result["observed"] = _spatial_all(grad == 0, case.nd)
         ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
@@ -178,6 +187,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     return result
 
 
+@isolated
 def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                     w_layout="contiguous", parts=PARTS) -> dict:
     """Property 4 (transposed conv). ``coverage``: with all-ones operands, the cells equal to the bias
@@ -194,6 +204,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     if "coverage" in parts:
         x, w = np.ones(case.input_shape), np.ones(case.weight_shape)
         call = _run(target, case, x, w, b, dtype, x_layout, w_layout)
+        result["path"] = call.path
         got = execution.to_numpy(call.out)
         observed = result["observed"] = _spatial_all(got == base, case.nd)
         if not np.array_equal(observed, predicted):
@@ -209,6 +220,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
         wn = rng.integers(-3, 4, size=case.weight_shape).astype(np.float64)
         wn[rng.random(wn.shape) < 0.3] = -np.inf
         ncall = _run(target, case, xn, wn, b, dtype, x_layout, w_layout)
+        result.setdefault("path", ncall.path)
         got = execution.to_numpy(ncall.out)
         expected = np.broadcast_to(base, got.shape)
         sel = (Ellipsis,) + tuple(np.nonzero(predicted))
@@ -223,6 +235,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     return result
 
 
+@isolated
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
     """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
@@ -237,7 +250,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
           else rng.uniform(-1, 1, size=shape))
     gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
     gy = execution.to_numpy(gy_t)
-    call.out.backward(gy_t)
+    execution.backward(target, call.out, gy_t)
     x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
     b = None if call.b is None else execution.to_numpy(call.b)
     cfg = case.config()
@@ -252,7 +265,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call, what=f"grad_{wrt}", grad_output=gy)
     if ops.mode == "exact":
         assert_exact(expected, got, ctx)
-        return {"bound_share": 0.0}
+        return {"bound_share": 0.0, "path": call.path}
     P = adj(batched(np.abs(x)), np.abs(w), batched(np.abs(gy)), cfg)[index]
     if wrt == "input" and case.batch is None:
         P = P[0]
@@ -261,7 +274,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
          "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
          "bias": n_out_cells}[wrt]
     bound = comparison_bound(P, 0.0, n, target.precision(dtype))
-    return {"bound_share": assert_within(expected, got, bound, ctx)}
+    return {"bound_share": assert_within(expected, got, bound, ctx), "path": call.path}
 
 
 def relaxed_reference(case: Case, x, w, b) -> np.ndarray | None:
@@ -303,6 +316,7 @@ def relaxed_reference(case: Case, x, w, b) -> np.ndarray | None:
         return None
 
 
+@isolated
 def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed: int = 0) -> dict:
     """Property 6: an invalid call is rejected by the target (with one of its declared ``rejects``
     exception types) and by the oracle. On a rule the target declares ``relaxed``, accepting is allowed:
@@ -331,22 +345,22 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
         got = execution.run(target, case, x, w, b, dtype)
     except rejects as exc:  # before LookupError: torch's IndexError is one
         return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
-                "oracle_error": oracle_error}
+                "oracle_error": oracle_error, "path": getattr(exc, "conv_path", None)}
     except LookupError:  # the target lacks the function: not a verdict
         raise
     except Exception as exc:
         raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
                           f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "
                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
-    shape = tuple(got.out.shape)
+    shape, ctx.path = tuple(got.out.shape), got.path
     if not relaxed:
         raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {shape}; "
                           f"the oracle says: {oracle_error}")
     expected = relaxed_reference(case, x, w, b)
     if expected is None:
         return {"relaxed": "accepted, not checked (no definition)", "oracle_error": oracle_error,
-                "output_shape": list(shape)}
+                "output_shape": list(shape), "path": got.path}
     ctx = _ctx(case, target, dtype, "exact", x, w, b, got, what=f"output (relaxed rule: {call.rule})")
     assert_exact(expected, execution.to_numpy(got.out), ctx)
     return {"relaxed": "accepted, checked against the definition", "oracle_error": oracle_error,
-            "output_shape": list(shape)}
+            "output_shape": list(shape), "path": got.path}

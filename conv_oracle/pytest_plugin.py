@@ -5,24 +5,21 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
 
 * ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
   (default ``torch``). Tests taking a ``target`` fixture run once per target.
-* ``--known-deviations FILE``: plain-text list of expected failures, applied as skips
-  (default: the suite's own ``conv_oracle/suite/known_deviations.txt``).
+* ``--known-deviations FILE`` (repeatable): TOML files of known deviations, scoped by op, dtype,
+  backend, ISA level, torch version and configuration (:mod:`conv_oracle.deviations`), applied per
+  example on top of the suite's own ``conv_oracle/suite/known_deviations.toml``.
 * ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import contextlib
 import os
-import re
-import warnings
+import sys
 
 import pytest
 
-
-
-class KnownDeviationWarning(UserWarning):
-    """A known-deviations entry that matches no collected test (the list has gone stale)."""
+SUITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
 
 
 def pytest_addoption(parser):
@@ -30,8 +27,9 @@ def pytest_addoption(parser):
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
                          "torch-compile, onnxruntime, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
-    group.addoption("--known-deviations", default=None, metavar="FILE",
-                    help="known deviations (skips with reasons); default conv_oracle/suite/known_deviations.txt")
+    group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
+                    help="a TOML file of known deviations (repeatable) added to the suite's own "
+                         "conv_oracle/suite/known_deviations.toml; format: conv_oracle/deviations.py")
     group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
                     help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
 
@@ -44,52 +42,120 @@ def target_names(config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def active(config) -> bool:
+    """Whether this session runs the suite: ``--target`` or ``--records`` given, or an argument names
+    the suite (or a folder holding it). Otherwise the plugin stays silent: no header, no imports of torch or
+    Hypothesis, no thread counts, no warning filters."""
+    cached = getattr(config, "_conv_oracle_active", None)
+    if cached is not None:
+        return cached
+    result = bool(config.getoption("--target") or config.getoption("--records"))
+    for arg in config.args or []:
+        if result:
+            break
+        arg = str(arg).split("::")[0]
+        if config.getoption("pyargs", False) and (arg == "conv_oracle" or arg.startswith("conv_oracle.suite")):
+            result = True
+            continue
+        path = os.path.abspath(arg)
+        result = path.startswith(SUITE_DIR) or SUITE_DIR.startswith(path.rstrip(os.sep) + os.sep)
+    config._conv_oracle_active = result
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis' plugin loads --hypothesis-profile
 def pytest_configure(config):
     config.addinivalue_line("markers", "differential: a target-vs-oracle property of the conv_oracle suite")
+    if config.getoption("hypothesis_profile", None) or active(config):
+        from .profiles import register_profiles
+        register_profiles()
+    if not active(config):
+        return
+    if not config.getoption("hypothesis_profile", None):
+        from .profiles import load_default
+        load_default()
+    _check_targets(config)
     # torch's notes on expected behaviour, not findings: 'same' with an even kernel copies the input;
     # toggling oneDNN mentions TF32 on Intel GPUs
     config.addinivalue_line("filterwarnings", "ignore:Using padding='same' with even kernel lengths:UserWarning")
     config.addinivalue_line("filterwarnings", "ignore:TF32 acceleration on top of oneDNN:UserWarning")
-    from .records import Recorder
-    config._conv_oracle_recorder = Recorder()
+    folder = config.getoption("--records")
+    if folder and not hasattr(config, "workerinput"):
+        _remove_stale_parts(folder)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if workers > 1:  # share the cores between xdist workers: oversubscribed OpenMP threads spin for ms per call
         import torch
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
-def pytest_report_header(config):
-    lines = [f"conv_oracle targets: {', '.join(target_names(config))}"]
-    try:
-        import torch
-        from .targets import load_target
-        build = f"cuda {torch.version.cuda}" if torch.version.cuda else "cpu"
-        lines.append(f"torch {torch.__version__} ({build} build, git {torch.version.git_version[:10]}), "
-                     f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
-        lines.append(f"backends: mkldnn(oneDNN) enabled={torch.backends.mkldnn.enabled} "
-                     f"available={torch.backends.mkldnn.is_available()}, "
-                     f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}, "
-                     f"cuda.matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}, "
-                     f"deterministic={torch.are_deterministic_algorithms_enabled()}, "
-                     f"cuda available={torch.cuda.is_available()}, threads={torch.get_num_threads()}")
-        for name in target_names(config):
-            try:
-                t = load_target(name)
-                lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}; "
-                             f"{t.capability.summary()}]")
-            except Exception as exc:  # shown, and the tests themselves report it as an error
-                lines.append(f"  target {name}: cannot load ({exc})")
-    except ImportError:
-        lines.append("torch: not installed")
+def _check_targets(config) -> None:
+    """Every target loads and can run here; otherwise one line and pytest's usage-error status."""
+    from .errors import ConvConfigError
+    from .targets import load_target
+    for name in target_names(config):
+        try:
+            t = load_target(name)
+        except ConvConfigError as exc:
+            raise pytest.UsageError(f"--target {name}: {exc.rule}") from None
+        if t.device == "cuda" and not t.functions:
+            raise pytest.UsageError(f"--target {name}: CUDA is not available on this machine (environment)")
+
+
+def _remove_stale_parts(folder: str) -> None:
+    import glob
+    for part in glob.glob(os.path.join(folder, "records.*.jsonl")):
+        os.unlink(part)
+
+
+def _recorder(config):
+    rec = getattr(config, "_conv_oracle_recorder", None)
+    if rec is None:
+        from .records import Recorder
+        rec = config._conv_oracle_recorder = Recorder(config.getoption("--records"), _worker_id(config))
+    return rec
+
+
+def seed_text(config) -> str:
+    """The seed as the header and the report show it."""
     from hypothesis import settings
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is not None:
+        return str(seed)
+    return "derandomized" if settings.default.derandomize else "random (Hypothesis prints it with a failure)"
+
+
+def pytest_report_header(config):
+    if not active(config):
+        return None
+    from . import fingerprint
+    from .targets import load_target
+    from hypothesis import settings
+    lines = [f"conv_oracle targets: {', '.join(target_names(config))}",
+             f"environment: {fingerprint.summary_line(fingerprint.fingerprint())}"]
+    for name in target_names(config):
+        t = load_target(name)
+        lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}; {t.capability.summary()}]")
+    from . import isolation
+    lines.append(f"isolation: {'on (each target in a supervised worker)' if isolation.enabled() else 'off'}")
     prof = settings.default
-    lines.append(f"hypothesis profile: {settings._current_profile} (max_examples={prof.max_examples}, "
-                 f"derandomize={prof.derandomize}, deadline={prof.deadline}); "
-                 f"seed: {config.getoption('hypothesis_seed', None) or ('derandomized' if prof.derandomize else 'random')}")
+    lines.append(f"hypothesis profile: {settings.get_current_profile_name()} (max_examples={prof.max_examples}, "
+                 f"derandomize={prof.derandomize}, deadline={prof.deadline}); seed: {seed_text(config)}")
     records = config.getoption("--records")
     if records:
         lines.append(f"records: {records}")
     return lines
+
+
+def pytest_sessionstart(session):
+    """A ``--hypothesis-seed`` applies to a derandomized profile too (as a seeded copy of it)."""
+    config = session.config
+    if config.getoption("hypothesis_seed", None) is None or "hypothesis" not in sys.modules:
+        return
+    from hypothesis import settings
+    if settings.default.derandomize:
+        name = f"{settings.get_current_profile_name()}-seeded"
+        settings.register_profile(name, settings.default, derandomize=False)
+        settings.load_profile(name)
 
 
 def pytest_generate_tests(metafunc):
@@ -102,7 +168,14 @@ def pytest_generate_tests(metafunc):
 def target(request):
     """The :class:`~conv_oracle.targets.Target` under test (skips when it cannot run here)."""
     from .targets import load_target
-    t = load_target(request.param)
+    from .errors import ConvConfigError
+    try:
+        t = load_target(request.param)
+        from . import isolation
+        if not isolation.enabled():  # in isolation, the target's worker starts with its env
+            t.require_environment()
+    except ConvConfigError as exc:
+        pytest.fail(str(exc), pytrace=False)
     if t.device == "cuda" and not t.functions:
         pytest.skip(f"{t.name}: CUDA is not available on this machine")
     return t
@@ -110,82 +183,136 @@ def target(request):
 
 @pytest.fixture(scope="session")
 def record(request):
-    """``with record(prop, target, case, **fields) as rec:`` wraps one example and records it.
+    """``with record(prop, target, case, **fields) as rec:`` wraps one example and records it
+    (streamed to ``--records`` as it ends).
 
     Session-scoped (Hypothesis re-runs a test body many times); the current test's id comes from
     ``PYTEST_CURRENT_TEST``."""
-    recorder = request.config._conv_oracle_recorder
+    recorder = _recorder(request.config)
 
+    @contextlib.contextmanager
     def example(prop, target, case, **fields):
         nodeid = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
-        return recorder.example(prop, nodeid, target.name, case, **fields)
+        devs = _deviations(request.config)
+
+        def classify(rec, failed):
+            ex = _example_scope(prop, target, case, fields, rec)
+            if failed:
+                hit = devs.match(ex, rec.get("failure"))
+                if hit is None:
+                    return {}
+                _event(f"known deviation: {hit.id}")
+                return {"verdict": "deviation", "deviation": hit.id}  # expected: the property checks on
+            scope = devs.scope(ex)
+            return {"deviations_in_scope": [e.id for e in scope]} if scope else {}
+
+        rec = {}
+        try:
+            with recorder.example(prop, nodeid, target.name, case, classify=classify, **fields) as rec:
+                yield rec
+        finally:
+            _path_event(rec, fields.get("dtype"))
 
     return example
 
 
+def _event(text: str) -> None:
+    from hypothesis import event
+    event(text)
+
+
+def _path_event(rec: dict, dtype) -> None:
+    """Tag the example with the kernel that ran it (Hypothesis' statistics: ``--hypothesis-show-statistics``)."""
+    path = rec.get("path") or (rec.get("failure") or {}).get("path")
+    if path and path.get("backend"):
+        _event(f"backend: {path['backend']} {dtype or ''}".rstrip())
+
+
 # ---- known deviations ------------------------------------------------------------------------
 
-def parse_deviations(path: str) -> list[dict]:
-    """Entries ``[torch=GLOB] [target=NAME] NODEID-PATTERN  # reason``; ``*`` matches anything in the
-    pattern; the reason is required. ``torch=`` limits an entry to torch versions, ``target=`` to runs
-    that include that target (an entry for a target not being run is neither applied nor stale)."""
-    entries = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            pattern, _, reason = line.partition("#")
-            if not reason.strip():
-                raise pytest.UsageError(f"{path}:{lineno}: a known deviation needs a '# reason': {line!r}")
-            entry = {"torch": None, "target": None, "reason": reason.strip(), "line": lineno}
-            pattern = pattern.strip()
-            while pattern.split(" ", 1)[0].partition("=")[0] in ("torch", "target"):
-                token, _, pattern = pattern.partition(" ")
-                key, _, value = token.partition("=")
-                entry[key] = value
-                pattern = pattern.strip()
-            if not pattern:
-                raise pytest.UsageError(f"{path}:{lineno}: expected '[torch=GLOB] [target=NAME] NODEID-PATTERN  "
-                                        f"# reason': {line!r}")
-            entry["pattern"] = pattern
-            entries.append(entry)
-    return entries
+def _deviations(config):
+    """The entries in force (built-in list plus ``--known-deviations`` files), loaded once per process."""
+    devs = getattr(config, "_conv_oracle_deviations", None)
+    if devs is None:
+        from .deviations import DeviationFileError, Deviations
+        try:
+            devs = Deviations.from_files(config.getoption("--known-deviations") or [])
+        except DeviationFileError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config._conv_oracle_deviations = devs
+        config._conv_oracle_deviation_sent = ({}, {})
+    return devs
 
 
-def _matches(pattern: str, nodeid: str) -> bool:
-    """``*`` is the only wildcard: test ids are full of ``[`` ``]`` that fnmatch would misread."""
-    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), nodeid) is not None
-
-
-SUITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
-
-
-@pytest.hookimpl(tryfirst=True)  # before -k / -m deselection: match against everything collected
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
-    path = config.getoption("--known-deviations")
-    if not path:  # the suite's own list applies to the suite's own tests only
-        path = os.path.join(SUITE_DIR, "known_deviations.txt")
-        items = [it for it in items if str(it.path).startswith(SUITE_DIR)]
-        if not items:
-            return
+    """Load the known deviations as soon as a differential test is collected: a malformed file is a
+    usage error before anything runs."""
+    if any("target" in getattr(item, "fixturenames", ()) for item in items):
+        _deviations(config)
+
+
+def _torch_version() -> str:
     try:
         import torch
-        version = torch.__version__
+        return torch.__version__
     except ImportError:
-        version = ""
-    for entry in parse_deviations(path):
-        if entry["torch"] and not fnmatch.fnmatch(version, entry["torch"]):
-            continue
-        if entry["target"] and entry["target"] not in target_names(config):
-            continue
-        matched = [it for it in items if _matches(entry["pattern"], it.nodeid)]
-        for item in matched:
-            item.add_marker(pytest.mark.skip(reason=f"known deviation: {entry['reason']}"))
-        module = entry["pattern"].split("::")[0]
-        if not matched and any(_matches(module, it.nodeid.split("::")[0]) for it in items):  # its file ran, the test did not
-            warnings.warn(KnownDeviationWarning(
-                f"{path}:{entry['line']}: known deviation {entry['pattern']!r} matches no collected test"))
+        return ""
+
+
+def _example_scope(prop, target, case, fields, rec) -> dict:
+    return {"property": prop, "target": target.name, "torch_kernels": getattr(target, "torch_kernels", True),
+            "torch_version": _torch_version(), "op": case.op, "dtype": fields.get("dtype"), "rule": fields.get("rule"),
+            "path": rec.get("path") or (rec.get("failure") or {}).get("path"), "case": case}
+
+
+def _deviation_counts(item) -> None:
+    """Attach this test's new in-scope / matched counts to its report (xdist carries them to the controller)."""
+    devs = getattr(item.config, "_conv_oracle_deviations", None)
+    if devs is None:
+        return
+    sent_scope, sent_match = item.config._conv_oracle_deviation_sent
+    delta = {}
+    for e in devs.entries:
+        ds = devs.in_scope_counts[e.id] - sent_scope.get(e.id, 0)
+        dm = devs.matched_counts[e.id] - sent_match.get(e.id, 0)
+        if ds or dm:
+            delta[e.id] = [ds, dm]
+        sent_scope[e.id], sent_match[e.id] = devs.in_scope_counts[e.id], devs.matched_counts[e.id]
+    if delta:
+        item.user_properties.append(("conv_oracle_deviations", delta))
+
+
+def pytest_runtest_logreport(report):
+    totals = _DEVIATION_TOTALS
+    for key, value in getattr(report, "user_properties", ()):
+        if key == "conv_oracle_deviations":
+            for ident, (ds, dm) in value.items():
+                t = totals.setdefault(ident, [0, 0])
+                t[0] += ds
+                t[1] += dm
+
+
+_DEVIATION_TOTALS: dict[str, list[int]] = {}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Known deviations that matched, and those whose scope ran without reproducing them (like XPASS)."""
+    devs = getattr(config, "_conv_oracle_deviations", None)
+    if devs is None and not _DEVIATION_TOTALS:
+        return
+    entries = {e.id: e for e in (devs.entries if devs else [])}
+    lines = []
+    for ident, (scope, matched) in sorted(_DEVIATION_TOTALS.items()):
+        if matched:
+            lines.append(f"known deviation {ident}: {matched} of {scope} example(s) in its scope deviated as expected")
+        elif scope:
+            lines.append(f"known deviation {ident}: NOT REPRODUCED in {scope} example(s) in its scope (like an XPASS: "
+                         f"fixed upstream, or its scope is wider than the fault); {entries[ident].source if ident in entries else ''}")
+    if lines:
+        terminalreporter.write_sep("-", "conv_oracle known deviations")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 # ---- records ---------------------------------------------------------------------------------
@@ -195,8 +322,13 @@ def pytest_runtest_makereport(item, call):
     """A failing test's report comes from its last failing example (Hypothesis' minimal one): flag it."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        _deviation_counts(item)
+        report.user_properties = list(item.user_properties)
     if report.when == "call" and report.failed and item.config.getoption("--records"):
-        item.config._conv_oracle_recorder.mark_reported(item.nodeid)
+        rec = getattr(item.config, "_conv_oracle_recorder", None)
+        if rec is not None:
+            rec.mark_reported(item.nodeid)
 
 
 def _worker_id(config) -> str:
@@ -205,11 +337,12 @@ def _worker_id(config) -> str:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    rec = getattr(config, "_conv_oracle_recorder", None)
+    if rec is not None:
+        rec.close()
+    if "conv_oracle.isolation" in sys.modules:
+        sys.modules["conv_oracle.isolation"].shutdown()
     folder = config.getoption("--records")
-    if not folder:
-        return
-    recorder = config._conv_oracle_recorder
-    recorder.write(folder, _worker_id(config))
-    if not hasattr(config, "workerinput"):
+    if folder and active(config) and not hasattr(config, "workerinput"):
         from .records import merge  # the controller (or a plain run) merges every part
         merge(folder)

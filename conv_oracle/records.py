@@ -6,8 +6,12 @@ configuration is valid, the predicted skipped input pixels (conv) or bias-only o
 ones (compact per-dimension index lists with counts and fractions), the verdict and the share of the
 rounding bound used. A failing record adds ``failure``: the message, the differing cells and the
 reproduction snippet; ``reported`` marks the failing example pytest reported for its test (the
-minimal one, after Hypothesis shrinking). Under pytest-xdist each worker writes
-``records.<worker>.jsonl``; the controller merges the parts into ``records.jsonl``.
+minimal one, after Hypothesis shrinking).
+
+Records are streamed: each process appends its records to its own part, ``records.<worker>.jsonl``
+(``main`` without xdist), one line per example, flushed when the example ends, so a crash, a kill or
+an interrupt loses at most the example in flight. ``reported`` arrives later as a marker line
+(``{"_reported": seq}``). :func:`merge` turns the parts into ``records.jsonl``.
 """
 
 from __future__ import annotations
@@ -82,14 +86,37 @@ def mask_record(mask: np.ndarray) -> dict:
 
 
 class Recorder:
-    """Collects records in memory; :meth:`write` puts them in ``folder`` as one JSONL part."""
+    """Collects records; with a ``folder``, also streams each one to ``records.<worker>.jsonl`` there
+    as it ends (append + flush). :meth:`write` writes the collected records as one part at once."""
 
-    def __init__(self):
+    def __init__(self, folder: str | None = None, worker: str = "main"):
         self.records: list[dict] = []
+        self.folder, self.worker = folder, worker
+        self._stream = None
+
+    def _emit(self, obj: dict) -> None:
+        if self.folder is None:
+            return
+        if self._stream is None:  # the part opens with this process's fingerprint
+            from .fingerprint import fingerprint
+            os.makedirs(self.folder, exist_ok=True)
+            self._stream = open(part_path(self.folder, self.worker), "a", encoding="utf-8")
+            self._stream.write(json.dumps({"environment": fingerprint(), "worker": self.worker}, sort_keys=True) + "\n")
+        self._stream.write(json.dumps(obj, sort_keys=True) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
 
     @contextlib.contextmanager
-    def example(self, prop: str, nodeid: str, target: str, case: Case, **fields):
-        """Wrap one example: yields the record dict to fill; sets ``verdict`` from the outcome."""
+    def example(self, prop: str, nodeid: str, target: str, case: Case, classify=None, **fields):
+        """Wrap one example: yields the record dict to fill; sets ``verdict`` from the outcome.
+
+        ``classify(rec, failed)``, if given, returns fields to add before the record is written: for
+        a failed check, ``{'verdict': 'deviation', 'deviation': ID}`` makes it an expected deviation
+        (the failure is recorded and not raised)."""
         rec = {"property": prop, "test": nodeid, "target": target, "op": case.op, "fn": case.fn_name,
                "case": case.to_dict(), "regimes": case.regimes(), **fields}
         rec.update({"valid": False} if "rule" in fields else _geometry_fields(case))
@@ -102,9 +129,16 @@ class Recorder:
             rec["verdict"] = "fail"
             rec["error"] = str(exc)[:4000]
             rec["failure"] = failure_details(exc)
-            raise
+            if rec["failure"].get("path"):
+                rec.setdefault("path", rec["failure"]["path"])
+            if classify is not None and isinstance(exc, AssertionError):
+                rec.update(classify(rec, True))
+            if rec["verdict"] == "fail":
+                raise
         else:
             rec.setdefault("verdict", "pass")
+            if classify is not None:
+                rec.update(classify(rec, False))
         finally:
             if "verdict" in rec:
                 rec["seconds"] = round(time.perf_counter() - start, 6)
@@ -112,20 +146,30 @@ class Recorder:
                     if isinstance(rec.get(key), np.ndarray):
                         rec[key] = mask_record(rec[key])
                 self.records.append(rec)
+                self._emit({**rec, "worker": self.worker, "_seq": len(self.records) - 1})
 
     def mark_reported(self, nodeid: str) -> bool:
         """Flag the latest failing record of test ``nodeid`` as the one pytest reported."""
-        for rec in reversed(self.records):
+        for seq in range(len(self.records) - 1, -1, -1):
+            rec = self.records[seq]
             if rec.get("test") == nodeid and rec.get("verdict") == "fail":
                 rec["reported"] = True
+                self._emit({"_reported": seq})
                 return True
         return False
 
     def write(self, folder: str, worker: str) -> str:
-        path = os.path.join(folder, f"records.{worker}.jsonl")
+        """One part at once: an ``environment`` line (this process's fingerprint), then the records."""
+        from .fingerprint import fingerprint
+        path = part_path(folder, worker)
+        head = json.dumps({"environment": fingerprint(), "worker": worker}, sort_keys=True) + "\n"
         lines = (json.dumps({**r, "worker": worker}, sort_keys=True) + "\n" for r in self.records)
-        atomic_write(path, "".join(lines))
+        atomic_write(path, head + "".join(lines))
         return path
+
+
+def part_path(folder: str, worker: str) -> str:
+    return os.path.join(folder, f"records.{worker}.jsonl")
 
 
 from .repro import HEADING as REPRO_MARK  # noqa: E402  (the line before a snippet: 'Reproduce with target NAME:')
@@ -167,21 +211,57 @@ def _is_control_flow(exc: BaseException) -> bool:
 def merge(folder: str) -> int:
     """Merge every ``records.*.jsonl`` part in ``folder`` into ``records.jsonl`` (atomically, parts removed).
 
-    Returns the number of records merged. Parts are read whole and each line parsed, so a
-    half-written part (impossible with atomic writes, but checked) raises instead of merging."""
+    Returns the number of example records merged (``environment`` lines, one per part, are kept
+    and not counted). Marker lines set ``reported`` on their record. An
+    unterminated last line (a process killed while writing it: the example in flight) is dropped;
+    any other line that does not parse raises, and nothing is merged."""
     parts = sorted(glob.glob(os.path.join(folder, "records.*.jsonl")))
-    lines = []
+    out = []
     for part in parts:
         with open(part, encoding="utf-8") as fh:
-            for line in fh:
-                json.loads(line)
-                lines.append(line if line.endswith("\n") else line + "\n")
-    atomic_write(os.path.join(folder, RECORDS_FILE), "".join(lines))
+            text = fh.read()
+        lines = text.split("\n")
+        if lines and lines[-1]:
+            try:
+                json.loads(lines[-1])
+            except json.JSONDecodeError:
+                lines = lines[:-1]  # cut off mid-write
+        by_seq, recs = {}, []
+        for line in lines:
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            if "environment" in obj:
+                out.append(obj)
+                continue
+            if "_reported" in obj:
+                if obj["_reported"] in by_seq:
+                    by_seq[obj["_reported"]]["reported"] = True
+                continue
+            seq = obj.pop("_seq", None)
+            if seq is not None:
+                by_seq[seq] = obj
+            recs.append(obj)
+        out.extend(recs)
+    atomic_write(os.path.join(folder, RECORDS_FILE), "".join(json.dumps(r, sort_keys=True) + "\n" for r in out))
     for part in parts:
         os.unlink(part)
-    return len(lines)
+    return sum("environment" not in r for r in out)
 
 
 def load(path: str) -> list[dict]:
+    """The example records of a records file (environment lines left out: :func:`environments`)."""
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        return [r for r in (json.loads(line) for line in fh if line.strip()) if "environment" not in r]
+
+
+def environments(path: str) -> list[dict]:
+    """The distinct execution environments (fingerprints) a records file was written in."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                if "environment" in r and r["environment"] not in out:
+                    out.append(r["environment"])
+    return out

@@ -18,7 +18,7 @@ def heading(target_name: str) -> str:
 def _module_of(target_name: str) -> tuple[str | None, frozenset]:
     """The importable module behind a non-torch target (None for torch's) and the options it takes itself."""
     from .targets import BUILTIN, MODULE_TARGETS, load_target
-    if target_name in BUILTIN:
+    if target_name.split("@")[0] in BUILTIN:  # torch's targets and their path variants (BASE@SPEC)
         return None, frozenset()
     try:
         options = load_target(target_name).capability.options
@@ -26,12 +26,6 @@ def _module_of(target_name: str) -> tuple[str | None, frozenset]:
         options = frozenset()
     return MODULE_TARGETS.get(target_name, target_name), options
 
-
-#: what a built-in torch target changes around the call: (lines before it, prefix of the call line)
-_TORCH_SETTINGS = {
-    "torch-no-mkldnn": ([], "with torch.backends.mkldnn.flags(enabled=False):\n    "),
-    "torch-cuda-no-tf32": (["torch.backends.cudnn.allow_tf32 = False"], ""),
-}
 
 _LAYOUT_CODE = {
     "contiguous": "{name} = {lit}",
@@ -41,6 +35,12 @@ _LAYOUT_CODE = {
     "transposed": "{name} = {lit}.transpose(-1, -2).contiguous().transpose(-1, -2)  # non-contiguous view",
     "expanded": "{name} = {lit}[:1].expand({shape})  # stride-0 view",
 }
+
+
+#: the context each built-in target runs its calls in (forward and backward)
+_CONTEXTS = {"torch-no-mkldnn": "with torch.backends.mkldnn.flags(enabled=False):",
+             "torch-cuda-no-tf32": "torch.backends.cudnn.conv.fp32_precision = 'ieee'  # older torch: "
+                                   "torch.backends.cudnn.allow_tf32 = False\nif True:"}
 
 
 def _literal(array: np.ndarray, dtype: str) -> str:
@@ -85,8 +85,6 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
     if device != "cpu":
         lines.append(f"x, w = x.to('{device}'), w.to('{device}'); b = None if b is None else b.to('{device}')")
-    before, prefix = _TORCH_SETTINGS.get(target_name, ([], ""))
-    lines += before
     if case.needs_module and not own:
         kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
         extra = (f"output_padding={case.output_padding!r}" if case.transposed
@@ -96,12 +94,12 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
                      f"groups={case.groups}, bias={case.bias}, {extra}, dtype=torch.{dtype}, device='{device}')")
         params = "{'weight': w}" + (" | {'bias': b}" if case.bias else "")
         call_kw = f", {{'output_size': {list(case.output_size)!r}}}" if case.output_size is not None else ""
-        lines.append(f"{prefix}out = torch.func.functional_call(m, {params}, (x,){call_kw})")
+        lines.append(f"out = torch.func.functional_call(m, {params}, (x,){call_kw})")
     else:
         fn = f"{module or 'torch.nn.functional'}.{case.fn_name}"
         if module:
             lines.insert(1, f"import {module}")
-        if target_name == "torch-compile":
+        if target_name.split("@")[0] == "torch-compile":
             fn = f"torch.compile({fn}, dynamic=False)"
         kw = case.functional_kwargs()
         if own and case.padding_mode != "zeros":
@@ -109,10 +107,15 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         if own and case.output_size is not None:
             kw["output_size"] = tuple(case.output_size)
         kwargs = ", ".join(f"{k}={v!r}" for k, v in kw.items())
-        lines.append(f"{prefix}out = {fn}(x, w, b, {kwargs})")
+        lines.append(f"out = {fn}(x, w, b, {kwargs})")
     if grad_output is not None:
         lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
         lines.append("out.backward(gy)")
+    context = _CONTEXTS.get(target_name.split("@")[0])
+    if context:  # forward and backward both inside the target's context, as the suite ran them
+        first = next(i for i, line in enumerate(lines) if line.startswith(("out =", "m = ")))
+        body = "\n".join(lines[first:]).replace("\n", "\n    ")
+        lines[first:] = [f"{context}\n    {body}"]
         shown = {"grad_input": "x.grad", "grad_weight": "w.grad", "grad_bias": "b.grad"}.get(what, "out")
     else:
         shown = "out"

@@ -96,6 +96,8 @@ def conv_config(input_shape, weight_shape, bias_shape=None, stride=1, padding=0,
     if out_channels < 1 or out_channels % groups:
         raise ConvConfigError("weight.shape", weight_shape,
                               f"out_channels {out_channels} must be positive and divisible by groups={groups}")
+    if in_per_group < 1:
+        raise ConvConfigError("weight.shape", weight_shape, "in_channels/groups (weight.shape[1]) must be positive")
     in_channels = input_shape[-nd - 1]
     if in_channels != in_per_group * groups:
         raise ConvConfigError("input.shape", input_shape,

@@ -8,6 +8,10 @@ environment runs exactly the same cases.
   ``'valid'``, reflect / replicate / circular padding modes, ``output_size``.
 * ``historical``: every entry of :data:`~conv_oracle.historical.HISTORICAL` and
   :data:`~conv_oracle.historical.HISTORICAL_MODULES` (the suite's pinned ``@example``s).
+* ``finding``: the configuration of each of the suite's own findings
+  (:data:`~conv_oracle.historical.FINDINGS`), with the operands that showed it (NaN / Inf).
+* ``realistic``: a few layer-sized cases (channels 16-32, sides 16-128), where oneDNN picks other
+  kernels than on the tiny grid cases, by size and by thread count.
 * ``invalid``: calls torch must reject, two or more per (rule, op) of
   :data:`~conv_oracle.invalid_calls.INVALID_RULES` (its ``corpus`` picks), including the two oneDNN deviations of torch 2.13.
 
@@ -23,11 +27,11 @@ from dataclasses import dataclass
 
 from .. import geometry
 from ..case import Case
-from ..historical import HISTORICAL, HISTORICAL_MODULES
 from ..execution import LAYOUTS
+from ..historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
 from ..invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 
 OPS = ("conv", "conv_transpose")
 REGIMES = ("<", "=", ">")
@@ -48,6 +52,7 @@ class Entry:
     input_shape: tuple[int, ...] | None = None
     weight_shape: tuple[int, ...] | None = None
     bias_shape: tuple[int, ...] | None = None
+    operands: tuple | None = None  #: explicit (x, w) nested lists, for a finding's exact call
 
     @property
     def kind(self) -> str:
@@ -59,6 +64,8 @@ class Entry:
         if self.rule:
             key.update(rule=self.rule, input_shape=self.input_shape, weight_shape=self.weight_shape,
                        bias_shape=self.bias_shape)
+        if self.operands is not None:
+            key["operands"] = [repr(a) for a in self.operands]
         return key
 
     @property
@@ -178,6 +185,40 @@ def historical() -> list[Entry]:
             for name, (case, xl, wl) in (HISTORICAL | HISTORICAL_MODULES).items()]
 
 
+_INF, _NAN = float("inf"), float("nan")
+#: the operands (input, weight) that showed each finding (README, Findings), by FINDINGS name
+FINDING_OPERANDS: dict[str, tuple] = {
+    "oneDNN NaN in output_padding cells": ([[[[_INF]]], [[[_NAN]]]], [[[[1.0, 3.0, 0.0], [-_INF, 3.0, -_INF]]]]),
+}
+
+
+def findings() -> list[Entry]:
+    """Each finding's configuration with the operands that showed it (bias-only cells must stay the bias)."""
+    return [Entry("finding", name, case, xl, wl, operands=FINDING_OPERANDS.get(name))
+            for name, (case, xl, wl) in FINDINGS.items()]
+
+
+#: (label, case, x_layout): layer-sized work, where oneDNN chooses blocked / parallel kernels
+REALISTIC = (
+    ("conv2d 32->32 3x3 p1 on 28x28", Case("conv", 2, 1, 32, 32, 1, (28, 28), (3, 3), 1, 1, bias=True), "contiguous"),
+    ("conv2d 16->32 3x3 s2 p1 on 32x32, channels_last",
+     Case("conv", 2, 2, 16, 32, 1, (32, 32), (3, 3), 2, 1, bias=True), "channels_last"),
+    ("conv2d depthwise 32 3x3 p1 on 28x28", Case("conv", 2, 1, 32, 32, 32, (28, 28), (3, 3), 1, 1, bias=True),
+     "contiguous"),
+    ("conv_transpose2d 32->16 4x4 s2 p1 on 16x16 (upsampling)",
+     Case("conv_transpose", 2, 1, 32, 16, 1, (16, 16), (4, 4), 2, 1, bias=True), "contiguous"),
+    ("conv_transpose2d 16->16 2x2 s4 on 16x16 (gaps)",
+     Case("conv_transpose", 2, 1, 16, 16, 1, (16, 16), (2, 2), 4, 0, bias=True), "contiguous"),
+    ("conv1d 16->32 k5 p2 on 128", Case("conv", 1, 2, 16, 32, 1, (128,), (5,), 1, 2, bias=True), "contiguous"),
+    ("conv3d 8->8 3x3x3 p1 on 8x8x8", Case("conv", 3, 1, 8, 8, 1, (8, 8, 8), (3, 3, 3), 1, 1, bias=True),
+     "contiguous"),
+)
+
+
+def realistic() -> list[Entry]:
+    return [Entry("realistic", label, case, xl) for label, case, xl in REALISTIC]
+
+
 # ---- invalid calls ----------------------------------------------------------------------------
 
 def _bases(op: str) -> list[Case]:
@@ -187,7 +228,7 @@ def _bases(op: str) -> list[Case]:
             Case(op, 2, 1, 2, 4, 2, (5, 6), (2, 3), (3, 1), (0, 1), 1, bias=True)]
 
 
-#: the two oneDNN deviations of torch 2.13 (conv_oracle/suite/known_deviations.txt), as exact calls
+#: the two oneDNN deviations of torch 2.13 (conv_oracle/suite/known_deviations.toml), as exact calls
 KNOWN_DEVIATIONS = [
     ("transposed output size < 1", "oneDNN: transposed output length exactly 0",
      Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), 1, 1, bias=False)),
@@ -214,7 +255,7 @@ def invalid() -> list[Entry]:
 
 def build() -> list[Entry]:
     """The whole corpus, in a fixed order; raises if two entries share an id."""
-    entries = grid() + extras() + historical() + invalid()
+    entries = grid() + extras() + historical() + findings() + realistic() + invalid()
     ids = [e.id for e in entries]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})

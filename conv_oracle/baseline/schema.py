@@ -1,9 +1,15 @@
-"""The baseline file format: JSON, ``{"schema": "conv-oracle-baseline", "version": 1, ...}``.
+"""The baseline file format: JSON, ``{"schema": "conv-oracle-baseline", "version": 2, ...}``.
 
 :func:`load` / :func:`loads` validate everything :mod:`.diff` relies on and raise
 :class:`BaselineError` (a ValueError, one line) for an unreadable, malformed, truncated, foreign,
 newer-version or incomplete file, so that a bad baseline can never compare as "no changes".
 :func:`dumps` writes one case per line, which keeps ``git diff`` of two baselines readable.
+
+Version 2 adds the machine: ``fingerprint`` (:func:`conv_oracle.fingerprint.fingerprint`) and
+``hardware_class`` (:func:`conv_oracle.fingerprint.hardware_class`), and records coverage per dtype
+(``coverage: {dtype: {property, observed}}``). A version-1 file is read by :func:`migrate`: its
+machine is unknown (``hardware_class`` null, so its bound shares are never compared as same-hardware
+drift) and its single float32 coverage becomes ``{"float32": ...}``; ``migrated_from`` says so.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import json
 
 SCHEMA = "conv-oracle-baseline"
-VERSION = 1
+VERSION = 2
+#: versions :func:`migrate` can read
+READABLE = (1, 2)
 
 OUTCOMES = ("accepted", "rejected", "unsupported")
 VERDICTS = ("pass", "mismatch")
@@ -26,6 +34,8 @@ CORPUS_FIELDS = {"version": int, "size": int, "digest": str}
 #: case field -> required type (a tuple: any of them)
 CASE_FIELDS = {"id": str, "kind": str, "source": str, "label": str, "case": dict, "outcome": str, "verdict": str,
                "mismatches": dict}
+#: version-2 top-level fields (absent from version 1, filled by :func:`migrate`)
+MACHINE_FIELDS = {"fingerprint": (dict, type(None)), "hardware_class": (str, type(None))}
 OPTIONAL_CASE_FIELDS = {"error": (str, type(None)), "reason": (str, type(None)), "output_shape": (list, type(None)),
                         "exact": (dict, type(None)), "bound_share": dict, "coverage": (dict, type(None)),
                         "rule": (str, type(None))}
@@ -74,7 +84,13 @@ def validate(data, source: str = "<baseline>") -> dict:
     if version > VERSION:
         raise BaselineError(source, f"schema version {version} is newer than this conv_oracle reads (up to "
                                     f"{VERSION}); upgrade conv_oracle, or re-create the baseline with this one")
+    if version not in READABLE:
+        raise BaselineError(source, f"schema version {version} is not one this conv_oracle reads ({list(READABLE)}); "
+                                    f"re-create the baseline with `conv-oracle snapshot`")
     _fields(source, "the baseline", data, TOP_LEVEL)
+    if version == 1:
+        migrate(data)
+    _fields(source, "the baseline", data, MACHINE_FIELDS)
     _fields(source, "'target'", data["target"], TARGET_FIELDS)
     _fields(source, "'environment'", data["environment"], ENVIRONMENT_FIELDS)
     _fields(source, "'corpus'", data["corpus"], CORPUS_FIELDS)
@@ -99,6 +115,22 @@ def validate(data, source: str = "<baseline>") -> dict:
         if case["id"] in seen:
             raise BaselineError(source, f"{where}: the id appears twice")
         seen.add(case["id"])
+    return data
+
+
+def migrate(data: dict) -> dict:
+    """Version 1 -> 2 in place: no machine facts (hardware unknown) and coverage keyed by dtype."""
+    data.setdefault("fingerprint", None)
+    data.setdefault("hardware_class", None)
+    for case in data.get("cases", []):
+        cov = case.get("coverage") if isinstance(case, dict) else None
+        if isinstance(cov, dict) and "property" in cov:
+            case["coverage"] = {"float32": cov}
+        mm = case.get("mismatches") if isinstance(case, dict) else None
+        if isinstance(mm, dict) and "coverage" in mm:  # v1 checked coverage in float32 only
+            mm["coverage_float32"] = mm.pop("coverage")
+    data["migrated_from"] = data["version"]
+    data["version"] = VERSION
     return data
 
 

@@ -10,13 +10,20 @@ Per valid case:
   order gives these results bit for bit, so a changed digest on unchanged operands is a real change;
 * ``bound_share``: random float operands; the largest share of the derived rounding bound used,
   forward in float32 / float64 / float16 / bfloat16 and the three gradients in float32;
-* ``coverage``: the observed skipped input pixels (conv) or bias-only output cells (transposed),
-  as :func:`~conv_oracle.records.mask_record`;
+* ``coverage``: per float dtype, the observed skipped input pixels (conv) or bias-only output cells
+  (transposed), as :func:`~conv_oracle.records.mask_record`, with NaN / Inf on the untouched part
+  (the property's ``nonfinite`` half);
+* ``pinned``: for entries with explicit operands (the suite's findings), per dtype, the output digest
+  and whether the cells no input reaches hold exactly the bias;
+* ``threads``: the same exact-mode digests, float bound shares and coverage at N threads
+  (:func:`threads_n`); exact results that depend on the thread count are a mismatch;
 * ``verdict`` / ``mismatches``: each property of :mod:`conv_oracle.properties` that disagreed with
   the oracle, with the first lines of its message. A failing property never aborts the snapshot.
 
-Per invalid call: rejected (error type and message) or accepted (a mismatch).
-The snapshot runs torch single-threaded, so that results do not depend on the machine's core count.
+Per invalid call: rejected (error type and message) or accepted (a mismatch), in float32, and per
+other dtype in ``by_dtype``.
+The main pass runs torch single-threaded; the N-thread pass makes oneDNN pick its parallel kernels.
+The snapshot carries :func:`conv_oracle.fingerprint.fingerprint` and its ``hardware_class``.
 """
 
 from __future__ import annotations
@@ -24,12 +31,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import os
 import platform
 import time
 
 import numpy as np
 
 from .. import __version__, execution, properties
+from .. import fingerprint as fingerprint_mod
 from ..dtypes import FLOAT_DTYPES
 from ..records import mask_record
 from ..strategies import exact_magnitude, make_operands
@@ -42,6 +51,8 @@ GRADIENT_DTYPES = ("float32",)
 MESSAGE_LINES = 3
 LINE_CHARS = 240
 DIGEST_CHARS = 16
+#: how mismatches of the N-thread pass are named (``forward_float32@N``), whatever N is on the machine
+THREADS_N = "N"
 
 
 def digest(*arrays) -> str:
@@ -77,15 +88,24 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}"
 
 
+def threads_n() -> int:
+    """The thread count of the second pass: 2 to 4, by the cores present (exact results must not care)."""
+    return max(2, min(4, os.cpu_count() or 2))
+
+
 @contextlib.contextmanager
-def single_threaded():
+def threads(n: int):
     import torch
     old = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def single_threaded():
+    return threads(1)
 
 
 def environment(target: Target) -> dict:
@@ -133,8 +153,9 @@ def _check(rec: dict, name: str, fn, *args, **kwargs):
         return None
 
 
-def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict):
-    """Accept or reject; on accept, the shape and digests of output and gradients. Returns operands."""
+def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str = ""):
+    """Accept or reject; on accept, the shape and digests of output and gradients. Returns
+    ``(operands, dtype, exact)``; operands None when rejected."""
     import torch
     case = entry.case
     m = min(3, exact_magnitude(case, target.exactness_dtype(EXACT_DTYPE), gradients=True))
@@ -146,35 +167,31 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict):
         call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, entry.x_layout, entry.w_layout,
                              requires_grad=True)
     except Exception as exc:  # any exception is a rejection; REJECTIONS are the expected kinds
-        rec.update(outcome="rejected", error=error_text(exc))
-        rec["mismatches"]["acceptance"] = f"rejected a valid configuration: {error_text(exc)}"
-        return None, dtype
-    rec.update(outcome="accepted", output_shape=list(call.out.shape))
+        if not suffix:
+            rec.update(outcome="rejected", error=error_text(exc))
+        rec["mismatches"]["acceptance" + suffix] = f"rejected a valid configuration: {error_text(exc)}"
+        return None, dtype, None
+    if not suffix:
+        rec.update(outcome="accepted", output_shape=list(call.out.shape))
     shape = tuple(call.out.shape)
     gy = np.random.default_rng(ops.seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as gradients()
     exact = {"dtype": dtype, "operands": digest(ops.x, ops.w, ops.b, gy),
              "output": digest(execution.to_numpy(call.out))}
     try:
-        call.out.backward(torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
+        execution.backward(target, call.out,
+                           torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
         for wrt, t in (("input", call.x), ("weight", call.w), ("bias", call.b)):
             if t is not None:
                 exact[f"grad_{wrt}"] = digest(execution.to_numpy(t.grad)) if t.grad is not None else None
     except Exception as exc:
-        rec["mismatches"]["backward"] = f"raised {error_text(exc)}"
-    rec["exact"] = exact
-    return ops, dtype
+        rec["mismatches"]["backward" + suffix] = f"raised {error_text(exc)}"
+    return ops, dtype, exact
 
 
-def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
+def _float_shares(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str, gradient_dtypes) -> dict:
+    """Per float dtype: the share of the rounding bound used (None where the property failed)."""
     case, xl, wl = entry.case, entry.x_layout, entry.w_layout
-    ops, dtype = _exact_run(target, entry, rec)
-    if ops is None:
-        return
     wrts = ["input", "weight"] + (["bias"] if case.bias else [])
-    _check(rec, "output_shape", properties.output_shape, target, case)
-    _check(rec, "forward_exact", properties.forward, target, case, ops, dtype, xl, wl)
-    for wrt in wrts:
-        _check(rec, f"grad_{wrt}_exact", properties.gradients, target, case, ops, dtype, wrt, xl, wl)
     layout = "expanded" if "expanded" in (xl, wl) else "contiguous"
     fops = make_operands(case, "float", entry.seed, 1, layout)
     shares = {}
@@ -182,31 +199,119 @@ def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
         if dt not in target.dtypes:
             continue
         got = {}
-        r = _check(rec, f"forward_{dt}", properties.forward, target, case, fops, dt, xl, wl)
+        r = _check(rec, f"forward_{dt}{suffix}", properties.forward, target, case, fops, dt, xl, wl)
         got["output"] = r["bound_share"] if r else None
-        if dt in GRADIENT_DTYPES:
+        if dt in gradient_dtypes:
             for wrt in wrts:
-                r = _check(rec, f"grad_{wrt}_{dt}", properties.gradients, target, case, fops, dt, wrt, xl, wl)
+                r = _check(rec, f"grad_{wrt}_{dt}{suffix}", properties.gradients, target, case, fops, dt, wrt, xl, wl)
                 got[f"grad_{wrt}"] = r["bound_share"] if r else None
         shares[dt] = {k: (None if v is None else round(float(v), 6)) for k, v in got.items()}
-    rec["bound_share"] = shares
+    return shares
+
+
+def _coverage(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str) -> dict:
+    """Per float dtype: the observed skipped / bias-only mask, and that NaN / Inf there (conv) or
+    elsewhere (transposed) leaves them untouched."""
+    case = entry.case
     prop = properties.bias_only_cells if case.transposed else properties.skipped_pixels
-    r = _check(rec, "coverage", prop, target, case, EXACT_DTYPE, entry.seed, xl, wl)
-    rec["coverage"] = {"property": prop.__name__,
-                       "observed": mask_record(r["observed"]) if r and r.get("observed") is not None else None}
+    out = {}
+    for dt in FLOAT_DTYPES:
+        if dt not in target.dtypes:
+            continue
+        r = _check(rec, f"coverage_{dt}{suffix}", prop, target, case, dt, entry.seed, entry.x_layout, entry.w_layout)
+        out[dt] = {"property": prop.__name__,
+                   "observed": mask_record(r["observed"]) if r and r.get("observed") is not None else None}
+    return out
+
+
+def _pinned(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str) -> dict:
+    """A finding's explicit operands, per dtype: the output digest, and whether every cell no input
+    reaches is exactly the bias (zero without one), bit for bit."""
+    case = entry.case
+    x, w = (np.array(a, dtype=np.float64) for a in entry.operands)
+    b = np.zeros(case.bias_shape) if case.bias else None
+    mask = case.untouched_mask()
+    out = {}
+    for dt in FLOAT_DTYPES:
+        if dt not in target.dtypes:
+            continue
+        try:
+            got = execution.to_numpy(execution.run(target, case, x, w, b, dt, entry.x_layout, entry.w_layout).out)
+        except Exception as exc:
+            rec["mismatches"][f"pinned_{dt}{suffix}"] = f"raised {error_text(exc)}"
+            out[dt] = None
+            continue
+        cells = got[(Ellipsis,) + tuple(np.nonzero(mask))]
+        exact = bool(np.all(cells.view(np.int64) == np.zeros_like(cells).view(np.int64)))
+        if not exact:
+            bad = cells[cells.view(np.int64) != 0]
+            rec["mismatches"][f"pinned_{dt}{suffix}"] = (
+                f"{bad.size} of {cells.size} cells that no input reaches are {bad.flat[0]!r}, not exactly the bias 0")
+        out[dt] = {"output": digest(got), "untouched_exact": exact}
+    return out
+
+
+def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
+    """Every property at 1 thread, then the same at N threads (``threads``): exact digests must agree."""
+    case, xl, wl = entry.case, entry.x_layout, entry.w_layout
+    ops, dtype, exact = _exact_run(target, entry, rec)
+    if ops is None:
+        return
+    rec["exact"] = exact
+    wrts = ["input", "weight"] + (["bias"] if case.bias else [])
+    _check(rec, "output_shape", properties.output_shape, target, case)
+    _check(rec, "forward_exact", properties.forward, target, case, ops, dtype, xl, wl)
+    for wrt in wrts:
+        _check(rec, f"grad_{wrt}_exact", properties.gradients, target, case, ops, dtype, wrt, xl, wl)
+    rec["bound_share"] = _float_shares(target, entry, rec, "", GRADIENT_DTYPES)
+    rec["coverage"] = _coverage(target, entry, rec, "")
+    if entry.operands:
+        rec["pinned"] = _pinned(target, entry, rec, "")
+    n = threads_n()
+    suffix = f"@{THREADS_N}"
+    with threads(n):
+        _, _, exact_n = _exact_run(target, entry, rec, suffix)
+        if exact_n is not None and exact_n != exact:
+            differs = sorted(k for k in exact if exact.get(k) != exact_n.get(k))
+            rec["mismatches"]["exact" + suffix] = f"exact-mode {differs} digests differ between 1 and {n} threads"
+        shares_n = _float_shares(target, entry, rec, suffix, ())
+        coverage_n = _coverage(target, entry, rec, suffix)
+        if entry.operands:
+            pinned_n = _pinned(target, entry, rec, suffix)
+            if pinned_n != rec["pinned"]:
+                rec["mismatches"].setdefault("pinned" + suffix, f"the finding's output differs between 1 and {n} threads")
+    if coverage_n != rec["coverage"]:
+        rec["mismatches"].setdefault("coverage" + suffix,
+                                     f"observed coverage differs between 1 and {n} threads")
+    rec["threads"] = {"n": n, "bound_share": shares_n}
+
+
+def _reject(target: Target, entry: corpus_mod.Entry, dtype: str) -> tuple[str, str | None, str | None]:
+    """``(outcome, error, mismatch)`` of one invalid call in ``dtype``."""
+    try:
+        got = properties.error_parity(target, entry.invalid_call(), dtype)
+    except AssertionError as exc:
+        return "accepted", None, first_lines(exc)
+    except Exception as exc:  # rejected with an exception type error_parity does not expect: still a rejection
+        return "rejected", error_text(exc), None
+    return "rejected", got["target_error"], None
 
 
 def run_invalid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
-    try:
-        got = properties.error_parity(target, entry.invalid_call(), EXACT_DTYPE)
-    except AssertionError as exc:
-        rec.update(outcome="accepted", error=None)
-        rec["mismatches"]["acceptance"] = first_lines(exc)
-        return
-    except Exception as exc:  # rejected with an exception type error_parity does not expect: still a rejection
-        rec.update(outcome="rejected", error=error_text(exc))
-        return
-    rec.update(outcome="rejected", error=got["target_error"])
+    """float32 in ``outcome`` / ``error``; every other dtype in ``by_dtype``."""
+    outcome, error, mismatch = _reject(target, entry, EXACT_DTYPE)
+    rec.update(outcome=outcome, error=error)
+    if mismatch:
+        rec["mismatches"]["acceptance"] = mismatch
+    by_dtype = {}
+    for dt in FLOAT_DTYPES:
+        if dt == EXACT_DTYPE or dt not in target.dtypes:
+            continue
+        o, e, mm = _reject(target, entry, dt)
+        by_dtype[dt] = {"outcome": o, "error": e}
+        if mm:
+            rec["mismatches"][f"acceptance_{dt}"] = mm
+    rec["by_dtype"] = by_dtype
 
 
 def run_entry(target: Target, entry: corpus_mod.Entry) -> dict:
@@ -241,15 +346,18 @@ def snapshot(target: Target, entries: list | None = None, progress=None) -> dict
                 progress(i + 1, len(entries))
     seconds = time.perf_counter() - start
     count = lambda key, value: sum(1 for c in cases if c[key] == value)  # noqa: E731
+    fp = fingerprint_mod.fingerprint()
     return {
         "schema": SCHEMA, "version": VERSION,
+        "fingerprint": fp, "hardware_class": fingerprint_mod.hardware_class(fp),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "target": {"name": target.name, "description": target.description, "device": target.device,
                    "tf32": target.tf32, "modules": target.modules},
         "environment": environment(target),
         "corpus": {"version": corpus_mod.CORPUS_VERSION, "size": len(entries), "digest": corpus_mod.digest(entries)},
         "settings": {"exact_dtype": EXACT_DTYPE, "float_dtypes": [d for d in FLOAT_DTYPES if d in target.dtypes],
-                     "gradient_dtypes": list(GRADIENT_DTYPES), "digest": f"sha256[:{DIGEST_CHARS}] of float64 bytes"},
+                     "gradient_dtypes": list(GRADIENT_DTYPES), "digest": f"sha256[:{DIGEST_CHARS}] of float64 bytes",
+                     "threads": [1, threads_n()]},
         "summary": {"cases": len(cases), "accepted": count("outcome", "accepted"),
                     "rejected": count("outcome", "rejected"), "unsupported": count("outcome", "unsupported"),
                     "mismatch": count("verdict", "mismatch"), "seconds": round(seconds, 2)},
@@ -266,3 +374,10 @@ def baseline_name(snap: dict) -> str:
     variant = "cpu" if name == "torch" else name.removeprefix("torch-")
     variant = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in variant)
     return f"torch-{version}-{variant}.json"
+
+
+def hardware_slug(hardware_class: str | None) -> str:
+    """A folder name for a hardware class: ``x86_64 avx2+fma cap=ALL aten=AVX2 cpu`` ->
+    ``x86_64_avx2-fma_cap-ALL_aten-AVX2_cpu``."""
+    text = hardware_class or "unknown"
+    return "".join(ch if ch.isalnum() or ch in "_." else "_" if ch == " " else "-" for ch in text)

@@ -1,6 +1,12 @@
-"""``conv-oracle`` command line: one module per subcommand, each with ``add_arguments`` and ``main``.
+"""conv-oracle: check a convolution implementation (torch by default) against an independent numpy
+reference, and explain, record and compare convolution behaviour.
 
-Invalid configurations and unusable inputs end with a one-line error (exit 2), never a traceback.
+Start with ``conv-oracle run`` (the whole suite; the report lands in ./reports/latest/index.html) or
+``conv-oracle explain --help`` (one convolution, cell by cell).
+
+Exit status: 0 every check passed; 1 a check failed; 2 usage or configuration error (one line on
+stderr, no traceback); 3 environment problem (e.g. a CUDA target without CUDA, torch missing);
+4 the run is incomplete (interrupted, crashed, or no example ran).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import sys
 
 from ..errors import ConvConfigError
 
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS = {
     "run": ("conv_oracle.cli.run", "run the differential suite and write the report (the main job)"),
@@ -19,14 +27,36 @@ SUBCOMMANDS = {
     "compare": ("conv_oracle.cli.compare", "compare two baselines (or a baseline with this environment)"),
 }
 
+EXAMPLES = """examples:
+  conv-oracle run                          the whole suite on torch (CPU), report in reports/latest/
+  conv-oracle run --profile dev -k forward  a quick look at the forward tests
+  conv-oracle run --target torch-no-mkldnn --seed 7
+  conv-oracle explain conv2d --input 1,1,5,5 --weight 1,1,3,3 --stride 2
+  conv-oracle snapshot --out baseline.json && conv-oracle compare baseline.json
+
+exit status: 0 passed, 1 a check failed, 2 usage or configuration error, 3 environment problem,
+4 incomplete run (interrupted, crashed, nothing ran)"""
+
 
 class UsageError(Exception):
     """A problem with the command's input that deserves a one-line message (exit status 2)."""
 
 
+class EnvironmentProblem(Exception):
+    """This machine cannot do what was asked (exit status 3), e.g. a CUDA target without CUDA."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2 (argparse prints the whole usage first)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="conv-oracle", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from .. import __version__
+    parser = _Parser(prog="conv-oracle", description=__doc__.split("\n\n")[0].replace("\n", " "),
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"conv-oracle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         importlib.import_module(module).add_arguments(p)
@@ -40,7 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(args._module).main(args) or 0)
     except (ConvConfigError, UsageError) as exc:
         print(f"conv-oracle {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except EnvironmentProblem as exc:
+        print(f"conv-oracle {args.command}: environment: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except MemoryError:
+        print(f"conv-oracle {args.command}: error: the sizes given do not fit in memory", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

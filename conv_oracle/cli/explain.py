@@ -9,6 +9,7 @@ configuration or unusable option (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 import numpy as np
@@ -55,11 +56,9 @@ def add_arguments(parser):
 
 def parse_ints(text: str, option: str) -> tuple[int, ...]:
     """``'2'`` -> ``(2,)``, ``'2,3'`` or ``'2x3'`` -> ``(2, 3)``; UsageError otherwise."""
-    parts = [p for p in re.split(r"[,x]", text.strip()) if p.strip()]
-    try:
-        values = tuple(int(p) for p in parts)
-    except ValueError:
-        values = ()
+    text_s = text.strip()
+    values = (tuple(int(p) for p in re.split(r"[,x]", text_s))
+              if re.fullmatch(r"-?\d+(\s*[,x]\s*-?\d+)*", text_s) else ())
     if not values:
         raise UsageError(f"{option} {text!r}: expected {PER_DIM}")
     return values
@@ -145,10 +144,18 @@ def _broadcast(values, shape, option):
         raise UsageError(f"{option}: values of shape {values.shape} do not fit {shape}") from None
 
 
+#: operands larger than this are refused (explain computes in float64 and prints cell by cell)
+MAX_CELLS = 1_000_000
+
+
 def main(args) -> int:
     case, x, w, b = build_case(args)
     if case.batch is not None and case.batch < 1 or case.in_channels < 1 or case.out_channels < 1:
         raise UsageError("--batch, --in-channels and --out-channels must be positive")
+    for name, shape in (("input", case.input_shape), ("weight", case.weight_shape)):
+        if math.prod(shape) > MAX_CELLS:
+            raise UsageError(f"{name} shape {list(shape)}: {math.prod(shape)} cells, more than explain handles "
+                             f"({MAX_CELLS}); explain is for small convolutions")
     result = compute(case, _broadcast(x, case.input_shape, "--x"), _broadcast(w, case.weight_shape, "--w"),
                      _broadcast(b, case.bias_shape, "--b") if case.bias else None)
     print(render(result), end="")

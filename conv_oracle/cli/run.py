@@ -1,11 +1,16 @@
 """`conv-oracle run`: the main job. Runs the differential suite through pytest (its progress streams
-to the terminal), then writes, under ``--out`` (default ``reports/``): ``records.jsonl``,
-``junit.xml``, ``summary.json``, ``summary.md`` and ``index.html``.
+to the terminal) and writes the report of this run into its own folder,
+``--out/runs/<UTC time>-<pid>/``: ``records.jsonl`` (streamed while the run goes), ``junit.xml``,
+``summary.json``, ``summary.md`` and ``index.html``.
 
-pytest writes its records and JUnit XML into a private folder inside ``--out``; they are moved into
-place with atomic renames and the folder is removed, so ``--out`` never holds a half-written file or
-records of an earlier run. Exit status: pytest's (0 only if every check passed; 5 when no test was
-collected), 2 for unusable options.
+``--out/latest`` is a symbolic link to the latest *complete* run, replaced atomically when a run
+completes. A run that is interrupted (Ctrl-C, SIGTERM), whose pytest crashes, or in which no
+example ran keeps its folder, marked on its page and in ``summary.json`` (``run_status``), and
+``latest`` keeps pointing at the previous complete report. Killing conv-oracle ends its pytest.
+
+Exit status: 0 every check passed; 1 a check failed; 2 usage or configuration error (one line);
+3 environment problem (e.g. a CUDA target without CUDA); 4 the run is incomplete (interrupted,
+crashed, or no example ran).
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from .. import records as records_mod
-from . import UsageError
+from .. import matrix, records as records_mod
+from ..fingerprint import cpu_info, fingerprint, summary_line
+from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
 PROFILES = ("ci", "dev", "thorough")
 SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
@@ -38,14 +44,23 @@ def add_arguments(parser):
                         help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci)")
     parser.add_argument("-n", "--workers", metavar="N", default=None,
                         help="pytest-xdist workers (a number, or 'auto'); default: one process")
-    parser.add_argument("--out", default="reports", metavar="DIR", help="report folder (default: ./reports)")
+    parser.add_argument("--out", default="reports", metavar="DIR",
+                        help="report folder (default: ./reports); each run gets DIR/runs/<time>/, DIR/latest "
+                             "points at the latest complete one")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="Hypothesis seed (pytest --hypothesis-seed); shown in the header and the report")
     parser.add_argument("-k", metavar="EXPR", dest="keyword", help="only tests matching EXPR (pytest -k)")
+    parser.add_argument("--isa", metavar="LEVELS",
+                        help="run torch once per oneDNN ISA level, each in its own process: 'all' (every level "
+                             "this CPU has) or e.g. avx2,avx512_core; combined with --threads. Replaces --target")
+    parser.add_argument("--threads", metavar="N,M",
+                        help="with --isa: the torch thread counts to run each level at (default 1 and the CPU count)")
     parser.add_argument("--pytest-args", action="append", default=[], metavar="ARGS",
                         help="more pytest arguments, shell-quoted: --pytest-args='-x --maxfail 2' (repeatable)")
 
 
 def pytest_command(folder: str, targets: list[str], profile: str, workers: str | None, keyword: str | None,
-                   extra: list[str]) -> list[str]:
+                   extra: list[str], seed: int | None = None) -> list[str]:
     """The pytest invocation: the suite's folder of this very copy of conv_oracle, records and JUnit XML
     into ``folder``."""
     cmd = [sys.executable, "-m", "pytest", SUITE_DIR, "-p", "no:cacheprovider", f"--records={folder}",
@@ -55,6 +70,8 @@ def pytest_command(folder: str, targets: list[str], profile: str, workers: str |
         cmd += ["-n", str(workers)]
     if keyword:
         cmd += ["-k", keyword]
+    if seed is not None:
+        cmd += [f"--hypothesis-seed={seed}"]
     return cmd + extra
 
 
@@ -77,29 +94,137 @@ def versions() -> str:
     return ", ".join(parts + [f"conv_oracle {__version__}"])
 
 
-def _run_pytest(cmd: list[str]) -> int:
-    proc = subprocess.Popen(cmd, env=_child_env())
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when conv-oracle dies, however it dies (Linux)."""
     try:
-        return proc.wait()
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
+def _run_pytest(cmd: list[str], env: dict | None = None) -> tuple[int, bool]:
+    """pytest's exit status and whether the run was interrupted (Ctrl-C or SIGTERM to conv-oracle)."""
+    proc = subprocess.Popen(cmd, env=_child_env() | (env or {}), preexec_fn=_die_with_parent if os.name == "posix" else None)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return proc.wait(), False
     except KeyboardInterrupt:  # the child got the same SIGINT: let it finish its session (records)
-        return proc.wait()
+        return _wait_after(proc, None), True
+    except _Terminated:
+        return _wait_after(proc, signal.SIGTERM), True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
-def collect(folder: str, out: str) -> tuple[list[dict], str | None]:
-    """Move pytest's records and JUnit XML from ``folder`` into ``out`` (atomic renames); an empty
-    ``records.jsonl`` if pytest wrote none."""
-    rec_src = os.path.join(folder, records_mod.RECORDS_FILE)
-    rec_dst = os.path.join(out, records_mod.RECORDS_FILE)
-    if os.path.exists(rec_src):
-        os.replace(rec_src, rec_dst)
-    else:
-        records_mod.atomic_write(rec_dst, "")
-    junit_src, junit_dst = os.path.join(folder, JUNIT_FILE), os.path.join(out, JUNIT_FILE)
-    if os.path.exists(junit_src):
-        os.replace(junit_src, junit_dst)
-    elif os.path.exists(junit_dst):
-        os.unlink(junit_dst)
-    return records_mod.load(rec_dst), junit_dst if os.path.exists(junit_dst) else None
+def _wait_after(proc, sig) -> int:
+    if sig is not None and proc.poll() is None:
+        proc.send_signal(sig)
+    for _ in range(2):
+        try:
+            return proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        except KeyboardInterrupt:
+            proc.kill()
+    return proc.wait()
+
+
+def _merge_levels(folder: str, runs: int) -> None:
+    """Join the per-level runs (``folder/level-i/``) into the run folder: their records concatenated,
+    their JUnit test suites under one ``<testsuites>``; the level folders removed."""
+    import xml.etree.ElementTree as ET
+    text, root = "", ET.Element("testsuites")
+    for i in range(runs):
+        sub = os.path.join(folder, f"level-{i}")
+        _, _ = collect(sub)  # merges the parts a killed pytest left
+        with open(os.path.join(sub, records_mod.RECORDS_FILE), encoding="utf-8") as fh:
+            text += fh.read()
+        try:
+            tree = ET.parse(os.path.join(sub, JUNIT_FILE)).getroot()
+            root.extend([tree] if tree.tag == "testsuite" else list(tree))
+        except (OSError, ET.ParseError):
+            pass
+        shutil.rmtree(sub, ignore_errors=True)
+    records_mod.atomic_write(os.path.join(folder, records_mod.RECORDS_FILE), text)
+    if len(root):
+        records_mod.atomic_write(os.path.join(folder, JUNIT_FILE), ET.tostring(root, encoding="unicode"))
+
+
+def _run_levels(folder: str, runs: list[dict], args, extra) -> tuple[int, bool, list[str]]:
+    """One pytest per ISA level, each in a process started with that level's caps."""
+    codes, interrupted, cmd = [], False, []
+    for i, r in enumerate(runs):
+        sub = os.path.join(folder, f"level-{i}")
+        os.makedirs(sub)
+        cmd = pytest_command(sub, r["targets"], args.profile, args.workers, args.keyword, extra, args.seed)
+        print(f"\n== ISA level {r['level']}: {' '.join(f'{k}={v}' for k, v in r['env'].items())}", flush=True)
+        code, interrupted = _run_pytest(cmd, r["env"])
+        codes.append(code)
+        if interrupted:
+            break
+    _merge_levels(folder, len(codes))
+    code = max(codes, key=lambda c: (c not in (0, 5), c))  # a failing level beats passing and empty ones
+    return code, interrupted, cmd
+
+
+def collect(folder: str) -> tuple[list[dict], str | None]:
+    """The run's records (merging parts a killed pytest left) and JUnit XML path, if any."""
+    import glob
+    if glob.glob(os.path.join(folder, "records.*.jsonl")):
+        records_mod.merge(folder)
+    path = os.path.join(folder, records_mod.RECORDS_FILE)
+    if not os.path.exists(path):
+        records_mod.atomic_write(path, "")
+    junit = os.path.join(folder, JUNIT_FILE)
+    return records_mod.load(path), junit if os.path.exists(junit) else None
+
+
+def run_status(code: int, interrupted: bool, examples: int) -> str:
+    """complete, interrupted, crashed or empty (see the module docstring)."""
+    if interrupted or code == 2:
+        return "interrupted"
+    if code not in (0, 1, 5):
+        return "crashed"
+    if code == 5 or examples == 0:
+        return "empty"
+    return "complete"
+
+
+def new_run_folder(out: str) -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = os.path.join(out, "runs", f"{stamp}-{os.getpid()}")
+    os.makedirs(folder)
+    return folder
+
+
+def point_latest(out: str, folder: str) -> str:
+    """Make ``out/latest`` a link to ``folder`` (atomically: a new link renamed over the old)."""
+    latest = os.path.join(out, "latest")
+    tmp = os.path.join(out, f".latest-{os.getpid()}")
+    os.symlink(os.path.relpath(folder, out), tmp)
+    os.replace(tmp, latest)
+    return latest
+
+
+def check_targets(targets: list[str]) -> None:
+    """Unknown targets are usage errors; a CUDA target without CUDA is an environment problem."""
+    from ..targets import load_target
+    for name in targets:
+        try:
+            t = load_target(name)
+        except ImportError as exc:
+            raise EnvironmentProblem(f"--target {name}: {exc}") from None
+        if t.device == "cuda" and not t.functions:
+            raise EnvironmentProblem(f"--target {name}: CUDA is not available on this machine")
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -110,9 +235,18 @@ def summary_lines(summary: dict) -> list[str]:
 
 
 def main(args) -> int:
+    from ..errors import ConvConfigError
     from ..report import write_reports
 
     targets = list(dict.fromkeys(args.target or ["torch"]))
+    runs = None
+    if args.isa:
+        if args.target:
+            raise UsageError("--isa runs torch at each ISA level: leave out --target")
+        runs = matrix.plan(args.isa, args.threads, cpu_info()["flags"])
+        targets = [t for r in runs for t in r["targets"]]
+    elif args.threads:
+        raise UsageError("--threads goes with --isa (or use targets such as torch@threads=1)")
     try:
         extra = [a for chunk in args.pytest_args for a in shlex.split(chunk)]
     except ValueError as exc:
@@ -122,28 +256,60 @@ def main(args) -> int:
     out = os.path.abspath(args.out)
     try:
         os.makedirs(out, exist_ok=True)
+        folder = new_run_folder(out)
     except OSError as exc:
-        raise UsageError(f"--out {args.out}: {exc.strerror}") from None
-    folder = tempfile.mkdtemp(prefix=".run-", dir=out)
-    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra)
-    print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; "
-          f"workers {args.workers or 1}; report -> {out}", flush=True)
-    started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
+        raise UsageError(f"--out {args.out}: {exc.strerror} (the report folder must be writable)") from None
     try:
-        code = _run_pytest(cmd)
-        recs, junit = collect(folder, out)
-    finally:
+        check_targets(targets)
+    except (ConvConfigError, EnvironmentProblem):
+        os.rmdir(folder)
+        _remove_if_empty(os.path.join(out, "runs"))
+        raise
+    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra, args.seed)
+    seed = args.seed if args.seed is not None else ("derandomized" if args.profile == "ci" else "random")
+    print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; seed {seed}; "
+          f"workers {args.workers or 1}; run folder {folder}", flush=True)
+    print(f"environment: {summary_line(fingerprint())}", flush=True)
+    started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
+    if runs:
+        code, interrupted, cmd = _run_levels(folder, runs, args, extra)
+    else:
+        code, interrupted = _run_pytest(cmd)
+    if code == 4 and not interrupted:  # pytest refused its arguments (its one line is above)
         shutil.rmtree(folder, ignore_errors=True)
-    meta = {"targets": targets, "profile": args.profile, "workers": args.workers or 1, "exit_code": code,
+        _remove_if_empty(os.path.join(out, "runs"))
+        raise UsageError("pytest refused the arguments (see the line above)")
+    recs, junit = collect(folder)
+    examples = sum(1 for r in recs if r.get("verdict") in ("pass", "fail"))
+    status = run_status(code, interrupted, examples)
+    envs = records_mod.environments(os.path.join(folder, records_mod.RECORDS_FILE))
+    meta = {"environment": [summary_line(e) for e in envs] or [summary_line(fingerprint())],
+            "targets": targets, "profile": args.profile, "workers": args.workers or 1, "exit_code": code,
+            "seed": seed, "run_status": status,
             "started": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
-            "command": shlex.join(["python", *cmd[1:]]).replace(folder, "<out>"), "versions": versions()}
-    summary = write_reports(out, recs, junit, meta)
+            "command": shlex.join(["python", *cmd[1:]]).replace(folder, "<run folder>"), "versions": versions()}
+    summary = write_reports(folder, recs, junit, meta)
+    if status == "complete":
+        latest = point_latest(out, folder)
     print("", *summary_lines(summary), sep="\n")
     print(f"report:  {summary['paths']['html']}\nsummary: {summary['paths']['markdown']}")
-    if code == 5:
-        print("conv-oracle run: no tests were collected (check -k, --target and --pytest-args)", file=sys.stderr)
-    elif code not in (0, 1):
-        print(f"conv-oracle run: pytest stopped with exit status {code} (see its output above)", file=sys.stderr)
-    elif code == 1:
-        print(f"conv-oracle run: {len(summary['failures'])} failing test(s); details in the report", file=sys.stderr)
-    return code if code else (1 if summary["totals"]["all"]["failed"] else 0)
+    if status == "complete":
+        print(f"latest:  {latest} -> {os.path.relpath(folder, out)}")
+        if summary["totals"]["all"]["failed"] or code == 1:
+            print(f"conv-oracle run: {len(summary['failures'])} failing test(s); details in the report", file=sys.stderr)
+            return EXIT_CHECK_FAILED
+        return EXIT_OK
+    previous = os.path.join(out, "latest")
+    kept = (f"; the previous complete report is still {os.path.join(previous, 'index.html')}"
+            if os.path.exists(previous) else "")
+    why = {"interrupted": "the run was interrupted", "empty": "no example ran (check -k, --target and --pytest-args)",
+           "crashed": f"pytest stopped with exit status {code} (see its output above)"}[status]
+    print(f"conv-oracle run: incomplete run ({status}): {why}{kept}", file=sys.stderr)
+    return EXIT_INCOMPLETE
+
+
+def _remove_if_empty(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass

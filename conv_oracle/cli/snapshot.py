@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import compat
 from ..baseline.schema import dumps
 from ..baseline.snapshot import baseline_name, snapshot
 from ..records import atomic_write
@@ -23,18 +24,28 @@ def add_arguments(parser):
 
 
 def ensure_writable(path: str) -> None:
-    """Fail before the work, not after it: the folder of ``path`` must exist (or be made) and be writable."""
+    """Fail before the work, not after it: the folder of ``path`` must exist (no folder is made
+    silently) and be writable."""
     folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out {path}: the folder {folder} does not exist (create it first)")
     if not os.access(folder, os.W_OK) or os.path.isdir(path):
         raise UsageError(f"cannot write {path}: {'it is a folder' if os.path.isdir(path) else 'folder not writable'}")
 
 
+def require_supported() -> None:
+    """One line, before any work, when the installed torch / numpy cannot run the corpus. Also lets idle
+    OpenMP threads sleep rather than spin (read when torch loads, so before that): on a loaded machine a
+    spinning pool makes each small call of the N-thread pass wait for a time slice. Results do not change."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    problem = compat.check()
+    if problem:
+        raise UsageError(problem)
+
+
 def main(args) -> int:
     ensure_writable(args.out)
+    require_supported()
     target = load_target(args.target)
     if target.device == "cuda" and not target.functions:
         raise UsageError(f"target {target.name}: CUDA is not available on this machine")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from . import svg
+from . import paths, svg
 
 CSS = """
 body{font:14px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d2330;margin:0;background:#f6f7f9}
@@ -54,30 +54,38 @@ def _td(value, cls: str = "", title: str = "") -> str:
 
 
 def _tally_cells(t: dict) -> list[str]:
-    return [_td(t["examples"], "n"), _td(t["passed"], "n"), _td(t["failed"], "n fail" if t["failed"] else "n")]
+    return [_td(t["examples"], "n"), _td(t["passed"], "n"), _td(t["failed"], "n fail" if t["failed"] else "n"),
+            _td(t.get("deviations", 0), "n")]
 
 
 def _header(s: dict) -> str:
     meta, tot = s["meta"], s["totals"]
     a = tot["all"]
-    if s["ok"]:
-        banner = f'<div class="banner ok">PASSED: {a["examples"]} examples, no failures</div>'
+    from .markdown import headline
+    run = s.get("run_status", "complete")
+    if run != "complete":
+        banner = (f'<div class="banner bad">{_e(run.upper())}: incomplete run, a partial report '
+                  f'({_e(headline(a))}); the previous complete report stays at latest/</div>')
+    elif s["ok"]:
+        banner = f'<div class="banner ok">PASSED: {_e(headline(a))}, no failures</div>'
     else:
         n = len(s["failures"])
         code = meta.get("exit_code")
-        banner = (f'<div class="banner bad">FAILED: {a["failed"]} failing examples in {n} failing test(s)'
+        banner = (f'<div class="banner bad">FAILED: {n} failing test(s); {_e(headline(a))}'
                   f'{_e(f"; pytest exit status {code}") if code not in (None, 0, 1) else ""}</div>')
     rows = [[_td(k), _td(v)] for k, v in (
-        ("targets", ", ".join(meta.get("targets", []))), ("Hypothesis profile", meta.get("profile")),
+        ("run", run), ("targets", ", ".join(meta.get("targets", []))), ("Hypothesis profile", meta.get("profile")),
+        ("seed", meta.get("seed")),
         ("workers", meta.get("workers")), ("pytest exit status", meta.get("exit_code")),
         ("started", meta.get("started")), ("duration", f"{meta['duration_s']:.1f} s" if "duration_s" in meta else None),
-        ("command", meta.get("command")), ("versions", meta.get("versions")))
+        ("command", meta.get("command")), ("versions", meta.get("versions")),
+        ("environment", " | ".join(meta.get("environment") or [])))
         if v not in (None, "")]
     junit = s.get("junit")
     if junit:
         rows.append([_td("pytest tests"), _td(f"{junit['tests']} tests: {junit['passed']} passed, {junit['failed']} "
                                              f"failed, {junit['error']} errors, {junit['skipped']} skipped")])
-    sections = (("totals", "totals"), ("failures", f"failures ({len(s['failures'])})"),
+    sections = (("totals", "totals"), ("failures", f"failures ({len(s['failures'])})"), ("paths", "execution paths"),
                 ("coverage", "coverage matrix"), ("distinct", "values seen"), ("skips", "skip statistics"),
                 ("bounds", "rounding bound"), ("errors", "invalid configurations"), ("maps", "coverage maps"))
     nav = "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in sections)
@@ -88,7 +96,7 @@ def _header(s: dict) -> str:
 def _totals(s: dict) -> str:
     targets = s["meta"]["targets"]
     rows = [[_td(t), *_tally_cells(s["totals"]["targets"][t])] for t in targets]
-    out = '<h2 id="totals">Totals per target</h2>' + _table(["target", "examples", "passed", "failed"], rows)
+    out = '<h2 id="totals">Totals per target</h2>' + _table(["target", "examples", "passed", "failed", "known deviations"], rows)
     header = ["property"] + [f"{t}: {k}" for t in targets for k in ("examples", "failed")]
     prop_rows = []
     for p in s["properties"]:
@@ -237,7 +245,8 @@ def _failures(s: dict) -> str:
 
 def render(summary: dict) -> str:
     """The whole page."""
-    parts = [_header(summary), _totals(summary), _failures(summary), _coverage(summary), _distinct(summary),
+    parts = [_header(summary), _totals(summary), _failures(summary), paths.html(summary, _td, _table, _e),
+             _coverage(summary), _distinct(summary),
              _skips(summary), _bounds(summary), _errors(summary), _maps(summary)]
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

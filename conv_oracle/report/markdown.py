@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import paths
 from .text import ascii_map
 
 MAX_SNIPPET_LINES = 40
@@ -29,15 +30,27 @@ def _matrix_cell(c: dict) -> str:
     return f"{c['examples']} (**{c['failed']} failed**)" if c["failed"] else str(c["examples"])
 
 
+def headline(a: dict) -> str:
+    """Examples drawn apart from shrinking attempts."""
+    shrink, shrink_failed = a.get("shrinking", 0), a.get("shrinking_failed", 0)
+    text = f"{a['examples'] - shrink} examples, {a['passed']} passed, {a['failed'] - shrink_failed} failed"
+    return text + (f" (+ {shrink} shrinking attempts, {shrink_failed} failing)" if shrink else "")
+
+
 def _header(s: dict) -> list[str]:
     meta, a = s["meta"], s["totals"]["all"]
-    status = "PASSED" if s["ok"] else "FAILED"
-    out = [f"# conv_oracle report: {status}", "",
-           f"{a['examples']} examples, {a['passed']} passed, {a['failed']} failed; "
+    run = s.get("run_status", "complete")
+    status = ("PASSED" if s["ok"] else "FAILED") if run == "complete" else f"{run.upper()} (incomplete run)"
+    out = [f"# conv_oracle report: {status}", ""]
+    if run != "complete":
+        out += [f"**This run is {run}: a partial report.** The previous complete report stays at `latest/`.", ""]
+    out += [f"{headline(a)}; seed: {meta.get('seed', '?')}; "
            f"targets: {', '.join(meta['targets'])}; profile: {meta.get('profile', '?')}; "
            f"pytest exit status: {meta.get('exit_code', '?')}"]
     if meta.get("versions"):
         out.append(f"Versions: {meta['versions']}")
+    for env in meta.get("environment") or []:
+        out.append(f"Environment: {env}")
     junit = s.get("junit")
     if junit:
         out.append(f"pytest: {junit['tests']} tests, {junit['passed']} passed, {junit['failed']} failed, "
@@ -145,6 +158,7 @@ def _failures(s: dict) -> list[str]:
 
 def render(summary: dict) -> str:
     """The whole document."""
-    parts = (_header(summary) + _totals(summary) + _failures(summary) + _coverage(summary) + _distinct(summary)
+    parts = (_header(summary) + _totals(summary) + _failures(summary) + paths.markdown(summary, table)
+             + _coverage(summary) + _distinct(summary)
              + _skips(summary) + _bounds(summary) + _errors(summary) + _maps(summary))
     return "\n".join(parts).rstrip() + "\n"

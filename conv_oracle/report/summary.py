@@ -102,16 +102,34 @@ def _order(seen, preferred=()) -> list:
 
 
 def _tally(records) -> dict:
+    """``deviations``: failing examples a known-deviation entry covers (expected; not failures)."""
     failed = sum(r.get("verdict") == "fail" for r in records)
-    return {"examples": len(records), "passed": len(records) - failed, "failed": failed}
+    expected = sum(r.get("verdict") == "deviation" for r in records)
+    return {"examples": len(records), "passed": len(records) - failed - expected, "failed": failed,
+            "deviations": expected}
 
 
 def totals(records: list[dict], targets: list[str]) -> dict:
-    """Examples, passed and failed: overall and per target."""
+    """Examples, passed and failed: overall and per target; ``shrinking`` / ``shrinking_failed``
+    count the records made after a test's first failure (Hypothesis shrinking it), which the
+    headline keeps apart from the examples drawn."""
     by_target = defaultdict(list)
     for r in records:
         by_target[r.get("target", "?")].append(r)
-    return {"all": _tally(records), "targets": {t: _tally(by_target[t]) for t in targets}}
+    return {"all": _with_shrinking(records), "targets": {t: _with_shrinking(by_target[t]) for t in targets}}
+
+
+def _with_shrinking(records: list[dict]) -> dict:
+    tally = _tally(records)
+    failed_tests, shrink, shrink_failed = set(), 0, 0
+    for r in records:
+        key = (r.get("test"), r.get("target"))
+        if key in failed_tests:
+            shrink += 1
+            shrink_failed += r.get("verdict") == "fail"
+        elif r.get("verdict") == "fail":
+            failed_tests.add(key)
+    return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed}
 
 
 def by_property(records: list[dict], targets: list[str]) -> list[dict]:
@@ -295,9 +313,25 @@ def failures(records: list[dict], junit_cases: list[dict] | None = None) -> list
             out.append({"test": case["test"], "target": None, "property": None, "op": None, "dtype": None,
                         "mode": None, "layouts": [], "case": None, "describe": "", "regimes": {},
                         "message": f"{case['outcome']} without a failing record: {case['message']}",
-                        "header": "", "cells": [], "snippet": case.get("text", ""), "failing_examples": 0,
+                        "header": "", "cells": [], "snippet": _snippet_in(case.get("text", "")),
+                        "details": case.get("text", ""), "failing_examples": 0,
                         "reported": True})
     return out
+
+
+def _snippet_in(text: str) -> str:
+    """The runnable snippet in a failure's text (after 'Reproduce with target NAME:'), if any."""
+    from ..records import REPRO_MARK
+    if REPRO_MARK not in text:
+        return ""
+    tail = text.split(REPRO_MARK, 1)[1].partition("\n")[2]  # after the line 'Reproduce with target NAME:'
+    lines = []
+    for line in tail.splitlines():
+        line = line[2:] if line.startswith("E ") else line
+        if line.strip().startswith(("Failing test case", "Falsifying example")):
+            break
+        lines.append(line.rstrip())
+    return "\n".join(lines).strip("\n")
 
 
 # ---- coverage maps ----------------------------------------------------------------------------------
@@ -398,6 +432,9 @@ def targets_of(records: list[dict], declared: list[str] | None = None) -> list[s
     return list(dict.fromkeys(list(declared or []) + seen))
 
 
+from . import paths as _paths  # noqa: E402  (after the helpers it shares with html / markdown)
+
+
 def summarize(records: list[dict], meta: dict | None = None, junit: dict | None = None) -> dict:
     """The whole summary: totals, per property, coverage matrix, distinct values, skip statistics,
     rounding-bound usage, error rules, coverage maps and failures."""
@@ -405,11 +442,12 @@ def summarize(records: list[dict], meta: dict | None = None, junit: dict | None 
     targets = targets_of(records, meta.get("targets"))
     meta["targets"] = targets
     fails = failures(records, (junit or {}).get("cases"))
-    return {"meta": meta, "totals": totals(records, targets), "properties": by_property(records, targets),
+    status = meta.get("run_status", "complete")
+    return {"meta": meta, "run_status": status, "totals": totals(records, targets), "properties": by_property(records, targets),
             "coverage": coverage_matrix(records, targets), "distinct": distinct_values(records),
             "skips": skip_statistics(records), "bounds": bound_usage(records),
             "errors": error_rules(records, targets), "maps": representative_maps(records),
-            "failures": fails, "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,
+            "failures": fails, "paths": _paths.summarize(records), "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,
             "skipped_tests": [c for c in (junit or {}).get("cases", []) if c["outcome"] == "skipped"],
             "ok": (not fails and not any(t["failed"] for t in totals(records, targets)["targets"].values())
-                   and meta.get("exit_code", 0) == 0)}
+                   and meta.get("exit_code", 0) == 0 and status == "complete")}

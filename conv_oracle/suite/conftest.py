@@ -1,6 +1,3 @@
-"""The suite's pytest configuration. Its options, fixtures and hooks come from the plugin
-``conv_oracle.pytest_plugin``, which pytest loads through the package's ``pytest11`` entry point."""
-
-from conv_oracle.profiles import register_profiles
-
-register_profiles()
+"""The suite's pytest configuration. Its options, fixtures, hooks and Hypothesis profiles come from the
+plugin ``conv_oracle.pytest_plugin``, which pytest loads through the package's ``pytest11`` entry point
+(so ``pytest --pyargs conv_oracle.suite --hypothesis-profile thorough`` works from anywhere)."""

@@ -2,8 +2,8 @@
 (``torch``, ``torch-no-mkldnn``, ``torch-cuda``, ``torch-cuda-no-tf32``, ``torch-compile``,
 ``onnxruntime``) or an importable module path exposing ``conv2d`` and ``conv_transpose2d`` (and
 optionally the 1-D / 3-D functions) with ``torch.nn.functional``'s signatures. Such a module may set
-``DEVICE`` (default ``"cpu"``), ``TF32`` (default False) and ``CAPABILITY`` (see
-:mod:`conv_oracle.targets.capability`; default: torch's)."""
+``DEVICE`` (default ``"cpu"``), ``TF32`` (default False), ``TORCH_KERNELS`` (default True: its calls end
+in torch's kernels) and ``CAPABILITY`` (see :mod:`conv_oracle.targets.capability`; default: torch's)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,16 @@ _MISPLACED = ("DTYPES", "AUTOGRAD", "DEVICES", "REJECTS", "RELAXED", "OPTIONS")
 
 @functools.lru_cache(maxsize=None)
 def load_target(name: str) -> Target:
-    """The target called ``name``; raises ConvConfigError (a ValueError) for unusable names."""
+    """The target called ``name``; raises ConvConfigError (a ValueError) for unusable names.
+    ``BASE@SPEC`` is a path variant of a built-in target (:mod:`conv_oracle.targets.variants`)."""
+    if "@" in name:
+        base, _, spec = name.partition("@")
+        if base not in BUILTIN:
+            raise ConvConfigError("target", name, f"path variants ('@') exist for the built-in targets "
+                                                  f"{sorted(BUILTIN)}, not {base!r}")
+        from ..fingerprint import cpu_info
+        from .variants import variant
+        return variant(load_target(base), name, spec, cpu_info()["flags"])
     if name in BUILTIN:
         return BUILTIN[name]()
     try:
@@ -58,4 +67,5 @@ def target_from_module(module, name: str | None = None) -> Target:
         raise ConvConfigError(f"target {name}: DEVICE", device, f"not among CAPABILITY['devices']={capability.devices}")
     doc = (module.__doc__ or "").strip()
     return Target(name, functions, device, modules=False, tf32=bool(getattr(module, "TF32", False)),
-                  description=doc.splitlines()[0] if doc else name, capability=capability)
+                  description=doc.splitlines()[0] if doc else name, capability=capability,
+                  torch_kernels=bool(getattr(module, "TORCH_KERNELS", True)))

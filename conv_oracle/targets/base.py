@@ -22,6 +22,12 @@ class Target:
     torch's ``nn`` modules run on it (module-only cases: ``padding_mode``, ``output_size``) when
     the target's own functions do not take them (``capability.options``).
     ``tf32`` marks float32 convolutions that round their operands to TF32.
+    ``torch_kernels`` says whether the calls end in torch's own convolution kernels (built-in
+    targets, and module targets unless they declare ``TORCH_KERNELS = False``): then each example
+    records the ATen backend torch dispatches to, and known deviations of those kernels apply.
+    ``env`` holds environment variables read when torch loads (ISA caps): they apply to the target's
+    worker process (``conv_oracle.isolation``), or need a process started with them;
+    ``threads`` is the torch thread count its calls run with.
     """
 
     name: str
@@ -32,6 +38,9 @@ class Target:
     description: str = ""
     context: Callable[[], contextlib.AbstractContextManager] = field(default=contextlib.nullcontext)
     capability: Capability = field(default_factory=Capability)
+    torch_kernels: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    threads: int | None = None
 
     def __repr__(self) -> str:  # one line: Hypothesis prints it in every falsifying example
         return f"Target({self.name!r}, device={self.device!r}, {self.capability.summary()})"
@@ -42,6 +51,18 @@ class Target:
     @property
     def dtypes(self) -> tuple[str, ...]:
         return self.capability.dtypes
+
+    def require_environment(self, environ=None) -> None:
+        """Raise ConvConfigError when this process was not started with the variables in ``env``
+        (ISA caps are read once, when torch loads)."""
+        import os
+        from ..errors import ConvConfigError
+        environ = os.environ if environ is None else environ
+        missing = {k: v for k, v in self.env.items() if environ.get(k) != v}
+        if missing:
+            setting = " ".join(f"{k}={v}" for k, v in self.env.items())
+            raise ConvConfigError("target", self.name, f"needs a process started with {setting} (read once when "
+                                                       f"torch loads): use conv-oracle run --isa, or set them")
 
     def function(self, name: str) -> Callable | None:
         return self.functions.get(name)

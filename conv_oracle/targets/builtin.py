@@ -28,29 +28,42 @@ def torch_no_mkldnn() -> Target:
 
 def torch_cuda() -> Target:
     import torch
+    from ..fingerprint import cuda_tf32_enabled, tf32_settings
     available = torch.cuda.is_available()
-    tf32 = bool(available and torch.backends.cudnn.allow_tf32 and torch.cuda.get_device_capability()[0] >= 8)
+    tf32 = bool(available and cuda_tf32_enabled() and torch.cuda.get_device_capability()[0] >= 8)
     return Target("torch-cuda", _functional() if available else {}, "cuda", modules=available, tf32=tf32,
                   description=(f"torch.nn.functional on {torch.cuda.get_device_name()} "
-                               f"(cudnn.allow_tf32={torch.backends.cudnn.allow_tf32})") if available
+                               f"(cuDNN conv TF32 {tf32_settings()})") if available
                   else "CUDA not available: its tests skip")
+
+
+@contextlib.contextmanager
+def _cudnn_conv_ieee():
+    """float32 convolutions in IEEE float32 on cuDNN: through ``fp32_precision`` where torch has it
+    (recent torch raises when it is mixed with the legacy ``allow_tf32`` flag), else the legacy flag."""
+    import torch
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        old = conv.fp32_precision
+        conv.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            conv.fp32_precision = old
+        return
+    old = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = old
 
 
 def torch_cuda_no_tf32() -> Target:
     import torch
     target = torch_cuda()
     target.name, target.tf32 = "torch-cuda-no-tf32", False
-
-    @contextlib.contextmanager
-    def context():
-        old = torch.backends.cudnn.allow_tf32
-        torch.backends.cudnn.allow_tf32 = False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.allow_tf32 = old
-
-    target.context = context
+    target.context = _cudnn_conv_ieee
     target.description += " with TF32 switched off"
     return target
 

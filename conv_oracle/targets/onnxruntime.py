@@ -31,6 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.capi import onnxruntime_pybind11_state as _state
 
 DEVICE = "cpu"
+TORCH_KERNELS = False  # no torch convolution kernel runs: torch's known deviations do not apply
 OPSET = 22
 _ONNX_DTYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

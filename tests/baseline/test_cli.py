@@ -31,20 +31,20 @@ def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(tmp_pat
     assert os.listdir(out.parent) == ["ref.json"], "a temporary file was left behind"
     saved = tmp_path / "current.json"
     assert main(["compare", str(out), "current", "--save", str(saved)]) == 0  # target taken from OLD
-    assert "**Result: no regression-class changes**" in capsys.readouterr().out
+    assert "**Result: no contract change**" in capsys.readouterr().out
     assert schema.load(str(saved))["cases"] == data["cases"]
 
 
 def test_compare_identical_files_exits_0(files, capsys):
     assert main(["compare", files["reference_functional"], files["reference_functional"]]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("# Convolution behaviour:") and "**Result: no regression-class changes**" in out
+    assert out.startswith("# Convolution behaviour:") and "**Result: no contract change**" in out
 
 
 def test_compare_planted_fault_exits_1_and_names_the_class(files, capsys):
     assert main(["compare", files["reference_functional"], files["planted_stride_gap"]]) == 1
     out = capsys.readouterr().out
-    assert "## Exact values changed" in out and "now disagrees with the oracle" in out
+    assert "### Values changed" in out and "now disagrees with the oracle" in out
     assert main(["compare", files["reference_functional"], files["planted_accepts_groups"], "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["regression"] is True and data["counts"]["acceptance"] > 0
@@ -55,13 +55,14 @@ def test_compare_message_only_change_exits_0(files, tmp_path, capsys):
     assert main(["compare", files["reference_functional"], files["planted_reworded"], "--out", str(report)]) == 0
     assert capsys.readouterr().out == ""
     text = report.read_text()
-    assert "## Message changed" in text and "informational" in text and "**Result: no regression-class" in text
+    assert "### Message changed" in text and "informational" in text and "**Result: no contract change" in text
 
 
 @pytest.mark.parametrize("argv, expected", [
     (["--drift-ratio", "0.5"], "--drift-ratio"),
     (["--target", "torch"], "only when NEW is 'current'"),
     (["--out", "/proc/no/such/dir/r.md"], "cannot write"),
+    (["--ignore", "/no/such/team.ignore"], "cannot read the ignore file"),
 ])
 def test_compare_usage_errors_are_one_line(files, capsys, argv, expected):
     ref = files["reference_functional"]
@@ -90,3 +91,20 @@ def test_snapshot_unknown_target_is_one_line(tmp_path, capsys):
     assert main(["snapshot", "--target", "no_such_module_xyz", "--out", str(tmp_path / "x.json")]) == 2
     err = capsys.readouterr().err
     assert "no_such_module_xyz" in err and err.count("\n") == 1
+
+
+def test_compare_with_an_ignore_file(files, tmp_path, capsys):
+    """The planted acceptance fault, accepted case by case with a reason: exit 0, listed as ignored."""
+    ref, bad = files["reference_functional"], files["planted_accepts_groups"]
+    assert main(["compare", ref, bad, "--json"]) == 1
+    ids = sorted({c["id"] for c in json.loads(capsys.readouterr().out)["changes"] if c["regression"]})
+    accepted = tmp_path / "team.ignore"
+    accepted.write_text("".join(f"{i}:acceptance  # groups <= 0 runs as 1 in our wrapper, on purpose\n" for i in ids))
+    assert main(["compare", ref, bad, "--ignore", str(accepted)]) == 0
+    out = capsys.readouterr().out
+    assert "### Accepted by the ignore file" in out and "on purpose" in out and "no contract change" in out
+    no_reason = tmp_path / "bad.ignore"
+    no_reason.write_text(f"{ids[0]}\n")
+    assert main(["compare", ref, bad, "--ignore", str(no_reason)]) == 2
+    err = capsys.readouterr().err
+    assert "has no reason" in err and err.count("\n") == 1

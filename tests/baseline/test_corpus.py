@@ -57,6 +57,23 @@ def test_historical_cases_and_known_deviations_are_included(corpus_entries):
     assert {label for _, label, _ in corpus.KNOWN_DEVIATIONS} <= labels
 
 
+def test_every_finding_is_pinned_with_its_operands(corpus_entries):
+    from conv_oracle.historical import FINDINGS
+    pinned = {e.label: e for e in corpus_entries if e.source == "finding"}
+    assert set(pinned) == set(FINDINGS)
+    for name, e in pinned.items():
+        assert e.case == FINDINGS[name][0] and e.operands is not None
+        assert np.asarray(e.operands[0]).shape == e.case.input_shape, name
+        assert np.asarray(e.operands[1]).shape == e.case.weight_shape, name
+
+
+def test_realistic_sizes_are_included(corpus_entries):
+    """Layer-sized cases, where oneDNN's kernel choice (by size and thread count) differs from tiny ones."""
+    big = [e for e in corpus_entries if e.source == "realistic"]
+    assert len(big) >= 5 and {e.case.op for e in big} == {"conv", "conv_transpose"}
+    assert all(e.case.in_channels >= 8 and max(e.case.input_size) >= 8 for e in big)
+
+
 @pytest.mark.parametrize("op", ["conv", "conv_transpose"])
 def test_every_regime_is_covered(corpus_entries, op):
     """Each value of each regime tag occurs for each op (stride vs kernel, dims, groups, padding, ...)."""

@@ -109,3 +109,33 @@ def test_no_traceback_from_the_command(tmp_path, good_file):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert "truncated" in proc.stderr and proc.stdout == ""
+
+
+def _as_version_1(snap):
+    """``snap`` as schema version 1 wrote it: no machine facts, float32 coverage only."""
+    old = copy.deepcopy(snap)
+    old["version"] = 1
+    old.pop("fingerprint"), old.pop("hardware_class")
+    for c in old["cases"]:
+        if c.get("coverage"):
+            c["coverage"] = c["coverage"]["float32"]
+        if "coverage_float32" in c["mismatches"]:
+            c["mismatches"]["coverage"] = c["mismatches"].pop("coverage_float32")
+    return old
+
+
+def test_a_version_1_baseline_is_migrated_and_compared_on_the_contract_only(good):
+    from conv_oracle.baseline.diff import compare
+    old = schema.loads(json.dumps(_as_version_1(good)), "v1.json")
+    assert old["migrated_from"] == 1 and old["version"] == schema.VERSION and old["hardware_class"] is None
+    assert all(set(c["coverage"]) == {"float32"} for c in old["cases"] if c.get("coverage"))
+    cmp = compare(old, good)
+    assert not cmp.regressions() and not cmp.same_hardware
+    assert any("schema-v1" in n for n in cmp.notes)
+
+
+def test_an_unknown_older_version_is_refused_in_one_line(good):
+    data = json.loads(schema.dumps(good))
+    data["version"] = 0
+    with pytest.raises(BaselineError, match="positive integer"):
+        schema.loads(json.dumps(data), "x.json")

@@ -3,7 +3,7 @@
 import numpy as np
 import torch.nn.functional as F
 
-from conv_oracle import properties
+from conv_oracle import fingerprint, properties
 from conv_oracle.baseline import snapshot as snap_mod
 from conv_oracle.baseline.diff import compare
 from conv_oracle.strategies import exact_magnitude, make_operands
@@ -43,11 +43,25 @@ def test_records_hold_shape_digests_shares_and_coverage(torch_snapshot):
         assert set(c["bound_share"]["float32"]) == expected - {"dtype", "operands"}, c["id"]
         assert {"float64", "float16", "bfloat16"} <= set(c["bound_share"])
         transposed = c["case"]["op"] == "conv_transpose"
-        assert c["coverage"]["property"] == ("bias_only_cells" if transposed else "skipped_pixels")
         spatial = c["output_shape"][-c["case"]["nd"]:] if transposed else c["case"]["input_size"]
-        assert c["coverage"]["observed"]["shape"] == list(spatial)
+        assert set(c["coverage"]) == {"float32", "float64", "float16", "bfloat16"}, c["id"]
+        for dt, cov in c["coverage"].items():
+            assert cov["property"] == ("bias_only_cells" if transposed else "skipped_pixels")
+            assert cov["observed"]["shape"] == list(spatial), (c["id"], dt)
+        assert c["threads"]["n"] >= 2 and set(c["threads"]["bound_share"]) == set(c["bound_share"])
     rejected = [c for c in torch_snapshot["cases"] if c["outcome"] == "rejected"]
     assert rejected and all(c["kind"] == "invalid" and c["error"].split(":")[0].endswith("Error") for c in rejected)
+    assert all(set(c["by_dtype"]) == {"float64", "float16", "bfloat16"} for c in rejected)
+    assert torch_snapshot["hardware_class"] == fingerprint.hardware_class(torch_snapshot["fingerprint"])
+
+
+def test_the_finding_is_pinned_with_its_operands(torch_snapshot):
+    """The NaN-in-output_padding finding runs with the operands that showed it, in every dtype."""
+    rec = next(c for c in torch_snapshot["cases"] if c["source"] == "finding")
+    assert set(rec["pinned"]) == {"float32", "float64", "float16", "bfloat16"}
+    assert rec["pinned"]["float64"]["untouched_exact"] is True  # float64 does not take the oneDNN path
+    for dt, got in rec["pinned"].items():  # whatever this machine's torch does, it is recorded as a verdict
+        assert got["untouched_exact"] == (f"pinned_{dt}" not in rec["mismatches"]), dt
 
 
 def test_exact_digest_is_the_oracle_digest_on_passing_cases(torch_snapshot, corpus_entries):
@@ -80,7 +94,8 @@ def test_digest_sees_shape_and_value_but_not_the_sign_of_zero():
 def test_a_failing_property_is_recorded_not_raised(planted):
     """The planted fault makes properties fail; the snapshot completes and records each mismatch."""
     snap = planted("planted_stride_gap")
-    bad = [c for c in snap["cases"] if c["verdict"] == "mismatch" and c["kind"] == "valid"]
+    bad = [c for c in snap["cases"] if c["verdict"] == "mismatch" and c["kind"] == "valid"
+           and c["case"]["op"] == "conv"]  # the fault is in conv2d
     assert bad, "the planted fault went unnoticed"
     for c in bad:
         assert "forward_exact" in c["mismatches"] and "cells differ" in c["mismatches"]["forward_exact"]
@@ -95,10 +110,12 @@ def test_coverage_is_recorded_when_the_coverage_property_fails():
     entry = next(e for e in historical() if e.label == "seed-6x6")
     with snap_mod.single_threaded():
         rec = snap_mod.run_entry(target, entry)
-    assert rec["verdict"] == "mismatch" and "coverage" in rec["mismatches"]
-    assert rec["coverage"]["observed"]["count"] == 0
+    assert rec["verdict"] == "mismatch" and "coverage_float32" in rec["mismatches"]
+    assert rec["coverage"]["float32"]["observed"]["count"] == 0
     good = snap_mod.run_entry(load_target("torch"), entry)
-    assert good["coverage"]["observed"]["count"] == 20 and good["coverage"]["observed"]["per_dim"] == [[2, 3], [2, 3]]
+    for dt in ("float32", "float64"):
+        observed = good["coverage"][dt]["observed"]
+        assert observed["count"] == 20 and observed["per_dim"] == [[2, 3], [2, 3]]
 
 
 def test_baseline_name():

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conv_oracle import cli
+from conv_oracle import cli, records as R
 from conv_oracle.cli import run as cmd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,35 +25,50 @@ def conv_oracle_run(tmp_path, *args):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
+def run_folder(out, proc):
+    """The run folder conv-oracle printed in its first line (it must exist)."""
+    first = proc.stdout.splitlines()[0]
+    folder = first.rsplit("run folder ", 1)[1]
+    assert os.path.isdir(folder) and os.path.dirname(folder) == str(out / "runs")
+    return folder
+
+
+def printed_paths_exist(proc):
+    for line in proc.stdout.splitlines():
+        if line.startswith(("report:", "summary:")):
+            assert os.path.exists(line.split(None, 1)[1]), line
+
+
 @pytest.mark.e2e
-def test_run_writes_the_five_files_atomically(tmp_path):
+def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "records.jsonl").write_text('{"stale": true}\n')
-    proc = conv_oracle_run(tmp_path, "-n", "2", "-k", "test_output_shape")
+    proc = conv_oracle_run(tmp_path, "-n", "2", "-k", "test_output_shape", "--seed", "7")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    assert sorted(os.listdir(out)) == FILES  # no .tmp- or .run- leftovers
-    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
-    summary = json.loads((out / "summary.json").read_text())
-    assert records and not any("stale" in r for r in records)
-    assert {r["property"] for r in records} == {"output_shape"}
-    assert summary["totals"]["targets"]["torch"] == {"examples": len(records), "passed": len(records), "failed": 0}
-    assert summary["junit"]["tests"] == 1 and summary["ok"] is True
-    assert summary["maps"][0]["title"].startswith("seed case")
-    assert "[100%]" in proc.stdout  # pytest's progress streamed through
+    folder = run_folder(out, proc)
+    assert sorted(os.listdir(folder)) == FILES  # no .tmp- leftovers, no record parts
+    assert sorted(os.listdir(out)) == ["latest", "runs"]
+    assert os.path.realpath(out / "latest") == os.path.realpath(folder)
+    records = R.load(str(out / "latest" / "records.jsonl"))
+    assert R.environments(str(out / "latest" / "records.jsonl"))  # the fingerprint of each process that ran examples
+    summary = json.loads((out / "latest" / "summary.json").read_text())
+    assert records and {r["property"] for r in records} == {"output_shape"}
+    assert summary["totals"]["targets"]["torch"] == {"examples": len(records), "passed": len(records), "failed": 0,
+                                                     "shrinking": 0, "shrinking_failed": 0, "deviations": 0}
+    assert summary["junit"]["tests"] == 1 and summary["ok"] is True and summary["run_status"] == "complete"
+    assert summary["meta"]["environment"] and "torch" in summary["meta"]["environment"][0]
+    assert summary["meta"]["seed"] == 7 and "--hypothesis-seed=7" in summary["meta"]["command"]
+    assert "[100%]" in proc.stdout and "seed: 7" in proc.stdout  # pytest's header streamed through
     lines = proc.stdout.splitlines()
-    assert f"examples: torch {len(records)}" in lines and f"passed:   torch {len(records)}" in lines
-    assert "failed:   torch 0" in lines
-    assert f"report:  {out / 'index.html'}" in lines and f"summary: {out / 'summary.md'}" in lines
-    assert "<html" in (out / "index.html").read_text()
-    assert (out / "summary.md").read_text().startswith("# conv_oracle report: PASSED")
+    assert f"examples: torch {len(records)}" in lines and "failed:   torch 0" in lines
+    printed_paths_exist(proc)
+    assert (out / "latest" / "summary.md").read_text().startswith("# conv_oracle report: PASSED")
 
 
 @pytest.mark.e2e
 def test_run_fails_on_a_planted_faulty_target(tmp_path):
     proc = conv_oracle_run(tmp_path, "--target", "conv_plus_one", "-k", "test_forward_exact and float64")
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
-    out = tmp_path / "out"
+    out = tmp_path / "out" / "latest"
     assert sorted(os.listdir(out)) == FILES
     summary = json.loads((out / "summary.json").read_text())
     fails = summary["failures"]
@@ -63,18 +78,24 @@ def test_run_fails_on_a_planted_faulty_target(tmp_path):
     page = (out / "index.html").read_text()
     assert "FAILED" in page and "conv_plus_one.conv2d(x, w, b" in page
     assert (out / "summary.md").read_text().startswith("# conv_oracle report: FAILED")
-    failed_line = next(line for line in proc.stdout.splitlines() if line.startswith("failed:"))
-    assert int(failed_line.split()[-1]) >= 1
     assert "1 failing test(s)" in proc.stderr
+    printed_paths_exist(proc)
 
 
 @pytest.mark.e2e
-def test_run_with_nothing_collected_exits_5_with_a_message(tmp_path):
+def test_run_with_nothing_collected_is_incomplete_and_keeps_latest(tmp_path):
+    out = tmp_path / "out"
+    first = conv_oracle_run(tmp_path, "-k", "test_output_shape")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr
+    complete = os.path.realpath(out / "latest")
     proc = conv_oracle_run(tmp_path, "-k", "no_test_is_called_this")
-    assert proc.returncode == 5
-    assert "no tests were collected" in proc.stderr
-    assert sorted(os.listdir(tmp_path / "out")) == FILES
-    assert (tmp_path / "out" / "records.jsonl").read_text() == ""
+    assert proc.returncode == cli.EXIT_INCOMPLETE
+    assert "incomplete run (empty)" in proc.stderr and "previous complete report" in proc.stderr
+    assert os.path.realpath(out / "latest") == complete  # the last good report stays
+    summary = json.loads(open(os.path.join(run_folder(out, proc), "summary.json")).read())
+    assert summary["run_status"] == "empty" and summary["ok"] is False
+    assert "EMPTY" in open(os.path.join(run_folder(out, proc), "index.html")).read()
+    printed_paths_exist(proc)
 
 
 def test_pytest_command_carries_every_option():

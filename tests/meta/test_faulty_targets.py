@@ -22,6 +22,8 @@ FAULTS = {
     "wrong_gradient": ("test_gradient and float32 and exact and input", "test_gradient"),
     "nan_leak": ("test_skipped_pixels_ignore_nonfinite and float32", "test_skipped_pixels_ignore_nonfinite"),
     "dilation_shape_bug": ("test_output_shape", "test_output_shape"),
+    "segfault": ("test_forward_exact and float32", "test_forward_exact"),
+    "uninitialised": ("test_forward_exact and float32", "test_forward_exact"),
 }
 
 
@@ -43,6 +45,10 @@ def test_suite_catches_fault(fault):
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
     assert any(expected_test in line for line in failed), f"expected {expected_test} to fail:\n{out[-3000:]}"
     assert f"Reproduce with target faulty.{fault}:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
+    if fault == "segfault":
+        assert "SIGSEGV" in out
+    if fault == "uninitialised":  # caught whatever the allocator held: the poisons decide, not luck
+        assert "differs between two identical calls: uninitialised memory" in out
 
 
 def test_suite_catches_fault_in_onnxruntime_backed_target():

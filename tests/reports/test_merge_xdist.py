@@ -65,7 +65,11 @@ def test_merged_records_equal_examples_run_under_two_workers(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr  # the shrinking test fails, the rest pass
     assert "1 failed, 6 passed" in proc.stdout
     counted = counter.read_text().splitlines()
-    recs = [json.loads(line) for line in (records / "records.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (records / "records.jsonl").read_text().splitlines()]
+    envs = [r for r in lines if "environment" in r]
+    assert sorted(e["worker"] for e in envs) == ["gw0", "gw1"]  # each part opens with its fingerprint
+    assert all(e["environment"]["cpu"]["arch"] for e in envs)
+    recs = [r for r in lines if "environment" not in r]
     tokens = [r["token"] for r in recs]
     assert len(recs) == len(counted) > 6 * 20
     assert sorted(tokens) == sorted(counted) and len(set(tokens)) == len(tokens)

@@ -126,8 +126,31 @@ def test_write_and_merge_parts(tmp_path, make_record):
     assert [r["worker"] for r in recs] == ["gw0", "gw1", "gw1"]
 
 
-def test_merge_refuses_a_half_written_part(tmp_path):
+def test_merge_drops_only_the_line_cut_off_mid_write(tmp_path):
     (tmp_path / "records.gw0.jsonl").write_text('{"a": 1}\n{"b": ')
+    assert R.merge(str(tmp_path)) == 1
+    assert R.load(str(tmp_path / "records.jsonl")) == [{"a": 1}]
+
+
+def test_merge_refuses_a_corrupt_line(tmp_path):
+    (tmp_path / "records.gw0.jsonl").write_text('{"a": 1}\n{"b": \n{"c": 3}\n')
     with pytest.raises(json.JSONDecodeError):
         R.merge(str(tmp_path))
     assert not (tmp_path / "records.jsonl").exists()
+
+
+def test_streamed_records_reach_disk_per_example_and_merge_with_reported(tmp_path):
+    rec = R.Recorder(str(tmp_path), "gw3")
+    with rec.example("p", "t::a", "torch", GAPPY_CONV):
+        pass
+    part = tmp_path / "records.gw3.jsonl"
+    assert len(part.read_text().splitlines()) == 1  # on disk before the session ends
+    with pytest.raises(AssertionError):
+        with rec.example("p", "t::a", "torch", SEED_6X6):
+            raise AssertionError("boom")
+    assert rec.mark_reported("t::a")
+    rec.close()
+    assert R.merge(str(tmp_path)) == 2
+    recs = R.load(str(tmp_path / "records.jsonl"))
+    assert [r.get("reported", False) for r in recs] == [False, True]
+    assert all("_seq" not in r and r["worker"] == "gw3" for r in recs)

@@ -1,0 +1,270 @@
+"""Known deviations as scoped data: where a target departs from the definition, and only there.
+
+An entry (a ``[[deviation]]`` table in a TOML file) names *where* a deviation lives, not a test:
+
+=============  ==============================================================================
+``id``         short unique name (required)
+``reason``     what goes wrong (required); ``link``: an upstream issue, optional
+``torch``      torch versions it holds for, a PEP 440 specifier (``">=2.13,<2.15"``)
+``property``   the property names it affects (``forward_exact``, ``bias_only_nonfinite``, ``error_parity``...)
+``rule``       for ``error_parity``: the invalid-configuration rules
+``op``         ``conv`` / ``conv_transpose``;  ``dtype``: storage dtypes
+``backend``    ATen backends the example ran on (``MkldnnTranspose``...): this is what lets a module
+               that wraps torch's kernels inherit the entry
+``isa_min``    lowest / highest oneDNN ISA level in effect (``AVX512_CORE_BF16``...);  ``isa_max``
+``target``     target names (globs); leave it out to cover every target that runs torch's kernels
+``regimes``    a table of regime tags to values (``{output_padding = ["<stride"]}``), as
+               :meth:`conv_oracle.case.Case.regimes` names them
+``when``       a condition on the configuration: a Python-like expression over ``stride``,
+               ``padding``, ``dilation``, ``output_padding``, ``kernel_size``, ``input_size`` (tuples),
+               ``groups``, ``in_channels``, ``out_channels``, ``batch``, ``bias``, ``nd``, ``op``,
+               ``padding_mode``, with ``min max any all len sum`` (``"max(kernel_size) >= 4"``)
+``cells``      a condition on the differing cells: ``"bias_only"`` (every one is a cell no input
+               reaches) or ``"touched"``
+=============  ==============================================================================
+
+Every list field matches if the example's value is in the list (``*`` globs allowed). Entries
+apply per example (:meth:`Deviations.match`): a failing example they cover is recorded as an
+expected deviation and the property goes on checking the others; an entry whose scope ran but
+never matched is reported as not reproduced (:meth:`Deviations.in_scope`).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+from dataclasses import dataclass, field
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from .targets.paths import LEVEL_NAMES
+
+BUILTIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite", "known_deviations.toml")
+
+LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target")
+FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", *LIST_FIELDS}
+CELLS = ("bias_only", "touched")
+_FUNCS = {"min": min, "max": max, "any": any, "all": all, "len": len, "sum": sum}
+_VOCABULARY = ("stride", "padding", "dilation", "output_padding", "kernel_size", "input_size", "groups",
+               "in_channels", "out_channels", "batch", "bias", "nd", "op", "padding_mode")
+_NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare, ast.Eq,
+          ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load, ast.Constant,
+          ast.Call, ast.Tuple, ast.List, ast.Subscript, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Mod)
+
+
+class DeviationFileError(ValueError):
+    """A malformed known-deviations file; the message names the file, the entry and the rule broken."""
+
+
+def _compile_when(expr: str, where: str):
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError as exc:
+        raise DeviationFileError(f"{where}: when={expr!r} is not an expression ({exc.msg})") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _NODES):
+            raise DeviationFileError(f"{where}: when={expr!r} uses {type(node).__name__}, which is not allowed")
+        if isinstance(node, ast.Name) and node.id not in _VOCABULARY and node.id not in _FUNCS:
+            raise DeviationFileError(f"{where}: when={expr!r} names {node.id!r}; known: {', '.join(_VOCABULARY)}")
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS):
+            raise DeviationFileError(f"{where}: when={expr!r} may call only {', '.join(_FUNCS)}")
+    return compile(tree, where, "eval")
+
+
+def _version_spec(text: str, where: str):
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise DeviationFileError(f"{where}: torch={text!r} is not a version specifier like '>=2.13,<2.15'") from None
+
+
+def _case_vocabulary(case) -> dict:
+    from .params import per_dim
+    nd = case.nd
+
+    def dims(name, value):
+        return value if isinstance(value, str) else tuple(per_dim(name, value, nd))
+
+    return {"stride": dims("stride", case.stride), "padding": dims("padding", case.padding),
+            "dilation": dims("dilation", case.dilation), "output_padding": dims("output_padding", case.output_padding),
+            "kernel_size": tuple(case.kernel_size), "input_size": tuple(case.input_size), "groups": case.groups,
+            "in_channels": case.in_channels, "out_channels": case.out_channels, "batch": case.batch,
+            "bias": case.bias, "nd": nd, "op": case.op, "padding_mode": case.padding_mode}
+
+
+def _listed(values, value) -> bool:
+    return any(fnmatch.fnmatchcase(str(value), str(v)) for v in values)
+
+
+@dataclass
+class Deviation:
+    id: str
+    reason: str
+    source: str
+    link: str | None = None
+    torch: object = None
+    lists: dict = field(default_factory=dict)
+    isa_min: str | None = None
+    isa_max: str | None = None
+    regimes: dict = field(default_factory=dict)
+    when: object = None
+    when_text: str | None = None
+    cells: str | None = None
+
+    def in_scope(self, ex: dict) -> bool:
+        """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
+
+        ``ex`` has ``property``, ``target``, ``torch_kernels``, ``torch_version``, ``op``, ``dtype``,
+        ``rule``, ``path`` (backend, isa) and ``case``."""
+        if "target" in self.lists:
+            if not _listed(self.lists["target"], ex.get("target")):
+                return False
+        elif not ex.get("torch_kernels", True):
+            return False
+        if self.torch is not None and not self.torch.contains(str(ex.get("torch_version") or "0"), prereleases=True):
+            return False
+        path = ex.get("path") or {}
+        values = {"property": ex.get("property"), "rule": ex.get("rule"), "op": ex.get("op"),
+                  "dtype": ex.get("dtype"), "backend": path.get("backend"), "target": ex.get("target")}
+        for key, allowed in self.lists.items():
+            if key != "target" and (values[key] is None or not _listed(allowed, values[key])):
+                return False
+        if self.isa_min or self.isa_max:
+            isa = path.get("isa")
+            if isa not in LEVEL_NAMES:
+                return False
+            if self.isa_min and LEVEL_NAMES.index(isa) < LEVEL_NAMES.index(self.isa_min):
+                return False
+            if self.isa_max and LEVEL_NAMES.index(isa) > LEVEL_NAMES.index(self.isa_max):
+                return False
+        case = ex.get("case")
+        if self.regimes or self.when is not None:
+            if case is None:
+                return False
+            try:
+                tags = case.regimes()
+            except Exception:  # an invalid configuration has no regimes
+                tags = {}
+            if any(not _listed(v, tags.get(k)) for k, v in self.regimes.items()):
+                return False
+            if self.when is not None:
+                try:
+                    if not eval(self.when, {"__builtins__": {}}, {**_FUNCS, **_case_vocabulary(case)}):  # noqa: S307
+                        return False
+                except Exception:
+                    return False
+        return True
+
+    def covers_failure(self, ex: dict, details: dict | None) -> bool:
+        """The failure's differing cells satisfy ``cells`` (always true without that condition)."""
+        if self.cells is None:
+            return True
+        cells = [c.get("index") for c in (details or {}).get("cells") or []]
+        case = ex.get("case")
+        if not cells or case is None or not case.transposed:
+            return False
+        try:
+            mask = case.untouched_mask()
+        except Exception:
+            return False
+        flags = [bool(mask[tuple(idx[-case.nd:])]) for idx in cells]
+        return all(flags) if self.cells == "bias_only" else not any(flags)
+
+    def describe(self) -> str:
+        scope = [f"{k} {'/'.join(map(str, v))}" for k, v in self.lists.items()]
+        if self.torch is not None:
+            scope.append(f"torch {self.torch}")
+        if self.isa_min or self.isa_max:
+            scope.append(f"ISA {self.isa_min or ''}..{self.isa_max or ''}")
+        scope += [f"{k} {'/'.join(v)}" for k, v in self.regimes.items()]
+        if self.when_text:
+            scope.append(f"when {self.when_text}")
+        if self.cells:
+            scope.append(f"cells {self.cells}")
+        return f"{self.id} ({'; '.join(scope)}): {self.reason}" + (f" [{self.link}]" if self.link else "")
+
+
+def _entry(raw: dict, where: str) -> Deviation:
+    unknown = set(raw) - FIELDS
+    if unknown:
+        raise DeviationFileError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(FIELDS)}")
+    for key in ("id", "reason"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise DeviationFileError(f"{where}: {key!r} is required (a non-empty string)")
+    where = f"{where} ({raw['id']})"
+    lists = {}
+    for key in LIST_FIELDS:
+        if key in raw:
+            value = [raw[key]] if isinstance(raw[key], str) else raw[key]
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise DeviationFileError(f"{where}: {key!r} must be a string or a non-empty list of strings")
+            lists[key] = value
+    for key in ("isa_min", "isa_max"):
+        if key in raw and raw[key] not in LEVEL_NAMES:
+            raise DeviationFileError(f"{where}: {key}={raw[key]!r} must be one of {', '.join(LEVEL_NAMES)}")
+    regimes = raw.get("regimes", {})
+    if not isinstance(regimes, dict) or not all(isinstance(v, list) for v in regimes.values()):
+        raise DeviationFileError(f"{where}: 'regimes' must be a table of tag = [values]")
+    if raw.get("cells") not in (None, *CELLS):
+        raise DeviationFileError(f"{where}: cells={raw['cells']!r} must be one of {', '.join(CELLS)}")
+    return Deviation(raw["id"], raw["reason"].strip(), where, raw.get("link"),
+                     _version_spec(raw["torch"], where) if "torch" in raw else None, lists,
+                     raw.get("isa_min"), raw.get("isa_max"), {k: [str(x) for x in v] for k, v in regimes.items()},
+                     _compile_when(raw["when"], where) if "when" in raw else None, raw.get("when"), raw.get("cells"))
+
+
+def load(path: str) -> list[Deviation]:
+    """The entries of one file; DeviationFileError (one line) on anything malformed."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise DeviationFileError(f"{path}: cannot read the known-deviations file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DeviationFileError(f"{path}: not valid TOML ({exc})") from None
+    extra = set(data) - {"deviation"}
+    if extra:
+        raise DeviationFileError(f"{path}: only [[deviation]] tables are allowed, found {sorted(extra)}")
+    entries = [_entry(raw, f"{path}: deviation #{i + 1}") for i, raw in enumerate(data.get("deviation", []))]
+    ids = [e.id for e in entries]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise DeviationFileError(f"{path}: duplicate deviation id(s) {dup}")
+    return entries
+
+
+class Deviations:
+    """The entries in force for a run, and what each did: examples in scope, examples matched."""
+
+    def __init__(self, entries: list[Deviation]):
+        self.entries = entries
+        self.in_scope_counts = {e.id: 0 for e in entries}
+        self.matched_counts = {e.id: 0 for e in entries}
+
+    @classmethod
+    def from_files(cls, paths: list[str], builtin: bool = True) -> "Deviations":
+        entries = (load(BUILTIN_FILE) if builtin else []) + [e for p in paths for e in load(p)]
+        ids = [e.id for e in entries]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise DeviationFileError(f"deviation id(s) {dup} defined twice (the built-in list and a file of yours)")
+        return cls(entries)
+
+    def scope(self, ex: dict) -> list[Deviation]:
+        hits = [e for e in self.entries if e.in_scope(ex)]
+        for e in hits:
+            self.in_scope_counts[e.id] += 1
+        return hits
+
+    def match(self, ex: dict, details: dict | None, in_scope: list[Deviation] | None = None) -> Deviation | None:
+        """The first entry covering this failing example, counted; None if the failure is new."""
+        for e in (self.scope(ex) if in_scope is None else in_scope):
+            if e.covers_failure(ex, details):
+                self.matched_counts[e.id] += 1
+                return e
+        return None

@@ -1,0 +1,516 @@
+"""Crash isolation and deterministic verdicts: a property runs in a supervised worker process.
+
+A property function decorated with :func:`isolated` (``properties.forward`` and the others) runs in a
+long-lived worker, one per target, reused across examples and restarted after a crash: a fork server
+(``python -m conv_oracle.isolation``, the target's library loaded, no op run) forks it, so a restart
+costs milliseconds. Requests and replies are pickled over the worker's pipes (our own two
+processes; nothing on disk is unpickled). A worker killed by a signal, or silent past the per-call
+limit, becomes an ``AssertionError`` for that example naming the configuration, the signal and a
+reproduction snippet, so Hypothesis shrinks it like any other failure and the run goes on.
+
+In the worker each property runs twice, with freed and fresh heap memory filled with two different
+poisons (glibc ``M_PERTURB``; a spray of freed blocks elsewhere), and every array read back from the
+target is compared bit for bit between the two runs: a cell that depends on allocator state fails
+with "differs between two identical calls: uninitialised memory", whatever the allocator held.
+
+A target's ``env`` (environment variables read when its library loads, e.g. ``ONEDNN_MAX_CPU_ISA``)
+applies to its worker only; ``threads`` sets the worker's torch thread count. Environment:
+``CONV_ORACLE_ISOLATION=off`` runs properties in-process (for debuggers); ``CONV_ORACLE_CALL_TIMEOUT``
+is the per-call limit in seconds (default 300).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import functools
+import importlib
+import os
+import pickle
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+import numpy as np
+
+ENV_MODE = "CONV_ORACLE_ISOLATION"
+ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
+DEFAULT_TIMEOUT = 300.0
+UNINITIALISED = "differs between two identical calls: uninitialised memory"
+#: perturb bytes: glibc fills freed memory with the byte and new blocks with its complement
+POISONS = (0xA5, 0x3C)
+#: the worker's malloc: no per-thread cache (it bypasses perturbing), large blocks from the heap
+TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.mmap_threshold=33554432"
+
+#: torch's notes on expected behaviour, not findings (the pytest plugin filters the same)
+WORKER_QUIET = ("Using padding='same' with even kernel lengths", "TF32 acceleration on top of oneDNN")
+
+_in_worker = False
+
+
+def enabled() -> bool:
+    """Whether properties run in workers here (not inside a worker; not switched off)."""
+    return not _in_worker and os.environ.get(ENV_MODE, "on").strip().lower() not in ("off", "0", "no", "false")
+
+
+def call_timeout() -> float:
+    return float(os.environ.get(ENV_TIMEOUT, DEFAULT_TIMEOUT))
+
+
+def isolated(fn):
+    """Run ``fn(target, ...)`` in the target's worker (see the module docstring); in-process, twice
+    under poisons, when isolation is off or the target cannot be rebuilt by name."""
+
+    @functools.wraps(fn)
+    def wrapper(target, *args, **kwargs):
+        __tracebackhide__ = True
+        if enabled() and _rebuildable(target):
+            return supervisor(target).call(fn, target, args, kwargs)
+        return twice(fn, target, args, kwargs)
+
+    wrapper.__isolated__ = True
+    return wrapper
+
+
+def _rebuildable(target) -> bool:
+    from .targets import load_target
+    try:
+        return load_target(target.name) is target
+    except Exception:
+        return False
+
+
+# ---- poisons and the double call -------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _libc():
+    if not hasattr(ctypes, "CDLL") or not ctypes.util.find_library("c"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        return libc if hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def poisoned(byte: int):
+    """Heap memory filled with ``byte`` (freed) and its complement (fresh) while inside."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(-6, byte)  # M_PERTURB
+    spray = [np.full(size, byte, np.uint8) for size in (64, 256, 1024, 4096, 65536, 1 << 20) for _ in range(4)]
+    del spray  # freed blocks now hold the poison for the next allocations
+    try:
+        yield
+    finally:
+        if libc is not None:
+            libc.mallopt(-6, 0)
+
+
+class _Reads(list):
+    """The arrays read back in one run; the second run stops after as many as the first made (the
+    oracle's work after them would only repeat the first run's)."""
+
+    def __init__(self, limit: int | None = None):
+        super().__init__()
+        self.limit = limit
+
+    def append(self, array) -> None:
+        super().append(array)
+        if self.limit is not None and len(self) >= self.limit:
+            raise _Enough
+
+
+class _Enough(BaseException):  # not an Exception: no property may catch it
+    pass
+
+
+def twice(fn, target, args, kwargs):
+    """``fn(target, *args, **kwargs)`` under each poison; every array read back from the target
+    must be the same bit for bit in both runs. Returns (or raises) the first run's outcome."""
+    __tracebackhide__ = True
+    from . import execution
+    value = error = None
+    first = _Reads()
+    second = _Reads()
+    for reads, byte in ((first, POISONS[0]), (second, POISONS[1])):
+        if reads is second:
+            if not first:
+                break  # nothing read back from the target: nothing allocator-dependent to compare
+            second.limit = len(first)
+        previous, execution.reads = execution.reads, reads
+        try:
+            with poisoned(byte):
+                try:
+                    result = fn(target, *args, **kwargs)
+                    if reads is first:
+                        value = result
+                except _Enough:
+                    pass
+                except Exception as exc:
+                    if reads is first:
+                        error = exc
+        finally:
+            execution.reads = previous
+    for k, (a, b) in enumerate(zip(first, second)):
+        if a.shape == b.shape and not np.array_equal(_bits(a), _bits(b)):
+            cell = tuple(int(i) for i in np.argwhere(a.view(np.int64) != b.view(np.int64))[0])
+            raise failure(fn, target, args, kwargs,
+                          f"array #{k + 1} read back from the target (shape {list(a.shape)}) {UNINITIALISED}; "
+                          f"first at {cell}: {float(a[cell])!r} then {float(b[cell])!r}",
+                          cell=cell, got=a[cell]) from error
+    if error is not None:
+        raise error
+    return value
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+# ---- failures without a comparison (crash, hang, uninitialised memory) -----------------------
+
+def failure(fn, target, args, kwargs, message: str, cell=None, got=None) -> AssertionError:
+    """An AssertionError like :meth:`compare.CheckContext.failure`'s (``details`` for the records),
+    built from the property's arguments: configuration, dtype, layouts and a snippet when known."""
+    from .compare import CheckContext
+    case, x, w, b, dtype, layouts = _call_of(fn, args, kwargs)
+    name = getattr(target, "name", str(target))
+    if case is None:
+        exc = AssertionError(f"{fn.__name__} on target {name}: {message}")
+        exc.details = {"what": None, "message": message, "header": "", "snippet": "", "cells": []}
+        return exc
+    ctx = CheckContext(case, name, dtype, "isolation", x, w, b, *layouts, getattr(target, "device", "cpu"))
+    cells = [(cell, None, got)] if cell is not None else None
+    return ctx.failure(f"[{fn.__name__}] {message}", cells=cells)
+
+
+def _call_of(fn, args, kwargs):
+    """``(case, x, w, b, dtype, (x_layout, w_layout))`` from a property's arguments."""
+    import inspect
+    from .case import Case
+    try:
+        bound = inspect.signature(fn).bind(None, *args, **kwargs)
+    except TypeError:
+        return None, None, None, None, "float32", ("contiguous", "contiguous")
+    bound.apply_defaults()
+    a = bound.arguments
+    case = a.get("case", a.get("call"))
+    ops = a.get("ops")
+    if case is not None and not isinstance(case, Case):  # an InvalidCall
+        inv = case
+        case = inv.case
+        x, w = np.zeros(inv.input_shape), np.zeros(inv.weight_shape)
+        b = None if inv.bias_shape is None else np.zeros(inv.bias_shape)
+    elif case is not None and ops is not None:
+        x, w, b = ops.x, ops.w, ops.b
+    elif case is not None:
+        x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
+        b = np.zeros(case.bias_shape) if case.bias else None
+    else:
+        return None, None, None, None, "float32", ("contiguous", "contiguous")
+    layouts = (a.get("x_layout") or "contiguous", a.get("w_layout") or "contiguous")
+    return case, x, w, b, a.get("dtype") or "float32", layouts
+
+
+def _signal_text(returncode: int | None) -> str:
+    if returncode is None:
+        return "the worker stopped answering"
+    if returncode < 0:
+        try:
+            sig = signal.Signals(-returncode)
+            return f"killed by signal {-returncode} ({sig.name}: {signal.strsignal(sig)})"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exited with status {returncode}"
+
+
+# ---- the supervisor (parent side) ------------------------------------------------------------
+
+_FRAME = struct.Struct("!Q")
+
+
+def _send(fh, obj) -> None:
+    fh.write(_frame(obj))
+    fh.flush()
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes | None:
+    """``n`` bytes from ``fd``; None at end of file; TimeoutError past ``deadline``."""
+    chunks, left = [], n
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _recv(fd: int, deadline: float | None = None):
+    head = _read_exact(fd, _FRAME.size, deadline)
+    if head is None:
+        return None
+    body = _read_exact(fd, _FRAME.unpack(head)[0], deadline)
+    return None if body is None else pickle.loads(body)
+
+
+class Worker:
+    """A fork server for one target (its ``env`` applied at start; torch and the target loaded, no
+    op run) and the worker it forks, which runs the properties. A crashed worker is replaced by a
+    fresh fork in milliseconds, so shrinking a crash stays cheap."""
+
+    def __init__(self, target):
+        self.target_name = target.name
+        env = dict(os.environ, **getattr(target, "env", {}) or {})
+        env["GLIBC_TUNABLES"] = ":".join(t for t in (env.get("GLIBC_TUNABLES"), TUNABLES) if t)
+        env[ENV_MODE] = "off"
+        threads = getattr(target, "threads", None) or _parent_threads()
+        self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.isolation"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env, close_fds=True)
+        _send(self.proc.stdin, {"sys_path": list(sys.path), "cwd": os.getcwd(), "threads": threads,
+                                "target": target.name})
+        self.pid: int | None = None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def request(self, fn, args, kwargs, timeout: float):
+        """``("ok", value)`` or ``("raise", exc)``; raises _Died with the exit text on a crash or hang."""
+        deadline, hung = time.monotonic() + timeout, False
+        try:
+            _send(self.proc.stdin, (fn.__module__, fn.__qualname__, self.target_name, args, kwargs))
+            while True:
+                try:
+                    reply = _recv(self.proc.stdout.fileno(), None if hung else deadline)
+                except TimeoutError:
+                    if self.pid is None:
+                        self.stop()
+                        raise _Died(f"did not return within {timeout:g} s (the worker was killed)") from None
+                    hung = True
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self.pid, signal.SIGKILL)
+                    continue
+                if reply is None or reply[0] != "pid":
+                    break
+                self.pid = reply[1]
+        except (BrokenPipeError, OSError):
+            reply = None
+        if hung:
+            raise _Died(f"did not return within {timeout:g} s (the worker was killed)")
+        if reply is None:
+            self.stop()
+            raise _Died("crashed: the worker's fork server exited")
+        if reply[0] == "died":
+            self.pid = None
+            raise _Died(f"crashed: the worker process {_signal_text(reply[1])}")
+        return reply
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for fh in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                fh.close()
+
+
+class _Died(Exception):
+    pass
+
+
+def _parent_threads() -> int | None:
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
+
+
+class Supervisor:
+    """Keeps a target's fork server and worker (both restarted when they die)."""
+
+    def __init__(self, target):
+        self.target = target
+        self.worker: Worker | None = None
+
+    def call(self, fn, target, args, kwargs):
+        __tracebackhide__ = True
+        if self.worker is None or not self.worker.alive():
+            self.worker = Worker(target)
+        try:
+            status, value = self.worker.request(fn, args, kwargs, call_timeout())
+        except _Died as died:
+            raise failure(fn, target, args, kwargs, f"the target {died}") from None
+        if status == "ok":
+            return value
+        raise value
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
+_supervisors: dict[tuple, Supervisor] = {}
+
+
+def supervisor(target) -> Supervisor:
+    key = (target.name, tuple(sorted((getattr(target, "env", {}) or {}).items())), getattr(target, "threads", None))
+    if key not in _supervisors:
+        _supervisors[key] = Supervisor(target)
+    return _supervisors[key]
+
+
+def shutdown() -> None:
+    """Stop every worker (also at interpreter exit)."""
+    for sup in _supervisors.values():
+        sup.close()
+    _supervisors.clear()
+
+
+import atexit  # noqa: E402
+
+atexit.register(shutdown)
+
+
+# ---- the worker (child side) ------------------------------------------------------------------
+
+def _resolve(module: str, qualname: str):
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return getattr(obj, "__wrapped__", obj)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling; otherwise an AssertionError with its text (and details)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        plain = AssertionError(f"{type(exc).__name__}: {exc}")
+        for attr in ("details", "observations"):
+            if hasattr(exc, attr):
+                setattr(plain, attr, getattr(exc, attr))
+        return plain
+
+
+def _read_frame(fd: int) -> bytes | None:
+    head = _read_exact(fd, _FRAME.size, None)
+    if head is None:
+        return None
+    body = _read_exact(fd, _FRAME.unpack(head)[0], None)
+    return None if body is None else head + body
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fork_worker(hello, close: tuple[int, ...]) -> tuple[int, int, int]:
+    """Fork a worker; returns ``(pid, its request fd, its reply fd)`` on the server's side."""
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for fd in close + (req_w, rep_r):
+                os.close(fd)
+            _work(hello, req_r, os.fdopen(rep_w, "wb"))
+        finally:
+            os._exit(0)
+    os.close(req_r)
+    os.close(rep_w)
+    return pid, req_w, rep_r
+
+
+def _work(hello, requests: int, replies) -> None:
+    """The worker loop: run each requested property (twice, poisoned) and send back its outcome."""
+    from .targets import load_target
+    if hello["threads"] and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(hello["threads"])
+    while True:
+        req = _recv(requests)
+        if req is None:
+            return
+        module, qualname, target_name, args, kwargs = req
+        try:
+            fn = _resolve(module, qualname)
+            reply = ("ok", twice(fn, load_target(target_name), args, kwargs))
+        except Exception as exc:
+            if not hasattr(exc, "details"):
+                exc.worker_traceback = traceback.format_exc()
+            exc.__traceback__ = None
+            reply = ("raise", _portable(exc))
+        try:
+            _send(replies, reply)
+        except Exception as exc:  # an unpicklable result
+            _send(replies, ("raise", AssertionError(f"the worker could not return the result: {exc}")))
+
+
+def serve() -> None:
+    """The fork server: loads the target, then relays each request to its worker (forked on demand)
+    and the worker's reply back; a worker that dies is reported as ``("died", status)``. Replies go
+    to the original stdout (fd 1 goes to stderr: prints from the target cannot corrupt them)."""
+    global _in_worker
+    _in_worker = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
+    replies = os.dup(1)
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer.fileno()
+    hello = _recv(requests)
+    if hello is None:
+        return
+    sys.path[:] = hello["sys_path"]
+    os.chdir(hello["cwd"])
+    import warnings
+    for note in WORKER_QUIET:
+        warnings.filterwarnings("ignore", message=note)
+    from . import properties  # noqa: F401  (imported once, before forking)
+    from .targets import load_target
+    with contextlib.suppress(Exception):
+        load_target(hello["target"])
+    child = None
+    while True:
+        frame = _read_frame(requests)
+        if frame is None:
+            if child is not None:
+                os.kill(child[0], signal.SIGKILL)
+                os.waitpid(child[0], 0)
+            return
+        if child is None:
+            child = _fork_worker(hello, (requests, replies))
+            _write_all(replies, _frame(("pid", child[0])))
+        try:
+            _write_all(child[1], frame)
+            reply = _read_frame(child[2])
+        except OSError:
+            reply = None
+        if reply is None:
+            pid, req_w, rep_r = child
+            os.close(req_w)
+            os.close(rep_r)
+            _, status = os.waitpid(pid, 0)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            child = None
+            reply = _frame(("died", code))
+        _write_all(replies, reply)
+
+
+def _frame(obj) -> bytes:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _FRAME.pack(len(data)) + data
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,83 @@
+"""Path variants of a built-in target: ``BASE@SPEC`` pins the execution path its calls take.
+
+``SPEC`` is a comma-separated list of ``isa=LEVEL`` (or just ``LEVEL``; a oneDNN level such as
+``avx2``, ``avx512_core``, ``avx512_core_bf16``, ``avx512_core_amx``) and ``threads=N``:
+``torch@avx2``, ``torch@threads=1``, ``torch@isa=avx512_core_bf16,threads=2``.
+
+* An ISA level caps oneDNN (``ONEDNN_MAX_CPU_ISA``) and ATen's kernels (``ATEN_CPU_CAPABILITY``).
+  torch reads both once, when it loads, so the variant's calls need a process started with them:
+  ``conv-oracle run --isa`` starts one per level; in any other process whose environment lacks
+  them the variant is refused (:meth:`~conv_oracle.targets.Target.require_environment`). A level
+  this CPU lacks is refused at once: a cap can only lower the level.
+* ``threads=N`` runs every call (and its backward) with ``torch.set_num_threads(N)``; oneDNN picks
+  kernels by thread count, so 1 and N threads are different paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+from ..errors import ConvConfigError
+from .base import Target
+from .paths import LEVEL_NAMES, aten_capability, cpu_isa_levels
+
+
+def parse_spec(name: str, spec: str) -> dict:
+    """``{'isa': LEVEL or None, 'threads': N or None}`` from ``spec``; ConvConfigError on anything else."""
+    out = {"isa": None, "threads": None}
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            key, value = "isa", item
+        key = key.strip().lower()
+        if key == "isa":
+            if value.upper() not in LEVEL_NAMES:
+                raise ConvConfigError("target", name, f"ISA level {value!r} must be one of "
+                                                      f"{', '.join(v.lower() for v in LEVEL_NAMES)}")
+            out["isa"] = value.upper()
+        elif key == "threads":
+            if not value.isdigit() or int(value) < 1:
+                raise ConvConfigError("target", name, f"threads={value!r} must be a positive integer")
+            out["threads"] = int(value)
+        else:
+            raise ConvConfigError("target", name, f"unknown path setting {key!r}: use isa=LEVEL and/or threads=N")
+    if out == {"isa": None, "threads": None}:
+        raise ConvConfigError("target", name, "an empty '@' spec: use isa=LEVEL and/or threads=N")
+    return out
+
+
+def isa_env(level: str) -> dict:
+    """The environment that caps torch at ``level`` (set before torch loads)."""
+    return {"ONEDNN_MAX_CPU_ISA": level, "ATEN_CPU_CAPABILITY": aten_capability(level)}
+
+
+def variant(base: Target, name: str, spec: str, cpu_flags) -> Target:
+    """``base`` restricted to the path ``spec`` describes, named ``name``."""
+    settings = parse_spec(name, spec)
+    env, context, notes = dict(base.env), base.context, []
+    if settings["isa"]:
+        levels = cpu_isa_levels(cpu_flags)
+        if settings["isa"] not in levels:
+            raise ConvConfigError("target", name, f"this CPU has ISA levels {', '.join(levels) or 'none'}; "
+                                                  f"a cap can only lower the level, not raise it to {settings['isa']}")
+        env.update(isa_env(settings["isa"]))
+        notes.append(f"ISA capped at {settings['isa']}")
+    threads = settings["threads"] or base.threads
+    if settings["threads"]:
+        inner = context
+
+        @contextlib.contextmanager
+        def context():
+            import torch
+            old = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                with inner():
+                    yield
+            finally:
+                torch.set_num_threads(old)
+
+        notes.append(f"{threads} thread{'s' if threads > 1 else ''}")
+    return replace(base, name=name, env=env, threads=threads, context=context,
+                   description=f"{base.description} ({', '.join(notes)})")

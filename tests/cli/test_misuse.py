@@ -1,0 +1,91 @@
+"""Every misuse gets one line on stderr and its own exit status (README: 2 usage or configuration,
+3 environment), never a traceback; --version and --help are for users."""
+
+import os
+
+import numpy as np
+import pytest
+
+import conv_oracle as co
+from conv_oracle import cli
+from conv_oracle.errors import ConvConfigError
+
+
+def one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_unknown_target_is_a_usage_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--target", "no_such_target_xyz"]) == cli.EXIT_USAGE
+    assert "no_such_target_xyz" in one_line(capsys)
+    assert not (tmp_path / "reports" / "runs").exists()  # no run folder left behind
+
+
+def test_cuda_target_without_cuda_is_an_environment_problem(capsys, tmp_path, monkeypatch):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "--target", "torch-cuda"]) == cli.EXIT_ENVIRONMENT
+    assert "CUDA is not available" in one_line(capsys)
+
+
+def test_out_that_is_not_writable(capsys, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert cli.main(["run", "--out", str(blocker / "reports")]) == cli.EXIT_USAGE
+    assert "--out" in one_line(capsys)
+
+
+def test_explain_refuses_sizes_that_do_not_fit(capsys):
+    assert cli.main(["explain", "conv2d", "--input", "100000x100000", "--kernel", "3"]) == cli.EXIT_USAGE
+    assert "cells, more than explain handles" in one_line(capsys)
+
+
+def test_explain_output_is_bounded(capsys):
+    assert cli.main(["explain", "conv2d", "--input", "200x200", "--kernel", "3"]) == 0
+    out = capsys.readouterr().out
+    assert len(out) < 20_000 and "too many to print" in out
+
+
+@pytest.mark.parametrize("value", ["2xx", "x2", "2,,3", "two"])
+def test_malformed_stride(capsys, value):
+    assert cli.main(["explain", "conv2d", "--input", "5x5", "--kernel", "3", "--stride", value]) == cli.EXIT_USAGE
+    assert f"--stride {value!r}" in one_line(capsys)
+
+
+def test_zero_input_channels_in_the_oracle():
+    with pytest.raises(ConvConfigError, match="in_channels/groups"):
+        co.conv2d(np.zeros((1, 0, 3, 3)), np.zeros((2, 0, 1, 1)))
+
+
+def test_snapshot_into_a_missing_folder(capsys, tmp_path):
+    out = tmp_path / "missing" / "base.json"
+    assert cli.main(["snapshot", "--out", str(out)]) == cli.EXIT_USAGE
+    assert "does not exist" in one_line(capsys)
+    assert not (tmp_path / "missing").exists()  # no folder made silently
+
+
+def test_unknown_option_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "--no-such-option"])
+    assert exit_.value.code == cli.EXIT_USAGE
+    assert "unrecognized arguments" in one_line(capsys)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"conv-oracle {co.__version__}"
+
+
+def test_help_is_written_for_users(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and "exit status: 0 passed, 1 a check failed" in out
+    assert "conv-oracle run" in out and "reports/latest" in out

@@ -1,0 +1,138 @@
+"""Known deviations as scoped data: the file format, the scope of an entry, and their effect on a run."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conv_oracle import deviations as D
+from conv_oracle.case import Case
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+META = os.path.join(ROOT, "tests", "meta")
+SKIPS = os.path.join(ROOT, "conv_oracle", "suite", "test_skips.py")
+
+ENTRY = '''
+[[deviation]]
+id = "e"
+reason = "r"
+{extra}
+'''
+#: the pinned finding: NaN reaches a bias-only output_padding cell
+FINDING = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3), output_padding=(0, 1), bias=False)
+
+
+def load(tmp_path, extra):
+    path = tmp_path / "d.toml"
+    path.write_text(ENTRY.format(extra=extra))
+    return D.load(str(path))
+
+
+def example(**kw):
+    ex = {"property": "bias_only_nonfinite", "target": "torch", "torch_kernels": True, "torch_version": "2.13.0+cpu",
+          "op": "conv_transpose", "dtype": "float32", "rule": None,
+          "path": {"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}, "case": FINDING}
+    ex.update(kw)
+    return ex
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('colour = "red"', "unknown key(s) ['colour']"),
+    ('isa_min = "SSE4"', "isa_min='SSE4' must be one of AVX2"),
+    ('torch = "two"', "is not a version specifier"),
+    ('when = "__import__(\'os\')"', "may call only min, max"),
+    ('when = "colour > 1"', "names 'colour'"),
+    ('when = "stride.real"', "uses Attribute"),
+    ('cells = "some"', "cells='some' must be one of bias_only, touched"),
+    ('dtype = []', "'dtype' must be a string or a non-empty list"),
+])
+def test_malformed_entries_get_one_line_errors(tmp_path, extra, message):
+    with pytest.raises(D.DeviationFileError) as info:
+        load(tmp_path, extra)
+    assert message in str(info.value) and "d.toml" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_reason_and_unique_ids_are_required(tmp_path):
+    path = tmp_path / "d.toml"
+    path.write_text('[[deviation]]\nid = "a"\n')
+    with pytest.raises(D.DeviationFileError, match="'reason' is required"):
+        D.load(str(path))
+    path.write_text('[[deviation]]\nid = "a"\nreason = "x"\n[[deviation]]\nid = "a"\nreason = "y"\n')
+    with pytest.raises(D.DeviationFileError, match="duplicate deviation id"):
+        D.load(str(path))
+
+
+def test_scope_by_backend_dtype_isa_version_and_configuration(tmp_path):
+    (e,) = load(tmp_path, 'backend = "MkldnnTranspose"\ndtype = ["float32", "bfloat16"]\nisa_min = "AVX512_CORE"\n'
+                          'torch = ">=2.13,<2.15"\nregimes = {output_padding = ["<stride"]}\n'
+                          'when = "max(kernel_size) >= 3 and stride[0] > kernel_size[0]"')
+    assert e.in_scope(example())
+    assert not e.in_scope(example(path={"backend": "SlowTranspose2d", "isa": "AVX512_CORE_BF16"}))
+    assert not e.in_scope(example(dtype="float64"))
+    assert not e.in_scope(example(path={"backend": "MkldnnTranspose", "isa": "AVX2"}))
+    assert not e.in_scope(example(torch_version="2.15.0"))
+    from dataclasses import replace
+    assert not e.in_scope(example(case=replace(FINDING, output_padding=0)))  # regime 'none'
+    assert not e.in_scope(example(case=replace(FINDING, kernel_size=(2, 2))))  # when: max(kernel) < 3
+
+
+def test_entries_without_target_cover_only_targets_running_torch_kernels(tmp_path):
+    (e,) = load(tmp_path, 'backend = "MkldnnTranspose"')
+    assert e.in_scope(example(target="mypackage.wraps_torch"))
+    assert not e.in_scope(example(target="onnxruntime", torch_kernels=False))
+    (t,) = load(tmp_path, 'target = "onnx*"')
+    assert t.in_scope(example(target="onnxruntime", torch_kernels=False)) and not t.in_scope(example())
+
+
+def test_cells_condition_reads_the_failing_cells(tmp_path):
+    (e,) = load(tmp_path, 'cells = "bias_only"')
+    bias_only = {"cells": [{"index": [0, 0, 1, 3]}]}  # the output_padding column: no tap reaches it
+    touched = {"cells": [{"index": [0, 0, 0, 0]}]}
+    assert FINDING.untouched_mask()[1, 3] and not FINDING.untouched_mask()[0, 0]
+    assert e.covers_failure(example(), bias_only) and not e.covers_failure(example(), touched)
+    assert not e.covers_failure(example(), {"cells": []})  # nothing to check: not covered
+
+
+def test_builtin_list_loads():
+    entries = D.Deviations.from_files([]).entries
+    assert {"onednn-transposed-output-length-0", "onednn-transposed-dilation-0",
+            "onednn-transposed-nan-in-bias-only-cells"} <= {e.id for e in entries}
+    assert all(e.lists.get("backend") == ["MkldnnTranspose"] for e in entries)
+
+
+def run_suite(*args, target="torch"):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([META, ROOT, os.environ.get("PYTHONPATH", "")]))
+    env.pop("CONV_ORACLE_TARGET", None)
+    cmd = [sys.executable, "-m", "pytest", SKIPS, "-p", "no:cacheprovider", "-q", "-p", "no:randomly",
+           "--target", target, *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.e2e
+def test_a_module_wrapping_torch_inherits_the_backend_scoped_entry():
+    """The pinned NaN finding fails in plain torch's float32 oneDNN path; a plugged-in module that passes
+    the call to torch runs the same kernel, so the same entry covers it: red without the entry, green with."""
+    sel = ("-k", "test_bias_only_cells_ignore_nonfinite and float32")
+    with_entry = run_suite(*sel, target="faulty.passthrough")
+    assert with_entry.returncode == 0, with_entry.stdout[-3000:]
+    assert "onednn-transposed-nan-in-bias-only-cells: " in with_entry.stdout
+    assert "deviated as expected" in with_entry.stdout
+
+
+@pytest.mark.e2e
+def test_unreproduced_entry_is_reported(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[[deviation]]\nid = "too-wide"\nreason = "planted: covers a property that passes"\n'
+                    'property = "bias_only_output_cells"\nop = "conv_transpose"\n')
+    r = run_suite("-k", "test_bias_only_output_cells and float64", "--known-deviations", str(path))
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "known deviation too-wide: NOT REPRODUCED in" in r.stdout
+
+
+@pytest.mark.e2e
+def test_malformed_user_file_is_a_usage_error(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[[deviation]]\nid = "x"\nreason = "y"\nbackend = 3\n')
+    r = run_suite("-k", "test_bias_only_output_cells and float64", "--known-deviations", str(path))
+    assert r.returncode == 4 and "'backend' must be a string" in r.stdout + r.stderr

@@ -146,7 +146,7 @@ def test_own_options_are_passed_to_the_target_and_named_in_the_snippet(monkeypat
     ops = conv_oracle.strategies.make_operands(case, "exact", 0)
     with pytest.raises(AssertionError) as info:
         properties.forward(t, case, ops, "float32")
-    assert seen == ["circular"]
+    assert seen and set(seen) == {"circular"}  # (the suite may call twice: uninitialised-memory check)
     text = str(info.value)
     assert "Reproduce with target plugged_options:" in text
     assert "import plugged_options" in text and "plugged_options.conv2d(x, w, b, " in text and "padding_mode='circular'" in text

@@ -4,6 +4,7 @@ Reference operators (numpy in, numpy out, float64): :func:`conv1d`, :func:`conv2
 :func:`conv_transpose1d`, :func:`conv_transpose2d`, :func:`conv_transpose3d`.
 Geometry: :func:`skipped_input_pixels`, :func:`bias_only_output_cells`, :func:`conv_output_size`,
 :func:`conv_transpose_output_size`. Property-test building blocks: :mod:`conv_oracle.strategies`.
+Types: :class:`Case` (one configuration), :class:`Target` and its :class:`Capability`, :func:`load_target`.
 """
 
 import importlib
@@ -11,7 +12,8 @@ import importlib
 #: public name -> the submodule defining it; imported on first use (PEP 562), so that loading the
 #: pytest plugin (an entry point) does not import the whole package before coverage starts
 _EXPORTS = {
-    "ConvConfigError": "errors",
+    "ConvConfigError": "errors", "Case": "case",
+    "Target": "targets", "Capability": "targets", "load_target": "targets",
     "bias_only_output_cells": "geometry", "conv_output_size": "geometry", "conv_transpose_output_size": "geometry",
     "effective_kernel": "geometry", "skipped_input_pixels": "geometry",
     "conv1d": "oracle", "conv2d": "oracle", "conv3d": "oracle",

@@ -1,8 +1,8 @@
 """One convolution configuration, as the suite, the records and the baselines see it.
 
 A :class:`Case` holds shapes and arguments only (no values). It knows its torch call, its
-regime tags, how to validate itself against the oracle's rules, and how to print itself as
-a plain-torch reproduction snippet. JSON round-trips through :meth:`to_dict` / :meth:`from_dict`.
+regime tags, and how to validate itself against the oracle's rules (once: the normalised
+:class:`~conv_oracle.validation.ConvConfig` is kept). JSON round-trips through :meth:`to_dict` / :meth:`from_dict`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,15 @@ class Case:
         return f"{self.op}{self.nd}d"
 
     def config(self) -> ConvConfig:
-        """Validate under torch's rules (raises ConvConfigError) and normalise."""
+        """Validate under torch's rules (raises ConvConfigError) and normalise, once: the frozen case
+        keeps its normalised configuration (in ``__dict__``, outside the dataclass fields, so equality,
+        hashing and :meth:`to_dict` are unchanged; :func:`dataclasses.replace` makes a new case)."""
+        cfg = self.__dict__.get("_config")
+        if cfg is None:
+            cfg = self.__dict__["_config"] = self._validate()
+        return cfg
+
+    def _validate(self) -> ConvConfig:
         if self.transposed:
             return conv_transpose_config(self.input_shape, self.weight_shape, self.bias_shape, self.stride,
                                          self.padding, self.output_padding, self.groups, self.dilation,

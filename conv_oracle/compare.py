@@ -191,7 +191,8 @@ class CheckContext:
         text = f"{self.header()}\n  {message}"
         if cell is not None:
             text += self.taps_for(cell)
-        text += "\nReproduce in plain torch:\n" + snippet
+        from .repro import heading
+        text += f"\n{heading(self.target)}\n" + snippet
         exc = AssertionError(text)
         if cells is None and cell is not None:
             cells = [(cell, expected, got)]

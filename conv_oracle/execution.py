@@ -9,6 +9,9 @@ import numpy as np
 from .case import Case
 from .targets import Target
 
+#: memory layouts the suite places operands in (see :func:`place`)
+LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
+
 
 def torch_dtype(name: str):
     import torch
@@ -75,11 +78,27 @@ def build_module(case: Case, device: str, dtype: str):
     return cls(case.in_channels, case.out_channels, case.kernel_size, padding_mode=case.padding_mode, **common)
 
 
+def module_options(case: Case) -> dict:
+    """The module-level options ``case`` sets (``padding_mode``, ``output_size``), as keyword arguments."""
+    opts = {}
+    if case.padding_mode != "zeros":
+        opts["padding_mode"] = case.padding_mode
+    if case.output_size is not None:
+        opts["output_size"] = tuple(case.output_size)
+    return opts
+
+
+def _own_options(target: Target, case: Case) -> bool:
+    """True when the target's own function takes every module-level option ``case`` needs."""
+    return set(module_options(case)) <= target.capability.options
+
+
 def invoke(target: Target, case: Case, x, w, b):
-    """Call the target's function for ``case`` (or torch's nn module for module-only cases)."""
+    """Call the target's function for ``case``: module-level options go to the target's own function
+    when its capability declares them, otherwise to torch's nn module."""
     import torch
     with target.context():
-        if case.needs_module:
+        if case.needs_module and not _own_options(target, case):
             module = build_module(case, target.device, str(x.dtype).replace("torch.", ""))
             params = {"weight": w} | ({"bias": b} if b is not None else {})
             kwargs = {"output_size": list(case.output_size)} if case.output_size is not None else {}
@@ -87,7 +106,7 @@ def invoke(target: Target, case: Case, x, w, b):
         fn = target.function(case.fn_name)
         if fn is None:  # callers check supports() first; this is not a target error
             raise LookupError(f"target {target.name} does not define {case.fn_name}")
-        return fn(x, w, b, **case.functional_kwargs())
+        return fn(x, w, b, **case.functional_kwargs(), **module_options(case))
 
 
 def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, dtype: str,
@@ -135,9 +154,10 @@ def to_numpy(t) -> np.ndarray:
 
 def supports(target: Target, case: Case) -> str | None:
     """None if ``target`` can run ``case``; otherwise the reason it cannot."""
-    if case.needs_module and not target.modules:
-        return f"{target.name} has no nn modules (needed for padding_mode / output_size)"
-    if not case.needs_module and target.function(case.fn_name) is None:
+    if case.needs_module and not target.modules and not _own_options(target, case):
+        missing = sorted(set(module_options(case)) - target.capability.options)
+        return f"{target.name} does not take {missing} itself (capability options) and runs no torch nn modules"
+    if (not case.needs_module or _own_options(target, case)) and target.function(case.fn_name) is None:
         return f"{target.name} does not define {case.fn_name}"
     if target.device == "cuda" and not target.functions:
         return "CUDA is not available"

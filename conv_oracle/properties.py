@@ -12,7 +12,6 @@ coverage properties also attach theirs to the AssertionError they raise (``error
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,11 +24,21 @@ from .dtypes import FACTS, facts
 from .errors import ConvConfigError
 from .isolation import isolated
 from .oracle.adjoints import conv_grads, conv_transpose_grads
+from .invalid_calls import InvalidCall
 from .operands import Operands, exactness, input_copies
+from .params import per_dim
 from .targets import Target
 
-if TYPE_CHECKING:  # the strategies need Hypothesis; the properties do not
-    from .strategies import InvalidCall
+
+class Unsupported(LookupError):
+    """The target's capability rules this check out (a dtype or autograd it does not declare):
+    callers skip with the reason, never fail."""
+
+
+def _require(target: Target, dtype: str, autograd: bool = False) -> None:
+    why = target.unsupported(dtype, autograd)
+    if why:
+        raise Unsupported(why)
 
 
 def oracle_forward(case: Case, x, w, b) -> np.ndarray:
@@ -73,6 +82,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
     rounding bound in float mode. The oracle sees the operands exactly as the target got them."""
     __tracebackhide__ = True
+    _require(target, dtype)
     call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout)
     x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
     b = None if call.b is None else execution.to_numpy(call.b)
@@ -141,6 +151,7 @@ def _probe_explainer(case: Case, x, w, b, expected, dtype: str):
 def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
     __tracebackhide__ = True
+    _require(target, dtype)
     from . import geometry
     cfg = case.config()
     x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
@@ -181,6 +192,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     pixels and non-zero elsewhere (all-ones weights and output gradient). ``nonfinite``: NaN / Inf on
     the skipped pixels leaves every output bit unchanged."""
     __tracebackhide__ = True
+    _require(target, dtype, autograd="coverage" in parts)
     import torch
     predicted = case.untouched_mask()
     m = max(1, exactness(case, dtype, target, gradients=True).magnitude)
@@ -226,6 +238,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
     (zero without bias), bit for bit, are exactly the predicted bias-only cells. ``nonfinite``: with
     NaN / Inf spread over inputs and weights, the bias-only cells still equal the bias bit for bit."""
     __tracebackhide__ = True
+    _require(target, dtype)
     predicted = case.untouched_mask()
     rng = np.random.default_rng(seed)
     b = rng.integers(-3, 4, size=case.bias_shape).astype(np.float64) if case.bias else None
@@ -290,6 +303,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
     adjoint, bit for bit in exact mode, within the rounding bound in float mode."""
     __tracebackhide__ = True
+    _require(target, dtype, autograd=True)
     import torch
     call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
     gy = output_gradient(ops, tuple(call.out.shape))
@@ -327,13 +341,62 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     return result
 
 
+def relaxed_reference(case: Case, x, w, b) -> np.ndarray | None:
+    """The definition's result for a call that breaks only rules the definitions do not need, else None.
+
+    Conv (gather) with negative padding ``p``: the window reads the input cropped by ``-p`` per side.
+    Transposed conv (scatter) with any padding ``p`` and output_padding ``a``: the full scatter ``F`` of
+    length ``(L - 1) s + E`` (no padding), then ``out[i] = F[i + p]`` (zero outside ``F``) for
+    ``0 <= i < (L - 1) s - 2p + E + a``, plus the bias. This covers negative padding, negative output_padding
+    and output_padding >= stride / dilation; every other rule (or an output length below 1) gives None.
+    """
+    from dataclasses import replace
+    if isinstance(case.padding, str) or case.padding_mode != "zeros" or case.output_size is not None:
+        return None
+    nd = case.nd
+    try:
+        pads = per_dim("padding", case.padding, nd)
+        if case.transposed:
+            opad = per_dim("output_padding", case.output_padding, nd)
+            full = oracle_forward(replace(case, padding=0, output_padding=0, bias=False), x, w, None)
+            out = full
+            for axis, (p, a, L_full) in enumerate(zip(pads, opad, full.shape[-nd:])):
+                n = L_full - 2 * p + a
+                if n < 1:
+                    return None
+                before, after = max(0, -p), max(0, n + p - L_full)
+                widths = [(0, 0)] * out.ndim
+                widths[out.ndim - nd + axis] = (before, after)
+                out = np.take(np.pad(out, widths), np.arange(n) + p + before, axis=out.ndim - nd + axis)
+            return out if b is None else out + np.reshape(b, (-1,) + (1,) * nd)
+        crop = tuple(slice(-p, x.shape[x.ndim - nd + i] + p) if p < 0 else slice(None) for i, p in enumerate(pads))
+        if any(p < 0 and x.shape[x.ndim - nd + i] + 2 * p < 1 for i, p in enumerate(pads)):
+            return None
+        xc = x[(Ellipsis,) + crop]
+        reduced = replace(case, input_size=xc.shape[-nd:], padding=tuple(max(p, 0) for p in pads))
+        reduced.config()
+        return oracle_forward(reduced, xc, w, b)
+    except (ConvConfigError, ValueError):
+        return None
+
+
 @isolated
-def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> dict:
-    """Property 6: an invalid call is rejected by the target and by the oracle."""
+def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed: int = 0) -> dict:
+    """Property 6: an invalid call is rejected by the target (with one of its declared ``rejects``
+    exception types) and by the oracle. On a rule the target declares ``relaxed``, accepting is allowed:
+    the result is then checked bit for bit against :func:`relaxed_reference` on small-integer operands
+    (exact in every float dtype), or recorded as not checked where the definitions give none."""
     __tracebackhide__ = True
+    _require(target, dtype)
     case = call.case
-    x, w = np.zeros(call.input_shape), np.zeros(call.weight_shape)
-    b = None if call.bias_shape is None else np.zeros(call.bias_shape)
+    relaxed = call.rule in target.capability.relaxed
+    if relaxed:  # values matter when the target may answer: small integers, every partial sum exact
+        rng = np.random.default_rng(seed)
+        x, w = (rng.integers(-2, 3, size=s).astype(np.float64) for s in (call.input_shape, call.weight_shape))
+        b = None if call.bias_shape is None else rng.integers(-2, 3, size=call.bias_shape).astype(np.float64)
+    else:
+        x, w = np.zeros(call.input_shape), np.zeros(call.weight_shape)
+        b = None if call.bias_shape is None else np.zeros(call.bias_shape)
     try:
         oracle_forward(case, x, w, b)
     except ConvConfigError as exc:
@@ -341,11 +404,27 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32") -> d
     else:
         raise AssertionError(f"the oracle accepted an invalid call ({call.rule}): {call!r}")
     ctx = _ctx(case, target, dtype, "invalid", x, w, b)
+    rejects = target.capability.rejects
     try:
-        result = execution.run(target, case, x, w, b, dtype)
-    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
+        got = execution.run(target, case, x, w, b, dtype)
+    except rejects as exc:  # before LookupError: torch's IndexError is one
         return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
                 "oracle_error": oracle_error, "path": getattr(exc, "conv_path", None)}
-    out, ctx.path = result.out, result.path
-    raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {tuple(out.shape)}; "
-                      f"the oracle says: {oracle_error}")
+    except LookupError:  # the target lacks the function: not a verdict
+        raise
+    except Exception as exc:
+        raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
+                          f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "
+                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+    shape, ctx.path = tuple(got.out.shape), got.path
+    if not relaxed:
+        raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {shape}; "
+                          f"the oracle says: {oracle_error}")
+    expected = relaxed_reference(case, x, w, b)
+    if expected is None:
+        return {"relaxed": "accepted, not checked (no definition)", "oracle_error": oracle_error,
+                "output_shape": list(shape), "path": got.path}
+    ctx = _ctx(case, target, dtype, "exact", x, w, b, got, what=f"output (relaxed rule: {call.rule})")
+    assert_exact(expected, execution.to_numpy(got.out), ctx)
+    return {"relaxed": "accepted, checked against the definition", "oracle_error": oracle_error,
+            "output_shape": list(shape), "path": got.path}

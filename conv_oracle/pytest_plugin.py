@@ -26,7 +26,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("conv_oracle")
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
-                         "torch-compile, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
+                         "torch-compile, onnxruntime, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
     group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
                     help="a TOML file of known deviations (repeatable) added to the suite's own "
                          "conv_oracle/suite/known_deviations.toml; format: conv_oracle/deviations.py")
@@ -134,7 +134,7 @@ def pytest_report_header(config):
              f"environment: {fingerprint.summary_line(fingerprint.fingerprint())}"]
     for name in target_names(config):
         t = load_target(name)
-        lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}]")
+        lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}; {t.capability.summary()}]")
     from . import isolation
     lines.append(f"isolation: {'on (each target in a supervised worker)' if isolation.enabled() else 'off'}")
     prof = settings.default

@@ -172,7 +172,7 @@ def part_path(folder: str, worker: str) -> str:
     return os.path.join(folder, f"records.{worker}.jsonl")
 
 
-REPRO_MARK = "Reproduce in plain torch:"
+from .repro import HEADING as REPRO_MARK  # noqa: E402  (the line before a snippet: 'Reproduce with target NAME:')
 
 
 def _geometry_fields(case: Case) -> dict:
@@ -191,12 +191,13 @@ def failure_details(exc: BaseException) -> dict:
     """What a failure record keeps: message, differing cells and reproduction snippet.
 
     Taken from ``exc.details`` (set by :meth:`compare.CheckContext.failure`) when present; otherwise
-    parsed from the text, whose snippet follows ``'Reproduce in plain torch:'``."""
+    parsed from the text, whose snippet follows the line ``'Reproduce with target NAME:'``."""
     details = getattr(exc, "details", None)
     if isinstance(details, dict):
         return dict(details)
     text = str(exc)
-    head, _, snippet = text.partition(REPRO_MARK)
+    head, _, rest = text.partition(REPRO_MARK)
+    snippet = rest.partition("\n")[2] if rest else ""
     return {"what": None, "message": f"{type(exc).__name__}: {head.strip()}"[:2000], "header": "",
             "snippet": snippet.strip("\n"), "cells": []}
 

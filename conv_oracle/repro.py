@@ -1,10 +1,31 @@
-"""Plain-torch reproduction snippets for a failing check."""
+"""Reproduction snippets for a failing check, headed by the target they reproduce: plain torch for
+torch's built-in targets, a call into the target's module for any other."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .case import Case
+
+#: the line before every snippet in a failure message; :func:`heading` fills in the target
+HEADING = "Reproduce with target "
+
+
+def heading(target_name: str) -> str:
+    return f"{HEADING}{target_name}:"
+
+
+def _module_of(target_name: str) -> tuple[str | None, frozenset]:
+    """The importable module behind a non-torch target (None for torch's) and the options it takes itself."""
+    from .targets import BUILTIN, MODULE_TARGETS, load_target
+    if target_name.split("@")[0] in BUILTIN:  # torch's targets and their path variants (BASE@SPEC)
+        return None, frozenset()
+    try:
+        options = load_target(target_name).capability.options
+    except Exception:  # a snippet must not fail: the call is still the module's
+        options = frozenset()
+    return MODULE_TARGETS.get(target_name, target_name), options
+
 
 _LAYOUT_CODE = {
     "contiguous": "{name} = {lit}",
@@ -49,7 +70,13 @@ def _tensor(name: str, array, dtype: str, layout: str) -> str:
 def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_layout: str = "contiguous",
             w_layout: str = "contiguous", device: str = "cpu", cell: tuple | None = None,
             expected: float | None = None, grad_output=None, what: str = "output") -> str:
-    """Python source that rebuilds the operands and makes the one call under test."""
+    """Python source that rebuilds the operands and makes the one call under test on ``target_name``:
+    torch's function (or nn module) for torch's targets; for a module target, its function, with the
+    module-level options it declares as keyword arguments (others run through torch's nn modules)."""
+    module, options = _module_of(target_name)
+    own = module is not None and (not case.needs_module or
+                                  (case.padding_mode == "zeros" or "padding_mode" in options) and
+                                  (case.output_size is None or "output_size" in options))
     lines = ["import torch", ""]
     lines.append(_tensor("x", x, dtype, x_layout))
     lines.append(_tensor("w", w, dtype, w_layout))
@@ -58,7 +85,7 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
     if device != "cpu":
         lines.append(f"x, w = x.to('{device}'), w.to('{device}'); b = None if b is None else b.to('{device}')")
-    if case.needs_module:
+    if case.needs_module and not own:
         kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
         extra = (f"output_padding={case.output_padding!r}" if case.transposed
                  else f"padding_mode={case.padding_mode!r}")
@@ -69,11 +96,18 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         call_kw = f", {{'output_size': {list(case.output_size)!r}}}" if case.output_size is not None else ""
         lines.append(f"out = torch.func.functional_call(m, {params}, (x,){call_kw})")
     else:
-        mod = "torch.nn.functional" if target_name.startswith("torch") else target_name
-        if not target_name.startswith("torch"):
-            lines.insert(1, f"import {target_name}")
-        kwargs = ", ".join(f"{k}={v!r}" for k, v in case.functional_kwargs().items())
-        lines.append(f"out = {mod}.{case.fn_name}(x, w, b, {kwargs})")
+        fn = f"{module or 'torch.nn.functional'}.{case.fn_name}"
+        if module:
+            lines.insert(1, f"import {module}")
+        if target_name.split("@")[0] == "torch-compile":
+            fn = f"torch.compile({fn}, dynamic=False)"
+        kw = case.functional_kwargs()
+        if own and case.padding_mode != "zeros":
+            kw["padding_mode"] = case.padding_mode
+        if own and case.output_size is not None:
+            kw["output_size"] = tuple(case.output_size)
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        lines.append(f"out = {fn}(x, w, b, {kwargs})")
     if grad_output is not None:
         lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
         lines.append("out.backward(gy)")

@@ -13,7 +13,7 @@ environment runs exactly the same cases.
 * ``realistic``: a few layer-sized cases (channels 16-32, sides 16-128), where oneDNN picks other
   kernels than on the tiny grid cases, by size and by thread count.
 * ``invalid``: calls torch must reject, two or more per (rule, op) of
-  :data:`~conv_oracle.strategies.INVALID_RULE_OPS`, including the two oneDNN deviations of torch 2.13.
+  :data:`~conv_oracle.invalid_calls.INVALID_RULES` (its ``corpus`` picks), including the two oneDNN deviations of torch 2.13.
 
 Entries are identified by a hash of their content, so a baseline's case ids survive reordering.
 Changing what the corpus holds is a change of :data:`CORPUS_VERSION`.
@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .. import geometry
 from ..case import Case
+from ..execution import LAYOUTS
 from ..historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
-from ..strategies import LAYOUTS, InvalidCall, apply_shape_fault
+from ..invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
 
 CORPUS_VERSION = 2
 
@@ -227,58 +228,6 @@ def _bases(op: str) -> list[Case]:
             Case(op, 2, 1, 2, 4, 2, (5, 6), (2, 3), (3, 1), (0, 1), 1, bias=True)]
 
 
-def _pd(value, nd):
-    return (value,) * nd if isinstance(value, int) else tuple(value)
-
-
-def _invalid_for(rule: str, op: str, c: Case, i: int) -> list[tuple[Case, dict]]:
-    """Variant(s) of base ``c`` (index ``i``) that break ``rule``."""
-    nd = c.nd
-    rest = (0,) * (nd - 1)
-    if rule == "conv output size < 1":
-        return [(replace(c, kernel_size=(c.input_size[0] + 1 + i,) + c.kernel_size[1:], padding=0, dilation=1), {})]
-    if rule == "transposed output size < 1":  # input length 1, 2p >= E: length E - 2p is 0 (i = 0... ) or below
-        E = geometry.effective_kernel(c.kernel_size[0], _pd(c.dilation, nd)[0])
-        p0 = (E + 1) // 2
-        return [(replace(c, input_size=(1,) + c.input_size[1:], padding=(p0,) + _pd(c.padding, nd)[1:],
-                         output_padding=0), {})]
-    if rule == "output_padding not smaller than stride or dilation":
-        s, d = _pd(c.stride, nd), _pd(c.dilation, nd)
-        return [(replace(c, output_padding=(max(s[0], d[0]) + i,) + rest), {})]
-    if rule == "negative padding":
-        return [(replace(c, padding=(-1 - i,) + rest), {})]
-    if rule == "negative output_padding":
-        return [(replace(c, output_padding=(-1,) + rest), {})]
-    if rule in ("non-positive stride", "non-positive dilation"):
-        param = rule.split()[-1]
-        return [(replace(c, **{param: (1,) * (nd - 1) + (-i,)}), {})]
-    if rule == "non-positive groups":
-        return [(replace(c, groups=-i), {})]
-    if rule == "channels not divisible by groups":
-        return [(replace(c, groups=2, in_channels=3 + 2 * i, out_channels=2), {})]
-    if rule == "weight channels mismatch":
-        return [(c, {"weight_in_delta": 1 + i})]
-    if rule == "wrong bias shape":
-        return [(c, {"bias_delta": 1 + i})]
-    if rule == "wrong weight rank":
-        return [(c, {"weight_rank_delta": (-1, 1)[i]})]
-    if rule == "wrong input rank":
-        return [(c, {"input_rank_delta": (-1, 1)[i]})]
-    if rule == "padding='same' with stride > 1":
-        return [(replace(c, padding="same", stride=(2 + i,) + (1,) * (nd - 1)), {})]
-    if rule == "bad padding string":
-        words = ("same", "valid") if op == "conv_transpose" else ("full", "SAME")
-        return [(replace(c, padding=words[i]), {})] + ([(replace(c, padding="causal"), {})] if i == 0 else [])
-    if rule == "bad output_size":
-        cfg = replace(c, padding=0, output_padding=0).config()
-        lo, s = cfg.output_size, cfg.stride
-        below = replace(c, padding=0, output_size=(lo[0] - 1,) + lo[1:])
-        above = replace(c, padding=0, output_size=(lo[0] + s[0],) + lo[1:])
-        length = replace(c, padding=0, output_size=lo + (lo[-1],) * 3)
-        return [(below, {}), (above, {})] + ([(length, {})] if i == 0 else [])
-    raise KeyError(rule)
-
-
 #: the two oneDNN deviations of torch 2.13 (conv_oracle/suite/known_deviations.toml), as exact calls
 KNOWN_DEVIATIONS = [
     ("transposed output size < 1", "oneDNN: transposed output length exactly 0",
@@ -289,12 +238,12 @@ KNOWN_DEVIATIONS = [
 
 
 def invalid() -> list[Entry]:
-    from ..strategies import INVALID_RULE_OPS
     out = []
     for rule, op in INVALID_RULE_OPS:
         for i, base in enumerate(_bases(op)):
-            for n, (case, pert) in enumerate(_invalid_for(rule, op, base, i)):
-                call = apply_shape_fault(rule, case, pert)
+            for n, choice in enumerate(INVALID_RULES[rule].corpus_picks(i, op)):
+                call = INVALID_RULES[rule].call(base, **choice)
+                case = call.case
                 out.append(Entry("invalid", f"{op}: {rule} ({base.nd}-D #{n})", case, rule=rule,
                                  input_shape=call.input_shape, weight_shape=call.weight_shape,
                                  bias_shape=call.bias_shape))

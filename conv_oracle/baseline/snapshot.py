@@ -76,7 +76,7 @@ def digest(*arrays) -> str:
 def first_lines(exc: BaseException, n: int = MESSAGE_LINES) -> str:
     """What a property failure says, without the call / target header (the record has the call, and
     the target's name must not make two snapshots differ) and without the reproduction snippet."""
-    lines = str(exc).split("\nReproduce in plain torch:")[0].splitlines()
+    lines = str(exc).split("\nReproduce with target ")[0].splitlines()
     if len(lines) > 2 and lines[1].lstrip().startswith("target="):  # CheckContext.header()
         lines = lines[2:]
     return "\n".join([line.strip()[:LINE_CHARS] for line in lines if line.strip()][:n])

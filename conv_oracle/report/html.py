@@ -234,7 +234,7 @@ def _failure(f: dict) -> str:
             + (f"<p><code>{_e(f['describe'])}</code></p>" if f.get("describe") else "") + facts_html
             + f"<pre>{_e(f.get('message'))}</pre>"
             + (_table(["differing cell", "expected (oracle)", "got (target)"], cell_rows) if cell_rows else "")
-            + (f"<p><b>Reproduce in plain torch:</b></p><pre>{_e(f['snippet'])}</pre>" if f.get("snippet") else "")
+            + (f"<p><b>Reproduce with target {_e(f.get('target') or '(see the snippet)')}:</b></p><pre>{_e(f['snippet'])}</pre>" if f.get("snippet") else "")
             + "</div>")
 
 

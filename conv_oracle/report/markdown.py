@@ -156,7 +156,7 @@ def _failures(s: dict) -> list[str]:
             shown = lines[:MAX_SNIPPET_LINES]
             if len(lines) > MAX_SNIPPET_LINES:
                 shown.append("# ... (the whole snippet is in records.jsonl)")
-            out += ["Reproduce in plain torch:", "", "```python", *shown, "```", ""]
+            out += [f"Reproduce with target {f.get('target') or '(see the snippet)'}:", "", "```python", *shown, "```", ""]
     return out
 
 

@@ -323,11 +323,11 @@ def failures(records: list[dict], junit_cases: list[dict] | None = None) -> list
 
 
 def _snippet_in(text: str) -> str:
-    """The runnable snippet in a failure's text (after 'Reproduce in plain torch:'), if any."""
+    """The runnable snippet in a failure's text (after 'Reproduce with target NAME:'), if any."""
     from ..records import REPRO_MARK
     if REPRO_MARK not in text:
         return ""
-    tail = text.split(REPRO_MARK, 1)[1]
+    tail = text.split(REPRO_MARK, 1)[1].partition("\n")[2]  # after the line 'Reproduce with target NAME:'
     lines = []
     for line in tail.splitlines():
         line = line[2:] if line.startswith("E ") else line

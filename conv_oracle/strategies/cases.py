@@ -9,11 +9,11 @@ import os
 import sys
 
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from .. import geometry
 from ..case import Case
-
-LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
+from ..execution import LAYOUTS
 
 
 def _env_int(name: str, default: int) -> int:
@@ -84,10 +84,42 @@ def _patterns(nd: int) -> list[tuple[str, ...]]:
     return list(itertools.product(RELATIONS, repeat=nd))
 
 
+def _check_choice(name, value, allowed):
+    if value is not None and (isinstance(value, bool) or value not in allowed):
+        raise InvalidArgument(f"{name}={value!r}: must be None or one of {list(allowed)}")
+
+
+def _check_args(op, nd, flags: dict, limits: dict):
+    _check_choice("op", op, ("conv", "conv_transpose"))
+    _check_choice("nd", nd, (1, 2, 3))
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise InvalidArgument(f"{name}={value!r}: must be True or False")
+    for name, value in limits.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InvalidArgument(f"{name}={value!r}: must be None or a positive int")
+
+
+def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool = True, output_size: bool = True,
+          module_only: bool = False, max_side: int | None = None, max_channels: int | None = None,
+          max_batch: int | None = None) -> st.SearchStrategy[Case]:
+    """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
+
+    Arguments are checked when called (``InvalidArgument``, as ``hypothesis.extra.numpy``), not when drawn.
+    ``padding_modes=False`` keeps ``padding_mode='zeros'`` and ``output_size=False`` never sets
+    ``output_size``: both need ``nn`` modules, which plain functional targets cannot express.
+    ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
+    """
+    _check_args(op, nd, dict(padding_modes=padding_modes, output_size=output_size, module_only=module_only),
+                dict(max_side=max_side, max_channels=max_channels, max_batch=max_batch))
+    return _cases(op, nd, padding_modes=padding_modes, output_size=output_size, module_only=module_only,
+                  max_side=max_side, max_channels=max_channels, max_batch=max_batch)
+
+
 @st.composite
-def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: bool = True,
-          output_size: bool = True, module_only: bool = False, max_side: int | None = None, max_channels: int | None = None,
-          max_batch: int | None = None) -> Case:
+def _cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: bool = True,
+           output_size: bool = True, module_only: bool = False, max_side: int | None = None,
+           max_channels: int | None = None, max_batch: int | None = None) -> Case:
     """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
 
     ``padding_modes=False`` keeps ``padding_mode='zeros'`` and ``output_size=False`` never sets
@@ -143,6 +175,7 @@ def cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: 
 
 def layouts(nd: int | None = None) -> st.SearchStrategy[str]:
     """Memory layouts: contiguous, channels_last (2-D/3-D ops), sliced, transposed, expanded views."""
+    _check_choice("nd", nd, (1, 2, 3))
     return st.sampled_from([lay for lay in LAYOUTS if lay != "channels_last" or nd in (None, 2, 3)])
 
 

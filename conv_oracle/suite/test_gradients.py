@@ -18,7 +18,9 @@ pytestmark = pytest.mark.differential
 @given(case=cs.cases(), seed=st.integers(0, 2**32 - 1), x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_gradient(target, record, wrt, mode, dtype, case, seed, x_layout, w_layout):
     """Exact mode: bit for bit. Float mode: within gamma_n(u) times the adjoint on absolute values."""
-    case = case if target.modules else case.functional()
+    if target.unsupported(dtype, autograd=True):
+        pytest.skip(target.unsupported(dtype, autograd=True))
+    case = case if supports(target, case) is None else case.functional()
     assume(supports(target, case) is None)
     if wrt == "bias" and not case.bias:
         case = case.__class__(**{**case.to_dict(), "bias": True})
@@ -40,9 +42,9 @@ def test_gradient_half(target, record, wrt, mode, dtype, case, seed, x_layout, w
     fits the dtype's mantissa (others are rejected, never compared loosely), bit for bit. Float mode:
     within gamma_n(u) of the dtype (the rounded output gradient is what the oracle sees); a case whose
     bound is vacuous (n u >= 1) is refused and counted, never passed."""
-    if dtype not in target.dtypes:
-        pytest.skip(f"{target.name} does not support {dtype}")
-    case = case if target.modules else case.functional()
+    if target.unsupported(dtype, autograd=True):
+        pytest.skip(target.unsupported(dtype, autograd=True))
+    case = case if supports(target, case) is None else case.functional()
     assume(supports(target, case) is None)
     if wrt == "bias" and not case.bias:
         case = case.__class__(**{**case.to_dict(), "bias": True})

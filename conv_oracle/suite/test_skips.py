@@ -21,9 +21,9 @@ def _cases(op):
 
 
 def _check(target, record, prop, fn, case, dtype, seed, x_layout, w_layout, parts):
-    if dtype not in target.dtypes:
-        pytest.skip(f"{target.name} does not support {dtype}")
-    case = case if target.modules else case.functional()
+    if target.unsupported(dtype, autograd=fn is properties.skipped_pixels and "coverage" in parts):
+        pytest.skip(target.unsupported(dtype, autograd=fn is properties.skipped_pixels and "coverage" in parts))
+    case = case if supports(target, case) is None else case.functional()
     assume(supports(target, case) is None)
     cs.tag_regimes(case, x_layout)
     with record(prop, target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout) as rec:

@@ -1,4 +1,5 @@
-"""What a target (system under test) is: named conv functions, a device, and a precision model."""
+"""What a target (system under test) is: named conv functions, a device, a precision model and a
+declared :class:`~conv_oracle.targets.capability.Capability`."""
 
 from __future__ import annotations
 
@@ -6,18 +7,20 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..dtypes import facts
+from .capability import Capability
+
 FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
-from ..dtypes import FLOAT_DTYPES, facts
 
-
-@dataclass
+@dataclass(repr=False)
 class Target:
     """A convolution implementation under test.
 
     ``functions`` maps names of :data:`FUNCTIONS` to callables with ``torch.nn.functional``'s
     signatures, taking and returning torch tensors on ``device``. ``modules`` says whether
-    torch's ``nn`` modules run on it (module-only cases: ``padding_mode``, ``output_size``).
+    torch's ``nn`` modules run on it (module-only cases: ``padding_mode``, ``output_size``) when
+    the target's own functions do not take them (``capability.options``).
     ``tf32`` marks float32 convolutions that round their operands to TF32.
     ``torch_kernels`` says whether the calls end in torch's own convolution kernels (built-in
     targets, and module targets unless they declare ``TORCH_KERNELS = False``): then each example
@@ -34,10 +37,20 @@ class Target:
     tf32: bool = False
     description: str = ""
     context: Callable[[], contextlib.AbstractContextManager] = field(default=contextlib.nullcontext)
-    dtypes: tuple[str, ...] = FLOAT_DTYPES
+    capability: Capability = field(default_factory=Capability)
     torch_kernels: bool = True
     env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None
+
+    def __repr__(self) -> str:  # one line: Hypothesis prints it in every falsifying example
+        return f"Target({self.name!r}, device={self.device!r}, {self.capability.summary()})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # Hypothesis' and IPython's pretty printer
+        printer.text(repr(self))
+
+    @property
+    def dtypes(self) -> tuple[str, ...]:
+        return self.capability.dtypes
 
     def require_environment(self, environ=None) -> None:
         """Raise ConvConfigError when this process was not started with the variables in ``env``
@@ -53,6 +66,14 @@ class Target:
 
     def function(self, name: str) -> Callable | None:
         return self.functions.get(name)
+
+    def unsupported(self, dtype: str | None = None, autograd: bool = False) -> str | None:
+        """None if the target declares ``dtype`` (and autograd, when asked); else the reason to skip."""
+        if dtype is not None and dtype not in self.capability.dtypes:
+            return f"{self.name} does not support {dtype} (declared dtypes: {', '.join(self.capability.dtypes)})"
+        if autograd and not self.capability.autograd:
+            return f"{self.name} declares no autograd: gradients are not checked"
+        return None
 
     def precision(self, dtype: str) -> tuple[float, float, float]:
         """``(u_in, u_acc, eta)``: operand rounding before products (TF32), accumulation roundoff,

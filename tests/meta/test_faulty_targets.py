@@ -40,18 +40,30 @@ def run_suite(target: str, selection: str, *extra: str) -> subprocess.CompletedP
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_suite_catches_fault(fault):
-    """Exit status 1, the expected property among the failures, and a plain-torch repro in the message."""
+    """Exit status 1, the expected property among the failures, and a repro headed by the target in the message."""
     selection, expected_test = FAULTS[fault]
     result = run_suite(f"faulty.{fault}", selection, "-x", "--hypothesis-profile", "meta")
     out = result.stdout + result.stderr
     assert result.returncode == 1, f"suite did not fail on faulty.{fault} (exit {result.returncode}):\n{out[-3000:]}"
     failed = [line for line in out.splitlines() if line.startswith("FAILED")]
     assert any(expected_test in line for line in failed), f"expected {expected_test} to fail:\n{out[-3000:]}"
-    assert "Reproduce in plain torch:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
+    assert f"Reproduce with target faulty.{fault}:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
     if fault == "segfault":
         assert "SIGSEGV" in out
     if fault == "uninitialised":  # caught whatever the allocator held: the poisons decide, not luck
         assert "differs between two identical calls: uninitialised memory" in out
+
+
+def test_suite_catches_fault_in_onnxruntime_backed_target():
+    """A non-torch backend: the planted bias fault fails the forward test, with a snippet calling the module."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    result = run_suite("faulty.ort_bias_bug", "test_forward_exact and float32", "-x", "--hypothesis-profile", "meta")
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, f"suite did not fail on faulty.ort_bias_bug (exit {result.returncode}):\n{out[-3000:]}"
+    assert any("test_forward_exact" in line for line in out.splitlines() if line.startswith("FAILED")), out[-3000:]
+    assert "cells differ (exact mode" in out, out[-3000:]  # the planted values, not a rejection
+    assert "Reproduce with target faulty.ort_bias_bug:" in out and "faulty.ort_bias_bug.conv_transpose2d(x, w, b," in out
 
 
 def test_correct_plugged_in_target_passes():

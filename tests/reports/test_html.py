@@ -99,7 +99,7 @@ def test_failures_section_shows_configuration_cells_and_snippet(page):
     assert "test_forward_exact[planted-float32]" in fails
     assert "conv2d(input[1, 1, 5, 5]" in fails
     assert "<td class=\"n fail\">2.0</td>" in fails and "<td class=\"n fail\">nan</td>" in fails
-    assert "Reproduce in plain torch" in fails and "planted.conv2d(x, w, b)" in fails
+    assert "Reproduce with target planted:" in fails and "planted.conv2d(x, w, b)" in fails
 
 
 def test_passing_run_says_so(make_record):

@@ -44,11 +44,11 @@ def test_failure_keeps_message_cells_and_snippet(make_record):
     assert f["cells"] == [{"index": [0, 0, 1], "expected": 1.0, "got": 2.0},
                           {"index": [0, 1, 1], "expected": 3.0, "got": "nan"}]
     assert f["snippet"] == PLANTED_SNIPPET
-    assert "Reproduce in plain torch:" in rec["error"]
+    assert "Reproduce with target " in rec["error"]
 
 
 def test_failure_without_details_is_parsed_from_the_text():
-    exc = AssertionError("shape mismatch\nReproduce in plain torch:\nimport torch\nprint(1)")
+    exc = AssertionError("shape mismatch\nReproduce with target torch:\nimport torch\nprint(1)")
     f = R.failure_details(exc)
     assert f["snippet"] == "import torch\nprint(1)"
     assert f["message"] == "AssertionError: shape mismatch"

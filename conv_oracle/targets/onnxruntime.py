@@ -1,0 +1,199 @@
+"""ONNX Runtime's CPU Conv / ConvTranspose kernels, behind torch.nn.functional's signatures.
+
+Target ``onnxruntime`` (``pip install "conv_oracle[onnx]"``). Each call builds a one-node ONNX graph
+(``Conv`` or ``ConvTranspose``, opset 22; with ``padding_mode`` a ``Pad`` node in front) from the call's
+arguments, passed through unchecked so that ONNX Runtime itself accepts or rejects them, and runs it
+on numpy copies of the torch tensors. Sessions are cached per graph signature. The translation:
+
+* ``stride`` / ``dilation`` / ``padding`` / ``output_padding`` (int or tuple) -> ``strides`` /
+  ``dilations`` / symmetric ``pads`` / ``output_padding``; ``groups`` -> ``group``;
+* ``padding='valid'`` / ``'same'`` (conv) -> ``auto_pad='VALID'`` / ``'SAME_UPPER'`` (the extra cell
+  after, as torch), except ``'same'`` with dilation, which ONNX Runtime does not support with auto_pad:
+  torch's split as explicit ``pads``; any other string raises ValueError; strings for transposed conv
+  raise TypeError (torch's functional signature takes ints there);
+* ``padding_mode`` reflect / replicate / circular -> ``Pad`` with mode reflect / edge / wrap
+  (``'same'`` resolved to torch's explicit split first);
+* unbatched inputs (rank nd + 1) get a batch axis of 1 around the call.
+
+Declared capability: float32, plus float16 where this build has CPU kernels for it (probed at import);
+no float64 / bfloat16 kernels; no autograd; rejections are ONNX Runtime's exception types and the
+adapter's ValueError / TypeError; it implements ``padding_mode`` itself. Relaxed rules (it accepts, and
+the result is checked against the definition where one exists): see ``RELAXED``.
+
+Its one finding (ConvTranspose rejects a valid ``stride <= output_padding < dilation``) is a scoped known
+deviation in ``onnxruntime_deviations.toml`` beside this file: ``pytest conv_oracle/suite --target onnxruntime
+--known-deviations conv_oracle/targets/onnxruntime_deviations.toml`` passes with it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+from onnxruntime.capi import onnxruntime_pybind11_state as _state
+
+DEVICE = "cpu"
+TORCH_KERNELS = False  # no torch convolution kernel runs: torch's known deviations do not apply
+OPSET = 22
+_ONNX_DTYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+#: torch rules ONNX Runtime does not enforce (it returns a result); found by running the suite
+RELAXED = (
+    "negative padding",  # ONNX pads may be negative: cropping (conv) / extension (transposed); checked
+    "padding='same' with stride > 1",  # ONNX SAME_UPPER is defined for any stride; torch has no definition
+)
+
+
+def _tuple(value, nd: int) -> list:
+    """An int or a 1-sequence repeated to ``nd`` values (torch's convention); other lengths pass unchanged
+    so that ONNX Runtime sees (and judges) them."""
+    if isinstance(value, int):
+        return [int(value)] * nd
+    values = [int(v) for v in value]
+    return values * nd if len(values) == 1 else values
+
+
+@functools.lru_cache(maxsize=512)
+def _session(op: str, dtype: str, rank: int, has_bias: bool, attrs: tuple, pad: tuple | None):
+    """An inference session for one node ``op`` with ``attrs`` (and a Pad node ``pad = (mode, pads)``)."""
+    elem = _ONNX_DTYPES[dtype]
+    inputs = [helper.make_tensor_value_info(n, elem, [None] * rank) for n in ("X", "W")]
+    if has_bias:
+        inputs.append(helper.make_tensor_value_info("B", elem, [None]))
+    nodes, initializers, source = [], [], "X"
+    if pad is not None:
+        mode, pads = pad
+        initializers.append(numpy_helper.from_array(np.array(pads, dtype=np.int64), "pads"))
+        nodes.append(helper.make_node("Pad", ["X", "pads"], ["XP"], mode=mode))
+        source = "XP"
+    node_attrs = {k: list(v) if isinstance(v, tuple) else v for k, v in attrs}
+    nodes.append(helper.make_node(op, [source, "W"] + (["B"] if has_bias else []), ["Y"], **node_attrs))
+    graph = helper.make_graph(nodes, op, inputs, [helper.make_tensor_value_info("Y", elem, None)], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 10
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # errors come back as exceptions; no duplicate log lines
+    import torch
+    options.intra_op_num_threads = torch.get_num_threads()  # as torch's (the plugin shares cores between workers)
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def _run(op: str, nd: int, input, weight, bias, attrs: dict, pad=None):
+    import torch
+    dtype = str(input.dtype).replace("torch.", "")
+    if dtype not in _ONNX_DTYPES:
+        raise TypeError(f"input.dtype={dtype}: the onnxruntime target computes in {sorted(_ONNX_DTYPES)}")
+    unbatched = input.dim() == nd + 1
+    x = np.ascontiguousarray(input.detach().cpu().numpy())
+    if unbatched:
+        x = x[np.newaxis]
+    feeds = {"X": x, "W": np.ascontiguousarray(weight.detach().cpu().numpy())}
+    if bias is not None:
+        feeds["B"] = np.ascontiguousarray(bias.detach().cpu().numpy())
+    key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in attrs.items()))
+    session = _session(op, dtype, x.ndim, bias is not None, key, pad)
+    y = session.run(None, feeds)[0]
+    return torch.from_numpy(y[0] if unbatched else y)
+
+
+def _explicit(padding, weight, dilations, nd):
+    """Padding before / after per axis; ``'same'`` as torch splits it: total d (k - 1), the extra cell after."""
+    if padding == "same":
+        k = weight.shape[2:]
+        before = [d * (kk - 1) // 2 for kk, d in zip(k, dilations)]
+        return before, [d * (kk - 1) - b for kk, d, b in zip(k, dilations, before)]
+    if padding == "valid":
+        return [0] * nd, [0] * nd
+    if isinstance(padding, str):
+        raise ValueError(f"padding={padding!r}: the onnxruntime target maps only 'valid' and 'same'")
+    return _tuple(padding, nd), _tuple(padding, nd)
+
+
+def _conv(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    attrs = {"strides": _tuple(stride, nd), "dilations": _tuple(dilation, nd), "group": int(groups)}
+    pad = None
+    if padding_mode != "zeros":
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"padding_mode={padding_mode!r}: must be one of {['zeros', *_PAD_MODES]}")
+        before, after = _explicit(padding, weight, attrs["dilations"], nd)
+        # ONNX Pad lists every axis' begin, then every axis' end; the graph always has a batch axis
+        pad = (_PAD_MODES[padding_mode], tuple([0, 0] + list(before) + [0, 0] + list(after)))
+        attrs["pads"] = [0] * (2 * nd)
+    elif padding == "same" and any(d != 1 for d in attrs["dilations"]):
+        # ONNX Runtime: "Dilation not supported for AutoPadType::SAME_UPPER": torch's split, explicitly
+        before, after = _explicit(padding, weight, attrs["dilations"], nd)
+        attrs["pads"] = list(before) + list(after)
+    elif isinstance(padding, str):
+        words = {"valid": "VALID", "same": "SAME_UPPER"}
+        if padding not in words:
+            raise ValueError(f"padding={padding!r}: the onnxruntime target maps only 'valid' and 'same' (auto_pad)")
+        attrs["auto_pad"] = words[padding]
+    else:
+        p = _tuple(padding, nd)
+        attrs["pads"] = p + p
+    return _run("Conv", nd, input, weight, bias, attrs, pad)
+
+
+def _conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    if isinstance(padding, str):
+        raise TypeError(f"padding={padding!r}: transposed convolution takes int or tuple padding")
+    p = _tuple(padding, nd)
+    attrs = {"strides": _tuple(stride, nd), "dilations": _tuple(dilation, nd), "group": int(groups),
+             "pads": p + p, "output_padding": _tuple(output_padding, nd)}
+    return _run("ConvTranspose", nd, input, weight, bias, attrs)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups, padding_mode)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups, padding_mode)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups, padding_mode)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _has_kernels(dtype: str) -> bool:
+    """Whether this onnxruntime build runs Conv and ConvTranspose in ``dtype`` on the CPU."""
+    import torch
+    t = getattr(torch, dtype)
+    try:
+        conv2d(torch.ones(1, 1, 2, 2, dtype=t), torch.ones(1, 1, 1, 1, dtype=t))
+        conv_transpose2d(torch.ones(1, 1, 2, 2, dtype=t), torch.ones(1, 1, 1, 1, dtype=t))
+    except _state.NotImplemented:
+        return False
+    return True
+
+
+#: ONNX Runtime's exception types (all derive from Exception only) and the adapter's own
+REJECTIONS = (_state.Fail, _state.InvalidArgument, _state.RuntimeException, _state.NotImplemented,
+              _state.InvalidGraph, ValueError, TypeError)
+
+CAPABILITY = {
+    "dtypes": tuple(d for d in ("float32", "float16") if _has_kernels(d)),
+    "devices": ("cpu",),
+    "autograd": False,
+    "rejects": REJECTIONS,
+    "relaxed": RELAXED,
+    "options": ("padding_mode",),
+}
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "CAPABILITY",
+           "DEVICE", "RELAXED", "REJECTIONS"]

@@ -1,0 +1,72 @@
+"""The ONNX Runtime target: its declared capability and a few calls against the oracle (skips cleanly
+where onnxruntime / onnx are not installed: `pip install "conv_oracle[onnx]"`)."""
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from conv_oracle import properties  # noqa: E402
+from conv_oracle.case import Case  # noqa: E402
+from conv_oracle.invalid_calls import INVALID_RULES  # noqa: E402
+from conv_oracle.targets import load_target  # noqa: E402
+from conv_oracle.strategies import make_operands  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ort():
+    return load_target("onnxruntime")
+
+
+def test_declared_capability(ort):
+    cap = ort.capability
+    assert not cap.autograd and "float32" in cap.dtypes and "float64" not in cap.dtypes and "bfloat16" not in cap.dtypes
+    assert cap.options == {"padding_mode"} and RuntimeError not in cap.rejects
+    assert ort.unsupported("float64") and ort.unsupported("float32", autograd=True)
+    assert repr(ort).startswith("Target('onnxruntime', device='cpu', ") and "\n" not in repr(ort)
+
+
+@pytest.mark.parametrize("case", [
+    Case("conv", 2, 2, 4, 6, 2, (7, 6), (3, 2), (3, 2), (1, 0), (1, 2)),
+    Case("conv", 1, None, 3, 3, 3, (8,), (2,), 4, "valid", 1),
+    Case("conv", 2, 1, 2, 2, 1, (6, 5), (3, 2), 1, "same", 2, padding_mode="reflect"),
+    Case("conv", 3, 1, 1, 2, 1, (4, 3, 5), (2, 2, 3), 1, 1, 1, padding_mode="circular"),
+    Case("conv_transpose", 2, 2, 2, 4, 2, (3, 2), (2, 3), (4, 3), (1, 0), 1, (2, 1)),
+    Case("conv_transpose", 1, None, 1, 1, 1, (2,), (2,), 4),
+], ids=lambda c: c.describe()[:40])
+def test_forward_exact(ort, case):
+    ops = make_operands(case, "exact", 7)
+    assert properties.forward(ort, case, ops, "float32")["bound_share"] == 0.0
+
+
+def test_invalid_calls_are_rejected_with_its_own_exception_types(ort):
+    base = Case("conv", 2, 1, 2, 4, 2, (5, 6), (2, 3), (3, 1), (0, 1))
+    got = properties.error_parity(ort, INVALID_RULES["channels not divisible by groups"].call(
+        base, g=2, per_group=1, remainder=1, out_per_group=1))
+    assert not got["target_error"].startswith(("RuntimeError", "ValueError"))  # ONNX Runtime's own type
+
+
+def test_relaxed_negative_padding_is_checked(ort):
+    base = Case("conv_transpose", 2, 2, 2, 3, 1, (3, 4), (2, 3), (2, 1))
+    got = properties.error_parity(ort, INVALID_RULES["negative padding"].call(base, value=-2))
+    assert got["relaxed"] == "accepted, checked against the definition"
+
+
+def test_snippet_calls_the_module():
+    from conv_oracle.compare import CheckContext
+    case = Case("conv", 1, 1, 1, 1, 1, (3,), (2,))
+    ctx = CheckContext(case, "onnxruntime", "float32", "exact", np.ones((1, 1, 3)), np.ones((1, 1, 2)), np.ones(1))
+    text = str(ctx.failure("planted"))
+    assert "Reproduce with target onnxruntime:\nimport torch\nimport conv_oracle.targets.onnxruntime\n" in text
+    assert "conv_oracle.targets.onnxruntime.conv1d(x, w, b, " in text
+    exec(ctx.snippet(), {})  # and it runs
+
+
+def test_unbatched_and_float16(ort):
+    if "float16" not in ort.dtypes:
+        pytest.skip("this onnxruntime build has no float16 Conv kernels on the CPU")
+    import conv_oracle.targets.onnxruntime as m
+    out = m.conv1d(torch.ones(2, 5, dtype=torch.float16), torch.ones(3, 2, 2, dtype=torch.float16))
+    assert out.dtype == torch.float16 and out.shape == (3, 4) and bool((out == 4).all())

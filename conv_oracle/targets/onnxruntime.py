@@ -20,9 +20,9 @@ no float64 / bfloat16 kernels; no autograd; rejections are ONNX Runtime's except
 adapter's ValueError / TypeError; it implements ``padding_mode`` itself. Relaxed rules (it accepts, and
 the result is checked against the definition where one exists): see ``RELAXED``.
 
-Its one finding (ConvTranspose rejects a valid ``stride <= output_padding < dilation``) is a scoped known
-deviation in ``onnxruntime_deviations.toml`` beside this file: ``pytest conv_oracle/suite --target onnxruntime
---known-deviations conv_oracle/targets/onnxruntime_deviations.toml`` passes with it.
+Its one finding (ConvTranspose rejects a valid ``stride <= output_padding < dilation``) is a known
+deviation scoped to this target in the suite's ``known_deviations.toml``: ``pytest conv_oracle/suite
+--target onnxruntime`` passes with it.
 """
 
 from __future__ import annotations

@@ -158,7 +158,8 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
     except (RuntimeError, ValueError, TypeError) as exc:
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     except AssertionError as exc:  # a crash, a hang or uninitialised memory, from the isolated worker
-        error = str(exc).split("Reproduce in plain torch:")[0].strip().splitlines()[-1].strip()
+        details = getattr(exc, "details", None) or {}
+        error = details.get("message") or str(exc).strip().splitlines()[0]
     return Result(case, x, w, b, expected, got, error)
 
 

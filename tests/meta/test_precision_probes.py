@@ -94,7 +94,7 @@ def test_suite_probe_test_catches(planted):
     result = run_suite(planted, f"test_forward_precision_probe and {dtype}", "-x", "--hypothesis-profile", "meta")
     out = result.stdout + result.stderr
     assert result.returncode == 1, out[-3000:]
-    assert "test_forward_precision_probe" in out and "Reproduce in plain torch:" in out
+    assert "test_forward_precision_probe" in out and f"Reproduce with target {planted}:" in out
 
 
 def test_refused_examples_are_counted_apart_from_passes():

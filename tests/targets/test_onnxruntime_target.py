@@ -70,3 +70,25 @@ def test_unbatched_and_float16(ort):
     import conv_oracle.targets.onnxruntime as m
     out = m.conv1d(torch.ones(2, 5, dtype=torch.float16), torch.ones(3, 2, 2, dtype=torch.float16))
     assert out.dtype == torch.float16 and out.shape == (3, 4) and bool((out == 4).all())
+
+
+@pytest.mark.e2e
+def test_the_whole_suite_passes_with_the_declared_capability():
+    """Every differential test against ONNX Runtime, in a pytest of its own (seeded dev profile, to
+    stay inside CI's time): no failure that is only about torch's exception types, dtypes or autograd
+    (those are skips with reasons), and its one finding applied as a scoped known deviation."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k != "CONV_ORACLE_TARGET"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", os.path.join(root, "conv_oracle", "suite"), "-q",
+                           "-p", "no:cacheprovider", "-p", "no:xdist", "--target", "onnxruntime",
+                           "--hypothesis-profile", "dev", "--hypothesis-seed", "0", "-rs"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert " passed" in out and " failed" not in out
+    assert "onnxruntime does not support float64 (declared dtypes" in out  # dtype gaps: skips with reasons
+    assert "onnxruntime declares no autograd: gradients are not checked" in out
+    assert "onnxruntime-convtranspose-output-padding-between-stride-and-dilation" in out

@@ -147,7 +147,9 @@ def pytest_report_header(config):
 
 
 def pytest_sessionstart(session):
-    """A ``--hypothesis-seed`` applies to a derandomized profile too (as a seeded copy of it)."""
+    """Known-deviation tallies start empty; a ``--hypothesis-seed`` applies to a derandomized profile
+    too (as a seeded copy of it)."""
+    _DEVIATION_TOTALS.clear()  # one session's tallies (a process may run several, e.g. under pytester)
     config = session.config
     if config.getoption("hypothesis_seed", None) is None or "hypothesis" not in sys.modules:
         return

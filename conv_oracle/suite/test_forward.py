@@ -30,7 +30,8 @@ def _check(target, record, case, dtype, mode, seed, x_layout, w_layout, prop):
         mode = "float"  # no integer range is exact for this many terms in this dtype
     ops = cs.make_operands(case, mode, seed, magnitude or 1, x_layout if x_layout == "expanded" else "contiguous")
     note(f"operands: {ops!r}")
-    with record(prop, target, case, dtype=dtype, mode=mode, x_layout=x_layout, w_layout=w_layout) as rec:
+    with record(prop, target, case, dtype=dtype, mode=mode, x_layout=x_layout, w_layout=w_layout,
+                seed=seed) as rec:
         rec.update(properties.forward(target, case, ops, dtype, x_layout, w_layout))
 
 

@@ -37,7 +37,7 @@ def test_forward_precision_probe(target, record, dtype, case, seed, x_layout, w_
     # probe values are drawn per element: 'expanded' (broadcast copies) would need equal slices
     x_layout, w_layout = (lay if lay != "expanded" else "contiguous" for lay in (x_layout, w_layout))
     with record("forward_probe", target, case, dtype=dtype, mode="probe", x_layout=x_layout,
-                w_layout=w_layout) as rec:
+                w_layout=w_layout, seed=seed) as rec:
         ops = make_probe_operands(case, policy.claimed, policy.probe, seed) if policy.probe else None
         if ops is None:
             event("probe not checkable")

@@ -26,7 +26,7 @@ def _check(target, record, prop, fn, case, dtype, seed, x_layout, w_layout, part
     case = case if supports(target, case) is None else case.functional()
     assume(supports(target, case) is None)
     cs.tag_regimes(case, x_layout)
-    with record(prop, target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout) as rec:
+    with record(prop, target, case, dtype=dtype, x_layout=x_layout, w_layout=w_layout, seed=seed) as rec:
         rec.update(fn(target, case, dtype, seed, x_layout, w_layout, parts=parts))
 
 

@@ -62,6 +62,9 @@ def test_fold_names_where_the_same_example_fails_passes_and_was_not_reached():
     assert matrix.fold_phrase(entry) == "wrong at a, c; right at b"
     (other,) = matrix.fold([_rec("a", "fail", case=3), _rec("b", "pass", case=4)])
     assert other["not_reached"] == ["b"]
+    reseeded = dict(_rec("b", "pass"), seed=1)  # same configuration, other operands: not the same example
+    (third,) = matrix.fold([_rec("a", "fail"), reseeded])
+    assert third["right_at"] == [] and third["not_reached"] == ["b"]
 
 
 def test_variants_refuse_levels_the_cpu_lacks_and_need_their_own_process():

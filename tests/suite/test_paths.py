@@ -13,6 +13,7 @@ from conv_oracle.case import Case
 from conv_oracle.errors import ConvConfigError
 from conv_oracle.fingerprint import cpu_info, fingerprint, hardware_class, onednn_version
 from conv_oracle.targets import load_target
+from conv_oracle.targets.variants import variant
 from conv_oracle.targets.paths import conv_backend, cpu_isa_levels, describe, effective_isa
 
 AVX2 = ["avx2", "fma"]
@@ -71,8 +72,13 @@ def test_variants_refuse_levels_the_cpu_lacks_and_need_their_own_process():
     levels = cpu_isa_levels(cpu_info()["flags"])
     if not levels:
         pytest.skip("no x86 oneDNN ISA level on this CPU")
-    with pytest.raises(ConvConfigError, match="a cap can only lower"):
-        load_target("torch@avx512_core_amx") if "AVX512_CORE_AMX" not in levels else load_target("torch@isa=sse")
+    with pytest.raises(ConvConfigError, match="ISA level 'sse' must be one of avx2, "):
+        load_target("torch@isa=sse")
+    # a level this CPU lacks: on a CPU that has them all, emulate an AVX2-only one (the check reads the flags)
+    missing = "AVX512_CORE_AMX" if "AVX512_CORE_AMX" not in levels else None
+    flags = cpu_info()["flags"] if missing else ["avx2", "fma"]
+    with pytest.raises(ConvConfigError, match="this CPU has ISA levels AVX2.*; a cap can only lower the level, not raise it to AVX512_CORE_AMX"):
+        variant(load_target("torch"), "torch@isa=avx512_core_amx", "isa=avx512_core_amx", flags)
     t = load_target(f"torch@isa={levels[0].lower()},threads=1")
     assert t.threads == 1 and t.env["ONEDNN_MAX_CPU_ISA"] == levels[0]
     with pytest.raises(ConvConfigError, match="needs a process started with"):

@@ -23,6 +23,8 @@ import numpy as np
 
 from . import geometry
 from .case import Case
+from . import failure_kinds
+from .failure_kinds import FailureKind
 from .dtypes import FACTS, unit_roundoff
 
 MAX_LISTED_TAPS = 6
@@ -183,10 +185,12 @@ class CheckContext:
         return snippet(self.case, self.target, self.x, self.w, self.b, self.dtype, self.x_layout, self.w_layout,
                        self.device, cell, expected, self.grad_output, self.what)
 
-    def failure(self, message: str, cell=None, expected=None, got=None, cells=None) -> AssertionError:
+    def failure(self, message: str, cell=None, expected=None, got=None, cells=None,
+                kind: FailureKind | None = None) -> AssertionError:
         """The AssertionError to raise; its ``details`` attribute carries the same facts as data
         (for the records): what was compared, the message, the differing ``cells`` (each
-        ``(index, expected, got)``) and the reproduction snippet."""
+        ``(index, expected, got)``), the reproduction snippet and the failure's ``kind``
+        (:mod:`conv_oracle.failure_kinds`; from the cells when not given)."""
         snippet = self.snippet(cell, expected)
         text = f"{self.header()}\n  {message}"
         if cell is not None:
@@ -200,13 +204,14 @@ class CheckContext:
                        "path": self.path,
                        "cells": [{"index": [int(i) for i in idx], "expected": _scalar(e), "got": _scalar(g)}
                                  for idx, e, g in (cells or [])]}
+        exc.details["kind"] = (kind or failure_kinds.of_cells(exc.details["cells"])).value
         return exc
 
 
 def _shape_check(expected: np.ndarray, got: np.ndarray, ctx: CheckContext):
     if expected.shape != got.shape:
         raise ctx.failure(f"shape {tuple(got.shape)}, but the oracle (and the size formula) give "
-                          f"{tuple(expected.shape)}")
+                          f"{tuple(expected.shape)}", kind=FailureKind.WRONG_SHAPE)
 
 
 def _scalar(value):

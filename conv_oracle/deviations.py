@@ -1,15 +1,21 @@
 """Known deviations as scoped data: where a target departs from the definition, and only there.
 
-An entry (a ``[[deviation]]`` table in a TOML file) names *where* a deviation lives, not a test:
+An entry (a ``[[deviation]]`` table in a TOML file) names *what* a deviation looks like and *where*
+it lives, not a test:
 
 =============  ==============================================================================
 ``id``         short unique name (required)
 ``reason``     what goes wrong (required); ``link``: an upstream issue, optional
+``kind``       the failure kinds it excuses (required): ``wrong_value``, ``nonfinite``, ``finite``,
+               ``wrong_shape``, ``crash``, ``hang``, ``uninitialised``, ``accepted_invalid``,
+               ``rejected_valid``, ``wrong_error`` (:mod:`conv_oracle.failure_kinds`); a failure of
+               another kind inside the scope fails
 ``torch``      torch versions it holds for, a PEP 440 specifier (``">=2.13,<2.15"``)
 ``property``   the property names it affects (``forward_exact``, ``bias_only_nonfinite``, ``error_parity``...)
 ``rule``       for ``error_parity``: the invalid-configuration rules
 ``op``         ``conv`` / ``conv_transpose``;  ``dtype``: storage dtypes
 ``x_layout``   memory layouts of input / weight (``channels_last``, ``sliced``...);  ``w_layout``
+``layout``     layouts of which the input's *or* the weight's must be one
 ``backend``    ATen backends the example ran on (``MkldnnTranspose``...): this is what lets a module
                that wraps torch's kernels inherit the entry
 ``isa_min``    lowest / highest oneDNN ISA level in effect (``AVX512_CORE_BF16``...);  ``isa_max``
@@ -19,14 +25,18 @@ An entry (a ``[[deviation]]`` table in a TOML file) names *where* a deviation li
 ``when``       a condition on the configuration: a Python-like expression over ``stride``,
                ``padding``, ``dilation``, ``output_padding``, ``kernel_size``, ``input_size`` (tuples),
                ``groups``, ``in_channels``, ``out_channels``, ``batch``, ``bias``, ``nd``, ``op``,
-               ``padding_mode``, with ``min max any all len sum`` (``"max(kernel_size) >= 4"``)
+               ``padding_mode``, ``output_length`` (the size formula's per-dimension result, which
+               is below 1 for some invalid calls; ``None`` for string padding), with
+               ``min max any all len sum`` (``"max(kernel_size) >= 4"``, ``"min(output_length) == 0"``)
 ``cells``      a condition on the differing cells: ``"bias_only"`` (every one is a cell no input
                reaches) or ``"touched"``
+``got``        a condition on the values the target gave in the differing cells, each of which
+               must be: ``nan``, ``inf`` (either sign), ``nonfinite``, ``finite`` or ``zero``
 =============  ==============================================================================
 
 Every list field matches if the example's value is in the list (``*`` globs allowed). Entries
-apply per example (:meth:`Deviations.match`): a failing example they cover is recorded as an
-expected deviation and the property goes on checking the others; an entry whose scope ran but
+apply per example, to failures of their kinds only (:meth:`Deviations.match`): a failing example
+they cover is recorded as an expected deviation and the property goes on checking the others; an entry whose scope ran but
 never matched is reported as not reproduced (:meth:`Deviations.in_scope`).
 """
 
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -42,16 +53,19 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from .failure_kinds import KINDS, of_details
 from .targets.paths import LEVEL_NAMES
 
 BUILTIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite", "known_deviations.toml")
 
-LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout")
-FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", *LIST_FIELDS}
+LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout", "layout", "kind")
+FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", *LIST_FIELDS}
 CELLS = ("bias_only", "touched")
+GOT = {"nan": math.isnan, "inf": math.isinf, "nonfinite": lambda v: not math.isfinite(v), "finite": math.isfinite,
+       "zero": lambda v: v == 0}
 _FUNCS = {"min": min, "max": max, "any": any, "all": all, "len": len, "sum": sum}
 _VOCABULARY = ("stride", "padding", "dilation", "output_padding", "kernel_size", "input_size", "groups",
-               "in_channels", "out_channels", "batch", "bias", "nd", "op", "padding_mode")
+               "in_channels", "out_channels", "batch", "bias", "nd", "op", "padding_mode", "output_length")
 _NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare, ast.Eq,
           ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load, ast.Constant,
           ast.Call, ast.Tuple, ast.List, ast.Subscript, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Mod)
@@ -91,11 +105,23 @@ def _case_vocabulary(case) -> dict:
     def dims(name, value):
         return value if isinstance(value, str) else tuple(per_dim(name, value, nd))
 
-    return {"stride": dims("stride", case.stride), "padding": dims("padding", case.padding),
-            "dilation": dims("dilation", case.dilation), "output_padding": dims("output_padding", case.output_padding),
-            "kernel_size": tuple(case.kernel_size), "input_size": tuple(case.input_size), "groups": case.groups,
-            "in_channels": case.in_channels, "out_channels": case.out_channels, "batch": case.batch,
-            "bias": case.bias, "nd": nd, "op": case.op, "padding_mode": case.padding_mode}
+    v = {"stride": dims("stride", case.stride), "padding": dims("padding", case.padding),
+         "dilation": dims("dilation", case.dilation), "output_padding": dims("output_padding", case.output_padding),
+         "kernel_size": tuple(case.kernel_size), "input_size": tuple(case.input_size), "groups": case.groups,
+         "in_channels": case.in_channels, "out_channels": case.out_channels, "batch": case.batch,
+         "bias": case.bias, "nd": nd, "op": case.op, "padding_mode": case.padding_mode}
+    v["output_length"] = _output_length(case, v)
+    return v
+
+
+def _output_length(case, v: dict) -> tuple | None:
+    """The size formula per dimension, unchecked (so an invalid call's 0 or negative length shows)."""
+    if isinstance(v["padding"], str):
+        return None
+    rows = zip(v["input_size"], v["kernel_size"], v["stride"], v["padding"], v["dilation"], v["output_padding"])
+    if case.op == "conv_transpose":
+        return tuple((i - 1) * s - 2 * p + d * (k - 1) + a + 1 for i, k, s, p, d, a in rows)
+    return tuple((i + 2 * p - d * (k - 1) - 1) // s + 1 if s > 0 else None for i, k, s, p, d, _ in rows)
 
 
 def _listed(values, value) -> bool:
@@ -116,6 +142,7 @@ class Deviation:
     when: object = None
     when_text: str | None = None
     cells: str | None = None
+    got: str | None = None
 
     def in_scope(self, ex: dict) -> bool:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
@@ -134,7 +161,10 @@ class Deviation:
                   "dtype": ex.get("dtype"), "backend": path.get("backend"), "target": ex.get("target"),
                   "x_layout": ex.get("x_layout") or "contiguous", "w_layout": ex.get("w_layout") or "contiguous"}
         for key, allowed in self.lists.items():
-            if key != "target" and (values[key] is None or not _listed(allowed, values[key])):
+            if key == "layout":
+                if not (_listed(allowed, values["x_layout"]) or _listed(allowed, values["w_layout"])):
+                    return False
+            elif key not in ("target", "kind") and (values[key] is None or not _listed(allowed, values[key])):
                 return False
         if self.isa_min or self.isa_max:
             isa = path.get("isa")
@@ -163,7 +193,17 @@ class Deviation:
         return True
 
     def covers_failure(self, ex: dict, details: dict | None) -> bool:
-        """The failure's differing cells satisfy ``cells`` (always true without that condition)."""
+        """The failure is of one of this entry's kinds, and its differing cells satisfy ``cells`` and
+        ``got`` (each always true when the entry has no such condition)."""
+        if of_details(details).value not in self.lists["kind"]:
+            return False
+        if self.got is not None:
+            values = [c.get("got") for c in (details or {}).get("cells") or []]
+            try:
+                if not values or not all(GOT[self.got](float(v)) for v in values):
+                    return False
+            except (TypeError, ValueError):
+                return False
         if self.cells is None:
             return True
         cells = [c.get("index") for c in (details or {}).get("cells") or []]
@@ -188,6 +228,8 @@ class Deviation:
             scope.append(f"when {self.when_text}")
         if self.cells:
             scope.append(f"cells {self.cells}")
+        if self.got:
+            scope.append(f"got {self.got}")
         return f"{self.id} ({'; '.join(scope)}): {self.reason}" + (f" [{self.link}]" if self.link else "")
 
 
@@ -206,6 +248,12 @@ def _entry(raw: dict, where: str) -> Deviation:
             if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
                 raise DeviationFileError(f"{where}: {key!r} must be a string or a non-empty list of strings")
             lists[key] = value
+    if "kind" not in lists:
+        raise DeviationFileError(f"{where}: 'kind' is required: the failure kinds the entry excuses, "
+                                 f"from {', '.join(KINDS)}")
+    bad = [k for k in lists["kind"] if k not in KINDS]
+    if bad:
+        raise DeviationFileError(f"{where}: kind={bad[0]!r} must be one of {', '.join(KINDS)}")
     for key in ("isa_min", "isa_max"):
         if key in raw and raw[key] not in LEVEL_NAMES:
             raise DeviationFileError(f"{where}: {key}={raw[key]!r} must be one of {', '.join(LEVEL_NAMES)}")
@@ -214,10 +262,13 @@ def _entry(raw: dict, where: str) -> Deviation:
         raise DeviationFileError(f"{where}: 'regimes' must be a table of tag = [values]")
     if raw.get("cells") not in (None, *CELLS):
         raise DeviationFileError(f"{where}: cells={raw['cells']!r} must be one of {', '.join(CELLS)}")
+    if raw.get("got") not in (None, *GOT):
+        raise DeviationFileError(f"{where}: got={raw['got']!r} must be one of {', '.join(GOT)}")
     return Deviation(raw["id"], raw["reason"].strip(), where, raw.get("link"),
                      _version_spec(raw["torch"], where) if "torch" in raw else None, lists,
                      raw.get("isa_min"), raw.get("isa_max"), {k: [str(x) for x in v] for k, v in regimes.items()},
-                     _compile_when(raw["when"], where) if "when" in raw else None, raw.get("when"), raw.get("cells"))
+                     _compile_when(raw["when"], where) if "when" in raw else None, raw.get("when"), raw.get("cells"),
+                     raw.get("got"))
 
 
 def load(path: str) -> list[Deviation]:

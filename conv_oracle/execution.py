@@ -117,6 +117,8 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     bt = None if b is None else place(b, dtype, "contiguous", target.device, requires_grad)[0]
     with target.context():
         p = call_path(target, case, xt, wt, bt)
+    if on_path is not None:
+        on_path(p)
     try:
         out = invoke(target, case, xt, wt, bt)
     except Exception as exc:
@@ -139,6 +141,9 @@ def backward(target: Target, out, grad) -> None:
     with target.context():
         out.backward(grad)
 
+
+#: when set (in an isolated worker), called with each call's execution path before the target runs
+on_path = None
 
 #: when a list, every array read back from a target is appended to it (isolation.twice compares two runs)
 reads: list | None = None

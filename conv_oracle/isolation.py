@@ -39,6 +39,8 @@ import traceback
 
 import numpy as np
 
+from .failure_kinds import FailureKind
+
 ENV_MODE = "CONV_ORACLE_ISOLATION"
 ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
@@ -176,7 +178,8 @@ def twice(fn, target, args, kwargs):
             raise failure(fn, target, args, kwargs,
                           f"array #{k + 1} read back from the target (shape {list(a.shape)}) {UNINITIALISED}; "
                           f"first at {cell}: {float(a[cell])!r} then {float(b[cell])!r}",
-                          cell=cell, got=a[cell], path=_path_of(value, error)) from error
+                          cell=cell, got=a[cell], path=_path_of(value, error),
+                          kind=FailureKind.UNINITIALISED) from error
     if error is not None:
         raise error
     return value
@@ -195,7 +198,8 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 # ---- failures without a comparison (crash, hang, uninitialised memory) -----------------------
 
-def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=None) -> AssertionError:
+def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=None,
+            kind: FailureKind = FailureKind.CRASH) -> AssertionError:
     """An AssertionError like :meth:`compare.CheckContext.failure`'s (``details`` for the records),
     built from the property's arguments: configuration, dtype, layouts and a snippet when known."""
     from .compare import CheckContext
@@ -203,7 +207,8 @@ def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=No
     name = getattr(target, "name", str(target))
     if case is None:
         exc = AssertionError(f"{fn.__name__} on target {name}: {message}")
-        exc.details = {"what": None, "message": message, "header": "", "snippet": "", "cells": []}
+        exc.details = {"what": None, "message": message, "header": "", "snippet": "", "cells": [], "kind": kind.value,
+                       "path": path}
         return exc
     ctx = CheckContext(case, name, dtype, "isolation", x, w, b, *layouts, getattr(target, "device", "cpu"),
                        path=path)
@@ -214,7 +219,7 @@ def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=No
         ctx.what = f"grad_{wrt}"
         ctx.grad_output = output_gradient(ops, oracle_forward(case, x, w, b).shape)
     cells = [(cell, None, got)] if cell is not None else None
-    return ctx.failure(f"[{fn.__name__}] {message}", cells=cells)
+    return ctx.failure(f"[{fn.__name__}] {message}", cells=cells, kind=kind)
 
 
 def _argument(fn, args, kwargs, name: str):
@@ -326,7 +331,7 @@ class Worker:
 
     def request(self, fn, args, kwargs, timeout: float):
         """``("ok", value)`` or ``("raise", exc)``; raises _Died with the exit text on a crash or hang."""
-        deadline, hung = time.monotonic() + timeout, False
+        deadline, hung, path = time.monotonic() + timeout, False, None
         try:
             _send(self.proc.stdin, (fn.__module__, fn.__qualname__, self.target_name, args, kwargs))
             while True:
@@ -335,24 +340,28 @@ class Worker:
                 except TimeoutError:
                     if self.pid is None:
                         self.stop()
-                        raise _Died(f"did not return within {timeout:g} s (the worker was killed)") from None
+                        raise _Died(f"did not return within {timeout:g} s (the worker was killed)",
+                                    FailureKind.HANG, path) from None
                     hung = True
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(self.pid, signal.SIGKILL)
                     continue
-                if reply is None or reply[0] != "pid":
+                if reply is None or reply[0] not in ("pid", "path"):
                     break
-                self.pid = reply[1]
+                if reply[0] == "pid":
+                    self.pid = reply[1]
+                else:
+                    path = reply[1]
         except (BrokenPipeError, OSError):
             reply = None
         if hung:
-            raise _Died(f"did not return within {timeout:g} s (the worker was killed)")
+            raise _Died(f"did not return within {timeout:g} s (the worker was killed)", FailureKind.HANG, path)
         if reply is None:
             self.stop()
-            raise _Died("crashed: the worker's fork server exited")
+            raise _Died("crashed: the worker's fork server exited", FailureKind.CRASH, path)
         if reply[0] == "died":
             self.pid = None
-            raise _Died(f"crashed: the worker process {_signal_text(reply[1])}")
+            raise _Died(f"crashed: the worker process {_signal_text(reply[1])}", FailureKind.CRASH, path)
         return reply
 
     def stop(self) -> None:
@@ -365,7 +374,12 @@ class Worker:
 
 
 class _Died(Exception):
-    pass
+    """The worker died (``kind`` crash) or was killed past the timeout (``kind`` hang); ``path`` is
+    the execution path the worker reported for its last call before that, if any."""
+
+    def __init__(self, message: str, kind: FailureKind = FailureKind.CRASH, path: dict | None = None):
+        super().__init__(message)
+        self.kind, self.path = kind, path
 
 
 def _parent_threads() -> int | None:
@@ -387,7 +401,7 @@ class Supervisor:
         try:
             status, value = self.worker.request(fn, args, kwargs, call_timeout())
         except _Died as died:
-            raise failure(fn, target, args, kwargs, f"the target {died}") from None
+            raise failure(fn, target, args, kwargs, f"the target {died}", path=died.path, kind=died.kind) from None
         if status == "ok":
             return value
         raise value
@@ -479,7 +493,11 @@ def _fork_worker(hello, close: tuple[int, ...]) -> tuple[int, int, int]:
 
 def _work(hello, requests: int, replies) -> None:
     """The worker loop: run each requested property (twice, poisoned) and send back its outcome."""
+    from . import execution
     from .targets import load_target
+    # each call's execution path goes to the parent before the target runs, so a crash or a hang
+    # is recorded with the path it happened on
+    execution.on_path = lambda p: _send(replies, ("path", p))
     if hello["threads"] and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(hello["threads"])
     while True:
@@ -537,6 +555,9 @@ def serve() -> None:
         try:
             _write_all(child[1], frame)
             reply = _read_frame(child[2])
+            while reply is not None and _is_path(reply):  # relayed as they come, before the reply
+                _write_all(replies, reply)
+                reply = _read_frame(child[2])
         except OSError:
             reply = None
         if reply is None:
@@ -548,6 +569,10 @@ def serve() -> None:
             child = None
             reply = _frame(("died", code))
         _write_all(replies, reply)
+
+
+def _is_path(frame: bytes) -> bool:
+    return pickle.loads(frame[_FRAME.size:])[0] == "path"
 
 
 def _frame(obj) -> bytes:

@@ -22,6 +22,7 @@ from .compare import (CheckContext, assert_exact, assert_within, comparison_boun
                       suspicious_precision, vacuous_reason)
 from .dtypes import FACTS, facts
 from .errors import ConvConfigError
+from .failure_kinds import FailureKind
 from .isolation import isolated
 from .oracle.adjoints import conv_grads, conv_transpose_grads
 from .invalid_calls import InvalidCall
@@ -64,7 +65,7 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
         ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device,
                            path=getattr(exc, "conv_path", None))
         raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}", kind=FailureKind.REJECTED_VALID) from exc
 
 
 def _terms(case: Case) -> int:
@@ -89,7 +90,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
     ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call)
     got_dtype = str(call.out.dtype).replace("torch.", "")
     if got_dtype != dtype:
-        raise ctx.failure(f"output dtype {got_dtype}, expected {dtype}")
+        raise ctx.failure(f"output dtype {got_dtype}, expected {dtype}", kind=FailureKind.WRONG_SHAPE)
     got = execution.to_numpy(call.out)
     expected = oracle_forward(case, x, w, b)
     result = {"x_layout": call.x_layout, "w_layout": call.w_layout, "output_shape": list(got.shape),
@@ -167,7 +168,7 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     got = tuple(call.out.shape)
     if got != expected:
         raise _ctx(case, target, dtype, "shape", x, w, b, call).failure(
-            f"shape {got}, but the size formula gives {expected}")
+            f"shape {got}, but the size formula gives {expected}", kind=FailureKind.WRONG_SHAPE)
     return {"output_shape": list(got), "path": call.path}
 
 
@@ -415,11 +416,11 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
     except Exception as exc:
         raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
                           f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "
-                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}", kind=FailureKind.WRONG_ERROR) from exc
     shape, ctx.path = tuple(got.out.shape), got.path
     if not relaxed:
         raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {shape}; "
-                          f"the oracle says: {oracle_error}")
+                          f"the oracle says: {oracle_error}", kind=FailureKind.ACCEPTED_INVALID)
     expected = relaxed_reference(case, x, w, b)
     if expected is None:
         return {"relaxed": "accepted, not checked (no definition)", "oracle_error": oracle_error,

@@ -17,15 +17,16 @@ ENTRY = '''
 [[deviation]]
 id = "e"
 reason = "r"
+kind = {kind}
 {extra}
 '''
 #: the pinned finding: NaN reaches a bias-only output_padding cell
 FINDING = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3), output_padding=(0, 1), bias=False)
 
 
-def load(tmp_path, extra):
+def load(tmp_path, extra, kind='"nonfinite"'):
     path = tmp_path / "d.toml"
-    path.write_text(ENTRY.format(extra=extra))
+    path.write_text(ENTRY.format(extra=extra, kind=kind))
     return D.load(str(path))
 
 
@@ -46,6 +47,7 @@ def example(**kw):
     ('when = "stride.real"', "uses Attribute"),
     ('cells = "some"', "cells='some' must be one of bias_only, touched"),
     ('dtype = []', "'dtype' must be a string or a non-empty list"),
+    ('got = "negative"', "got='negative' must be one of nan, inf, nonfinite, finite, zero"),
 ])
 def test_malformed_entries_get_one_line_errors(tmp_path, extra, message):
     with pytest.raises(D.DeviationFileError) as info:
@@ -58,7 +60,14 @@ def test_reason_and_unique_ids_are_required(tmp_path):
     path.write_text('[[deviation]]\nid = "a"\n')
     with pytest.raises(D.DeviationFileError, match="'reason' is required"):
         D.load(str(path))
-    path.write_text('[[deviation]]\nid = "a"\nreason = "x"\n[[deviation]]\nid = "a"\nreason = "y"\n')
+    path.write_text('[[deviation]]\nid = "a"\nreason = "x"\n')
+    with pytest.raises(D.DeviationFileError, match="'kind' is required: the failure kinds the entry excuses"):
+        D.load(str(path))
+    path.write_text('[[deviation]]\nid = "a"\nreason = "x"\nkind = "segfault"\n')
+    with pytest.raises(D.DeviationFileError, match="kind='segfault' must be one of wrong_value, nonfinite"):
+        D.load(str(path))
+    path.write_text('[[deviation]]\nid = "a"\nreason = "x"\nkind = "crash"\n[[deviation]]\nid = "a"\nreason = "y"\n'
+                    'kind = "crash"\n')
     with pytest.raises(D.DeviationFileError, match="duplicate deviation id"):
         D.load(str(path))
 
@@ -87,11 +96,53 @@ def test_entries_without_target_cover_only_targets_running_torch_kernels(tmp_pat
 
 def test_cells_condition_reads_the_failing_cells(tmp_path):
     (e,) = load(tmp_path, 'cells = "bias_only"')
-    bias_only = {"cells": [{"index": [0, 0, 1, 3]}]}  # the output_padding column: no tap reaches it
-    touched = {"cells": [{"index": [0, 0, 0, 0]}]}
+    bias_only = {"cells": [{"index": [0, 0, 1, 3], "expected": 0.0, "got": "nan"}]}  # no tap reaches it
+    touched = {"cells": [{"index": [0, 0, 0, 0], "expected": 0.0, "got": "nan"}]}
     assert FINDING.untouched_mask()[1, 3] and not FINDING.untouched_mask()[0, 0]
     assert e.covers_failure(example(), bias_only) and not e.covers_failure(example(), touched)
     assert not e.covers_failure(example(), {"cells": []})  # nothing to check: not covered
+
+
+def _cell(expected, got, index=(0, 0, 1, 3)):
+    return {"index": list(index), "expected": expected, "got": got}
+
+
+def test_an_entry_excuses_only_failures_of_its_kinds(tmp_path):
+    (e,) = load(tmp_path, "", kind='["nonfinite", "crash"]')
+    assert e.covers_failure(example(), {"cells": [_cell(0.0, "nan")]})  # NaN where 0 is due
+    assert e.covers_failure(example(), {"kind": "crash", "cells": []})
+    assert not e.covers_failure(example(), {"cells": [_cell(2.0, 0.0)]})  # a finite wrong value
+    assert not e.covers_failure(example(), {"cells": [_cell("nan", 1.0)]})  # finite where NaN is due
+    assert not e.covers_failure(example(), {"cells": [_cell(0.0, "nan"), _cell(1.0, 3.0)]})  # mixed: worst wins
+    assert not e.covers_failure(example(), {"kind": "uninitialised", "cells": [_cell(0.0, "nan")]})
+    assert not e.covers_failure(example(), {"kind": "hang", "cells": []})
+
+
+def test_got_condition_reads_the_values_given(tmp_path):
+    (e,) = load(tmp_path, 'got = "nan"')
+    assert e.covers_failure(example(), {"cells": [_cell(0.0, "nan")]})
+    assert not e.covers_failure(example(), {"cells": [_cell(0.0, "inf")]})
+    assert not e.covers_failure(example(), {"cells": []})  # nothing to check: not covered
+    (z,) = load(tmp_path, 'got = "zero"', kind='"wrong_value"')
+    assert z.covers_failure(example(), {"cells": [_cell(3.0, 0.0)]}) and not z.covers_failure(
+        example(), {"cells": [_cell(3.0, 6.0)]})
+
+
+def test_layout_matches_either_operand(tmp_path):
+    (e,) = load(tmp_path, 'layout = "channels_last"')
+    assert e.in_scope(example(x_layout="channels_last", w_layout="contiguous"))
+    assert e.in_scope(example(x_layout="contiguous", w_layout="channels_last"))
+    assert not e.in_scope(example(x_layout="sliced", w_layout="transposed"))
+
+
+def test_output_length_in_conditions_is_the_unchecked_formula(tmp_path):
+    (e,) = load(tmp_path, 'when = "min(output_length) == 0"', kind='"accepted_invalid"')
+    zero = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=1)  # (1-1)*1 - 2 + 1*(2-1) + 1 = 0
+    negative = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=2)  # -2
+    assert D._case_vocabulary(zero)["output_length"] == (0,)
+    assert D._case_vocabulary(negative)["output_length"] == (-2,)
+    assert e.in_scope(example(case=zero)) and not e.in_scope(example(case=negative))
+    assert D._case_vocabulary(Case("conv", 2, 1, 1, 1, 1, (7, 5), (3, 2), stride=(2, 1)))["output_length"] == (3, 4)
 
 
 def test_builtin_list_loads():
@@ -127,7 +178,7 @@ def test_a_module_wrapping_torch_inherits_the_backend_scoped_entry():
 def test_unreproduced_entry_is_reported(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text('[[deviation]]\nid = "too-wide"\nreason = "planted: covers a property that passes"\n'
-                    'property = "bias_only_output_cells"\nop = "conv_transpose"\n')
+                    'property = "bias_only_output_cells"\nop = "conv_transpose"\nkind = "wrong_value"\n')
     r = run_suite("-k", "test_bias_only_output_cells and float64", "--known-deviations", str(path))
     assert r.returncode == 0, r.stdout[-3000:]
     assert "known deviation too-wide: NOT REPRODUCED in" in r.stdout

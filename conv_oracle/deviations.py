@@ -26,7 +26,7 @@ it lives, not a test:
                ``padding``, ``dilation``, ``output_padding``, ``kernel_size``, ``input_size`` (tuples),
                ``groups``, ``in_channels``, ``out_channels``, ``batch``, ``bias``, ``nd``, ``op``,
                ``padding_mode``, ``output_length`` (the size formula's per-dimension result, which
-               is below 1 for some invalid calls; ``None`` for string padding), with
+               is below 1 for some invalid calls; 'valid' pads 0, 'same' keeps the input size), with
                ``min max any all len sum`` (``"max(kernel_size) >= 4"``, ``"min(output_length) == 0"``)
 ``cells``      a condition on the differing cells: ``"bias_only"`` (every one is a cell no input
                reaches) or ``"touched"``
@@ -116,9 +116,12 @@ def _case_vocabulary(case) -> dict:
 
 def _output_length(case, v: dict) -> tuple | None:
     """The size formula per dimension, unchecked (so an invalid call's 0 or negative length shows)."""
-    if isinstance(v["padding"], str):
+    if v["padding"] == "same":  # stride 1: the output keeps the input's size
+        return tuple(v["input_size"])
+    padding = (0,) * v["nd"] if v["padding"] == "valid" else v["padding"]
+    if isinstance(padding, str):
         return None
-    rows = zip(v["input_size"], v["kernel_size"], v["stride"], v["padding"], v["dilation"], v["output_padding"])
+    rows = zip(v["input_size"], v["kernel_size"], v["stride"], padding, v["dilation"], v["output_padding"])
     if case.op == "conv_transpose":
         return tuple((i - 1) * s - 2 * p + d * (k - 1) + a + 1 for i, k, s, p, d, a in rows)
     return tuple((i + 2 * p - d * (k - 1) - 1) // s + 1 if s > 0 else None for i, k, s, p, d, _ in rows)

@@ -143,6 +143,9 @@ def test_output_length_in_conditions_is_the_unchecked_formula(tmp_path):
     assert D._case_vocabulary(negative)["output_length"] == (-2,)
     assert e.in_scope(example(case=zero)) and not e.in_scope(example(case=negative))
     assert D._case_vocabulary(Case("conv", 2, 1, 1, 1, 1, (7, 5), (3, 2), stride=(2, 1)))["output_length"] == (3, 4)
+    assert D._case_vocabulary(Case("conv", 2, 1, 1, 1, 1, (7, 5), (3, 2), stride=(1, 5), padding="valid"))[
+        "output_length"] == (5, 1)
+    assert D._case_vocabulary(Case("conv", 1, 1, 1, 1, 1, (7,), (3,), padding="same"))["output_length"] == (7,)
 
 
 def test_builtin_list_loads():

@@ -64,6 +64,33 @@ class Call:
     x_layout: str
     w_layout: str
     path: dict | None = None
+    #: the operands' values as placed, read before the call (float64 numpy; ``b_in`` None without bias):
+    #: what the oracle computes from, so a target that writes its inputs cannot change the expectation
+    x_in: np.ndarray | None = None
+    w_in: np.ndarray | None = None
+    b_in: np.ndarray | None = None
+
+    def operands(self) -> tuple:
+        """``(x, w, b)`` as the target received them (before the call)."""
+        return self.x_in, self.w_in, self.b_in
+
+    def modified(self) -> list[str]:
+        """The operands whose values differ, bit for bit, from what they were before the call."""
+        names = []
+        for name, before, t in (("input", self.x_in, self.x), ("weight", self.w_in, self.w), ("bias", self.b_in, self.b)):
+            if t is not None and before is not None and not _same_bits(before, _values(t)):
+                names.append(name)
+        return names
+
+
+def _values(t) -> np.ndarray:
+    """A tensor's values as float64 numpy, not recorded in :data:`reads` (operands, not results)."""
+    return t.detach().to("cpu", dtype=torch_dtype("float64")).numpy().copy()
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(np.ascontiguousarray(a).view(np.uint8),
+                                                 np.ascontiguousarray(b).view(np.uint8))
 
 
 def build_module(case: Case, device: str, dtype: str):
@@ -115,6 +142,7 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     xt, xl = place(x, dtype, x_layout, target.device, requires_grad)
     wt, wl = place(w, dtype, w_layout, target.device, requires_grad)
     bt = None if b is None else place(b, dtype, "contiguous", target.device, requires_grad)[0]
+    before = _values(xt), _values(wt), None if bt is None else _values(bt)
     with target.context():
         p = call_path(target, case, xt, wt, bt)
     if on_path is not None:
@@ -124,7 +152,7 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     except Exception as exc:
         exc.conv_path = p  # for the failure message and the records: which path raised
         raise
-    return Call(xt, wt, bt, out, xl, wl, p)
+    return Call(xt, wt, bt, out, xl, wl, p, *before)
 
 
 def call_path(target: Target, case: Case, x, w, b) -> dict:

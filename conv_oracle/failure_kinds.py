@@ -15,6 +15,7 @@ Values (the identifiers used in records and in known-deviation files):
 ``accepted_invalid``   an invalid configuration was accepted
 ``rejected_valid``     a legal input was rejected (an exception on a valid configuration)
 ``wrong_error``        an invalid configuration was rejected with an exception the target does not declare
+``modified_input``     the target wrote one of its operands (input, weight, bias)
 =====================  =====================================================================
 """
 
@@ -35,6 +36,7 @@ class FailureKind(str, Enum):
     ACCEPTED_INVALID = "accepted_invalid"
     REJECTED_VALID = "rejected_valid"
     WRONG_ERROR = "wrong_error"
+    MODIFIED_INPUT = "modified_input"
 
 
 KINDS = tuple(k.value for k in FailureKind)

@@ -58,7 +58,7 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
     """``execution.run``, with an exception on this valid configuration turned into a readable failure."""
     __tracebackhide__ = True
     try:
-        return execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad)
+        call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad)
     except LookupError:
         raise
     except Exception as exc:
@@ -66,6 +66,18 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
                            path=getattr(exc, "conv_path", None))
         raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}", kind=FailureKind.REJECTED_VALID) from exc
+    _guard_inputs(target, case, dtype, call)
+    return call
+
+
+def _guard_inputs(target: Target, case: Case, dtype: str, call: execution.Call) -> None:
+    """A target must not write its operands: the oracle computes from their values before the call."""
+    __tracebackhide__ = True
+    changed = call.modified()
+    if changed:
+        raise _ctx(case, target, dtype, "guard", *call.operands(), call).failure(
+            f"modified its {' and '.join(changed)} in place (the operands' values after the call differ from "
+            f"those it was given)", kind=FailureKind.MODIFIED_INPUT)
 
 
 def _terms(case: Case) -> int:
@@ -81,12 +93,12 @@ def _bias_abs(case: Case, b) -> np.ndarray | float:
 def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="contiguous",
             w_layout="contiguous") -> dict:
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
-    rounding bound in float mode. The oracle sees the operands exactly as the target got them."""
+    rounding bound in float mode. The oracle sees the operands exactly as the target got them (read
+    before the call; a target that writes them fails)."""
     __tracebackhide__ = True
     _require(target, dtype)
     call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout)
-    x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
-    b = None if call.b is None else execution.to_numpy(call.b)
+    x, w, b = call.operands()
     ctx = _ctx(case, target, dtype, ops.mode, x, w, b, call)
     got_dtype = str(call.out.dtype).replace("torch.", "")
     if got_dtype != dtype:
@@ -97,7 +109,10 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
               "path": call.path}
     if ops.mode in ("exact", "probe"):
         if ops.mode == "exact" and not expected.any():
-            return _refused(result, "every expected value is zero: a target returning zeros would pass")
+            # still decisive: exactly zero and finite everywhere (a NaN or a garbage value fails);
+            # tagged, since a target returning zeros would pass this one
+            result["all_zero"] = True
+            event("expected output all zero (checked exactly)")
         if ops.mode == "probe":
             result["probe"] = ops.probe
         assert_exact(expected, got, ctx, _probe_explainer(case, x, w, b, expected, dtype) if ops.mode == "probe"
@@ -216,7 +231,11 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
                 f"predicted skipped pixels {np.argwhere(predicted).tolist()[:12]}; first difference at "
                 f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
                 f"{'zero' if observed[diff] else 'non-zero'} gradient"), **result)
-    if "nonfinite" in parts and predicted.any():
+    if "nonfinite" in parts and not predicted.any():
+        if "coverage" in parts:  # the coverage check ran; only the poisoning had nothing to act on
+            return result
+        return _refused(result, "no skipped input pixel in this configuration: nothing to poison")
+    if "nonfinite" in parts:
         clean = execution.to_numpy(call.out)
         for poison in (np.nan, np.inf, -np.inf):
             xp = x.copy()
@@ -258,7 +277,11 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
                 f"bias-only cells observed {np.argwhere(observed).tolist()[:12]} differ from the "
                 f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
                 f"predicted {'bias-only' if predicted[diff] else 'touched'}"), **result)
-    if "nonfinite" in parts and predicted.any():
+    if "nonfinite" in parts and not predicted.any():
+        if "coverage" in parts:  # the coverage check ran; only the poisoning had nothing to act on
+            return result
+        return _refused(result, "no bias-only output cell in this configuration: nothing to check")
+    if "nonfinite" in parts:
         xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
         xn[rng.random(xn.shape) < 0.4] = np.nan
         xn[rng.random(xn.shape) < 0.2] = np.inf
@@ -311,8 +334,9 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
     gy = execution.to_numpy(gy_t)
     execution.backward(target, call.out, gy_t)
-    x, w = execution.to_numpy(call.x), execution.to_numpy(call.w)
-    b = None if call.b is None else execution.to_numpy(call.b)
+    x, w, b = call.operands()
+    if call.modified():  # the backward pass wrote an operand
+        _guard_inputs(target, case, dtype, call)
     cfg = case.config()
     batched = (lambda a: a) if case.batch is not None else (lambda a: a[np.newaxis])
     adj = conv_transpose_grads if case.transposed else conv_grads

@@ -293,6 +293,8 @@ def _deviation_counts(item) -> None:
 
 
 def pytest_runtest_logreport(report):
+    if report.when != "call":  # the teardown report carries the item's user_properties again
+        return
     totals = _DEVIATION_TOTALS
     for key, value in getattr(report, "user_properties", ()):
         if key == "conv_oracle_deviations":

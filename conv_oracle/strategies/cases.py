@@ -101,19 +101,24 @@ def _check_args(op, nd, flags: dict, limits: dict):
 
 
 def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool = True, output_size: bool = True,
-          module_only: bool = False, max_side: int | None = None, max_channels: int | None = None,
-          max_batch: int | None = None) -> st.SearchStrategy[Case]:
+          module_only: bool = False, untouched: bool = False, max_side: int | None = None,
+          max_channels: int | None = None, max_batch: int | None = None) -> st.SearchStrategy[Case]:
     """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
 
     Arguments are checked when called (``InvalidArgument``, as ``hypothesis.extra.numpy``), not when drawn.
     ``padding_modes=False`` keeps ``padding_mode='zeros'`` and ``output_size=False`` never sets
     ``output_size``: both need ``nn`` modules, which plain functional targets cannot express.
     ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
+    ``untouched=True`` draws only cases with at least one skipped input pixel (conv) or bias-only
+    output cell (transposed conv): the checks that poison those cells need one.
     """
-    _check_args(op, nd, dict(padding_modes=padding_modes, output_size=output_size, module_only=module_only),
+    _check_args(op, nd, dict(padding_modes=padding_modes, output_size=output_size, module_only=module_only,
+                             untouched=untouched),
                 dict(max_side=max_side, max_channels=max_channels, max_batch=max_batch))
-    return _cases(op, nd, padding_modes=padding_modes, output_size=output_size, module_only=module_only,
-                  max_side=max_side, max_channels=max_channels, max_batch=max_batch)
+    drawn = _cases(op, nd, padding_modes=padding_modes, output_size=output_size, module_only=module_only,
+                   max_side=max_side, max_channels=max_channels, max_batch=max_batch)
+    # a filter, not a construction: about a third of draws have no such cell, well within Hypothesis' budget
+    return drawn.filter(lambda c: bool(c.untouched_mask().any())) if untouched else drawn
 
 
 @st.composite

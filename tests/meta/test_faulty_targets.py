@@ -24,6 +24,7 @@ FAULTS = {
     "dilation_shape_bug": ("test_output_shape", "test_output_shape"),
     "segfault": ("test_forward_exact and float32", "test_forward_exact"),
     "uninitialised": ("test_forward_exact and float32", "test_forward_exact"),
+    "mutates_input": ("test_forward_exact and float32", "test_forward_exact"),
     # narrow paths (issue 8): a fault on a few percent of one dtype's or one layout's configurations
     "narrow_bf16_transpose_gap": ("test_forward_exact and bfloat16", "test_forward_exact"),
     "narrow_nhwc_bias": ("test_layouts and channels_last and float32", "test_layouts"),
@@ -50,6 +51,8 @@ def test_suite_catches_fault(fault):
     assert f"Reproduce with target faulty.{fault}:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
     if fault == "segfault":
         assert "SIGSEGV" in out
+    if fault == "mutates_input":
+        assert "modified its input in place" in out
     if fault == "uninitialised":  # caught whatever the allocator held: the poisons decide, not luck
         assert "differs between two identical calls: uninitialised memory" in out
 

@@ -30,6 +30,9 @@ def pytest_addoption(parser):
     group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
                     help="a TOML file of known deviations (repeatable) added to the suite's own "
                          "conv_oracle/suite/known_deviations.toml; format: conv_oracle/deviations.py")
+    group.addoption("--strict-deviations", action="store_true", default=False,
+                    help="fail the run (exit status 1) when a known deviation whose scope ran was never "
+                         "reproduced: for CI of a torch that should have fixed it")
     group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
                     help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
 
@@ -307,6 +310,11 @@ def pytest_runtest_logreport(report):
 _DEVIATION_TOTALS: dict[str, list[int]] = {}
 
 
+def not_reproduced() -> list[str]:
+    """Entries whose scope ran in this session (this process, or the xdist controller) without one match."""
+    return sorted(ident for ident, (scope, matched) in _DEVIATION_TOTALS.items() if scope and not matched)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Known deviations that matched, and those whose scope ran without reproducing them (like XPASS)."""
     devs = getattr(config, "_conv_oracle_deviations", None)
@@ -324,6 +332,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_sep("-", "conv_oracle known deviations")
         for line in lines:
             terminalreporter.write_line(line)
+    missing = not_reproduced()
+    if missing:
+        strict = config.getoption("--strict-deviations")
+        terminalreporter.write_line(
+            f"{'ERROR' if strict else 'WARNING'}: {len(missing)} known deviation(s) NOT REPRODUCED: {', '.join(missing)}"
+            + (" (--strict-deviations: the run fails)" if strict else " (--strict-deviations would fail the run)"),
+            red=strict, yellow=not strict)
 
 
 # ---- records ---------------------------------------------------------------------------------
@@ -348,6 +363,9 @@ def _worker_id(config) -> str:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    if (config.getoption("--strict-deviations") and not hasattr(config, "workerinput") and not_reproduced()
+            and session.exitstatus == 0):
+        session.exitstatus = 1
     rec = getattr(config, "_conv_oracle_recorder", None)
     if rec is not None:
         rec.close()

@@ -24,11 +24,12 @@ def write_reports(folder: str, records: list[dict], junit_path: str | None = Non
                   meta: dict | None = None) -> dict:
     """Summarise ``records`` and write the three report files into ``folder``, each atomically.
 
-    Returns the summary; its ``paths`` maps ``summary`` / ``markdown`` / ``html`` to the files."""
+    Returns the summary; its ``files`` maps ``summary`` / ``markdown`` / ``html`` to the files
+    (``paths`` is the execution-path summary, as in summary.json)."""
     summary = summarize(records, meta, junit.read(junit_path) if junit_path else None)
     paths = {k: os.path.join(folder, name) for k, name in FILES.items()}
     atomic_write(paths["summary"], json.dumps(summary, indent=1, sort_keys=True, allow_nan=False) + "\n")
     atomic_write(paths["markdown"], markdown.render(summary))
     atomic_write(paths["html"], html.render(summary))
-    summary["paths"] = paths
+    summary["files"] = paths
     return summary

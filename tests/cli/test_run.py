@@ -59,7 +59,8 @@ def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(tmp_pat
     assert summary["meta"]["seed"] == 7 and "--hypothesis-seed=7" in summary["meta"]["command"]
     assert "[100%]" in proc.stdout and "seed: 7" in proc.stdout  # pytest's header streamed through
     lines = proc.stdout.splitlines()
-    assert f"examples: torch {len(records)}" in lines and "failed:   torch 0" in lines
+    assert f"examples:       torch {len(records)}" in lines and "failed:         torch 0" in lines
+    assert "deviations:     torch 0" in lines and "not checkable:  torch 0" in lines
     printed_paths_exist(proc)
     assert (out / "latest" / "summary.md").read_text().startswith("# conv_oracle report: PASSED")
 
@@ -108,11 +109,14 @@ def test_pytest_command_carries_every_option():
     assert c[-5:] == ["-n", "2", "-k", "test_a", "-x"]
 
 
-def test_summary_lines_are_three():
-    s = {"totals": {"targets": {"torch": {"examples": 5, "passed": 4, "failed": 1},
-                                "other": {"examples": 2, "passed": 2, "failed": 0}}}}
-    assert cmd.summary_lines(s) == ["examples: torch 5, other 2", "passed:   torch 4, other 2",
-                                    "failed:   torch 1, other 0"]
+def test_summary_lines_add_up_and_warn_about_unreproduced_deviations():
+    s = {"totals": {"targets": {"torch": {"examples": 9, "passed": 4, "failed": 1, "deviations": 3, "not_checkable": 1},
+                                "other": {"examples": 2, "passed": 2, "failed": 0, "deviations": 0, "not_checkable": 0}}},
+         "paths": {"deviations": [{"id": "a", "reproduced": True}, {"id": "b", "reproduced": False}]}}
+    assert cmd.summary_lines(s) == ["examples:       torch 9, other 2", "passed:         torch 4, other 2",
+                                    "failed:         torch 1, other 0", "deviations:     torch 3, other 0",
+                                    "not checkable:  torch 1, other 0",
+                                    "warning:        known deviation(s) NOT REPRODUCED: b"]
 
 
 @pytest.mark.parametrize("argv, message", [

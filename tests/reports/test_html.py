@@ -119,5 +119,5 @@ def test_heatmap_colours_and_tooltips():
 def test_write_reports_writes_three_files_atomically(tmp_path, sample_records):
     s = write_reports(str(tmp_path), sample_records, None, {"targets": ["torch"]})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "summary.json", "summary.md"]
-    assert s["paths"]["html"] == str(tmp_path / "index.html")
+    assert s["files"]["html"] == str(tmp_path / "index.html")
     assert PLANTED_SNIPPET.splitlines()[1] in (tmp_path / "summary.md").read_text()

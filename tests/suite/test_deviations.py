@@ -185,6 +185,11 @@ def test_unreproduced_entry_is_reported(tmp_path):
     r = run_suite("-k", "test_bias_only_output_cells and float64", "--known-deviations", str(path))
     assert r.returncode == 0, r.stdout[-3000:]
     assert "known deviation too-wide: NOT REPRODUCED in" in r.stdout
+    assert "WARNING: 1 known deviation(s) NOT REPRODUCED: too-wide" in r.stdout
+    strict = run_suite("-k", "test_bias_only_output_cells and float64", "--known-deviations", str(path),
+                       "--strict-deviations")
+    assert strict.returncode == 1, strict.stdout[-3000:]  # every test passed; the stale entry fails the run
+    assert "ERROR: 1 known deviation(s) NOT REPRODUCED: too-wide (--strict-deviations: the run fails)" in strict.stdout
 
 
 @pytest.mark.e2e

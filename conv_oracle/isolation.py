@@ -14,6 +14,11 @@ elsewhere) and stopped after the target's last result was read; every array read
 target is compared bit for bit between the two runs: a cell that depends on allocator state fails
 with "differs between two identical calls: uninitialised memory", whatever the allocator held.
 
+No worker outlives its run, even one stuck in a call that never returns: stopping a fork server
+(interrupt, exit, eviction) sends it SIGTERM, on which it kills and reaps its worker (and anything the
+worker started) before exiting; a server whose process dies gets SIGTERM from the kernel, a worker
+whose server dies gets SIGKILL (see :mod:`conv_oracle.processes`).
+
 A target's ``env`` (environment variables read when its library loads, e.g. ``ONEDNN_MAX_CPU_ISA``)
 applies to its worker only; ``threads`` sets the worker's torch thread count. Environment:
 ``CONV_ORACLE_ISOLATION=off`` runs properties in-process (for debuggers); ``CONV_ORACLE_CALL_TIMEOUT``
@@ -39,11 +44,14 @@ import traceback
 
 import numpy as np
 
+from . import processes
 from .failure_kinds import FailureKind
 
 ENV_MODE = "CONV_ORACLE_ISOLATION"
 ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
+#: seconds a fork server gets to stop its worker and exit on SIGTERM before it is killed outright
+STOP_GRACE = 5.0
 UNINITIALISED = "differs between two identical calls: uninitialised memory"
 #: the worker's malloc: no per-thread cache (it bypasses perturbing), large blocks from the heap
 TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.mmap_threshold=33554432"
@@ -323,7 +331,7 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
         _send(self.proc.stdin, {"sys_path": list(sys.path), "cwd": os.getcwd(), "threads": threads,
-                                "target": target.name})
+                                "target": target.name, "parent": os.getpid()})
         self.pid: int | None = None
 
     def alive(self) -> bool:
@@ -365,12 +373,25 @@ class Worker:
         return reply
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for fh in (self.proc.stdin, self.proc.stdout):
-            with contextlib.suppress(OSError):
-                fh.close()
+        """Stop the fork server and its worker, even a worker stuck in a call: SIGTERM makes the server
+        kill and reap the worker (and the worker's own children) and exit; killed outright past
+        STOP_GRACE (its worker then dies with it). Both are reaped when this returns."""
+        try:
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=STOP_GRACE)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.pid = None
+            for fh in (self.proc.stdin, self.proc.stdout):
+                with contextlib.suppress(OSError):
+                    fh.close()
 
 
 class _Died(Exception):
@@ -397,6 +418,8 @@ class Supervisor:
     def call(self, fn, target, args, kwargs):
         __tracebackhide__ = True
         if self.worker is None or not self.worker.alive():
+            if self.worker is not None:
+                self.worker.stop()  # reaped, its pipes closed
             self.worker = Worker(target)
         try:
             status, value = self.worker.request(fn, args, kwargs, call_timeout())
@@ -478,9 +501,12 @@ def _fork_worker(hello, close: tuple[int, ...]) -> tuple[int, int, int]:
     """Fork a worker; returns ``(pid, its request fd, its reply fd)`` on the server's side."""
     req_r, req_w = os.pipe()
     rep_r, rep_w = os.pipe()
+    server = os.getpid()
     pid = os.fork()
     if pid == 0:
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's handler
+            processes.die_with_parent(signal.SIGKILL, server)  # however the server ends
             for fd in close + (req_w, rep_r):
                 os.close(fd)
             _work(hello, req_r, os.fdopen(rep_w, "wb"))
@@ -519,19 +545,31 @@ def _work(hello, requests: int, replies) -> None:
             _send(replies, ("raise", AssertionError(f"the worker could not return the result: {exc}")))
 
 
+def _stop_server(signum, frame) -> None:
+    """The fork server's SIGTERM (from the supervisor, or from the kernel when the supervisor's process
+    dies): kill and reap the worker and every orphan of it adopted here, then exit at once."""
+    processes.kill_children()
+    os._exit(0)
+
+
 def serve() -> None:
     """The fork server: loads the target, then relays each request to its worker (forked on demand)
     and the worker's reply back; a worker that dies is reported as ``("died", status)``. Replies go
-    to the original stdout (fd 1 goes to stderr: prints from the target cannot corrupt them)."""
+    to the original stdout (fd 1 goes to stderr: prints from the target cannot corrupt them).
+    On SIGTERM, at the end of its requests or when its parent dies it kills and reaps its worker
+    (the worker's children adopted here with it), then exits."""
     global _in_worker
     _in_worker = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
+    signal.signal(signal.SIGTERM, _stop_server)
+    processes.become_subreaper()
     replies = os.dup(1)
     os.dup2(2, 1)
     requests = sys.stdin.buffer.fileno()
     hello = _recv(requests)
     if hello is None:
         return
+    processes.die_with_parent(signal.SIGTERM, hello.get("parent"))
     sys.path[:] = hello["sys_path"]
     os.chdir(hello["cwd"])
     import warnings
@@ -541,34 +579,38 @@ def serve() -> None:
     from .targets import load_target
     with contextlib.suppress(Exception):
         load_target(hello["target"])
+    own = set(processes.children())  # anything the target's loading started is not the worker's
     child = None
-    while True:
-        frame = _read_frame(requests)
-        if frame is None:
-            if child is not None:
-                os.kill(child[0], signal.SIGKILL)
-                os.waitpid(child[0], 0)
-            return
-        if child is None:
-            child = _fork_worker(hello, (requests, replies))
-            _write_all(replies, _frame(("pid", child[0])))
-        try:
-            _write_all(child[1], frame)
-            reply = _read_frame(child[2])
-            while reply is not None and _is_path(reply):  # relayed as they come, before the reply
-                _write_all(replies, reply)
+    try:
+        while True:
+            frame = _read_frame(requests)
+            if frame is None:
+                return  # the supervisor is done: the worker is killed and reaped below
+            if child is None:
+                child = _fork_worker(hello, (requests, replies))
+                _write_all(replies, _frame(("pid", child[0])))
+            try:
+                _write_all(child[1], frame)
                 reply = _read_frame(child[2])
-        except OSError:
-            reply = None
-        if reply is None:
-            pid, req_w, rep_r = child
-            os.close(req_w)
-            os.close(rep_r)
-            _, status = os.waitpid(pid, 0)
-            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            child = None
-            reply = _frame(("died", code))
-        _write_all(replies, reply)
+                while reply is not None and _is_path(reply):  # relayed as they come, before the reply
+                    _write_all(replies, reply)
+                    reply = _read_frame(child[2])
+            except OSError:
+                reply = None
+            if reply is None:
+                pid, req_w, rep_r = child
+                os.close(req_w)
+                os.close(rep_r)
+                _, status = os.waitpid(pid, 0)
+                code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+                child = None
+                processes.kill_children(exclude=own)  # what the dead worker left running (adopted here)
+                reply = _frame(("died", code))
+            _write_all(replies, reply)
+    except BrokenPipeError:
+        return  # the supervisor is gone
+    finally:
+        processes.kill_children()
 
 
 def _is_path(frame: bytes) -> bool:

@@ -6,7 +6,9 @@ to the terminal) and writes the report of this run into its own folder,
 ``--out/latest`` is a symbolic link to the latest *complete* run, replaced atomically when a run
 completes. A run that is interrupted (Ctrl-C, SIGTERM), whose pytest crashes, or in which no
 example ran keeps its folder, marked on its page and in ``summary.json`` (``run_status``), and
-``latest`` keeps pointing at the previous complete report. Killing conv-oracle ends its pytest.
+``latest`` keeps pointing at the previous complete report. Killing conv-oracle ends its pytest; when
+pytest has ended, however it ended, whatever it left running (fork servers, workers stuck in a call)
+is killed and reaped, so no process of the run outlives conv-oracle.
 
 Exit status: 0 every check passed; 1 a check failed; 2 usage or configuration error (one line);
 3 environment problem (e.g. a CUDA target without CUDA); 4 the run is incomplete (interrupted,
@@ -26,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from .. import matrix, records as records_mod
+from .. import matrix, processes, records as records_mod
 from ..fingerprint import cpu_info, fingerprint, summary_line
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
@@ -97,8 +99,7 @@ def versions() -> str:
 def _die_with_parent() -> None:
     """In the child: SIGTERM when conv-oracle dies, however it dies (Linux)."""
     try:
-        import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        processes.die_with_parent(signal.SIGTERM)
     except Exception:
         pass
 
@@ -112,7 +113,11 @@ def _on_sigterm(signum, frame):
 
 
 def _run_pytest(cmd: list[str], env: dict | None = None) -> tuple[int, bool]:
-    """pytest's exit status and whether the run was interrupted (Ctrl-C or SIGTERM to conv-oracle)."""
+    """pytest's exit status and whether the run was interrupted (Ctrl-C or SIGTERM to conv-oracle).
+    When it returns, pytest and every process it started (isolation servers and their workers, xdist
+    workers) have ended and been reaped: conv-oracle adopts the orphans (a subreaper) and kills them."""
+    processes.become_subreaper()
+    before = set(processes.children())
     proc = subprocess.Popen(cmd, env=_child_env() | (env or {}), preexec_fn=_die_with_parent if os.name == "posix" else None)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -122,7 +127,13 @@ def _run_pytest(cmd: list[str], env: dict | None = None) -> tuple[int, bool]:
     except _Terminated:
         return _wait_after(proc, signal.SIGTERM), True
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        try:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            processes.kill_children(exclude=before)  # whatever pytest left behind, adopted here
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _wait_after(proc, sig) -> int:

@@ -1,7 +1,9 @@
 """Interrupt-proof and crash-proof runs (end to end, seconds each): SIGINT to the process group
-halfway keeps the previous complete report and marks the partial one; a planted target that
-segfaults on a narrow family of configurations gives a red report naming the crash and a shrunk
-configuration, with the other tests' results and records present."""
+halfway keeps the previous complete report and marks the partial one; an interrupt (SIGINT to the
+group, SIGTERM to conv-oracle, pytest killed) while a target call hangs leaves no process behind, not
+even a zombie; a planted target that segfaults on a narrow family of configurations gives a red
+report naming the crash and a shrunk configuration, with the other tests' results and records
+present."""
 
 import glob
 import json
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 META = os.path.join(ROOT, "tests", "meta")
+FAULTY = os.path.join(ROOT, "tests", "cli", "faulty_targets")
 
 
 def command(*args):
@@ -32,6 +35,35 @@ def environment():
     return env
 
 
+def group(pgid: int) -> str:
+    """The processes left in a process group, one line each (pid, parent, state, command line)."""
+    lines = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip() or "(exited, not reaped)"
+                lines.append(f"pid {pid} parent {fields[1]} state {fields[0]}: {cmd}")
+        except (OSError, IndexError, ValueError):
+            pass
+    return "\n".join(lines)
+
+
+def streamed_examples(part: str) -> int:
+    """The example records (what the summary counts) in a part being written: not its environment
+    line, nor a last line still incomplete."""
+    count = 0
+    with open(part) as fh:
+        for line in fh:
+            try:
+                count += "environment" not in json.loads(line)
+            except ValueError:
+                pass
+    return count
+
+
 def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
     out = tmp_path / "out"
     first = subprocess.run(command("-k", "test_output_shape"), cwd=tmp_path, env=environment(),
@@ -43,7 +75,7 @@ def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # halfway: some records streamed, the run still going
         parts = glob.glob(str(out / "runs" / "*" / "records.*.jsonl"))
-        if parts and sum(1 for _ in open(parts[0])) >= 20:
+        if parts and streamed_examples(parts[0]) >= 20:
             break
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
@@ -63,10 +95,78 @@ def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
     for line in stdout.splitlines():
         if line.startswith(("report:", "summary:")):
             assert os.path.exists(line.split(None, 1)[1]), line
-    # killing conv-oracle ended its pytest child and the workers: nothing is left in the group
-    time.sleep(0.5)
+    # killing conv-oracle ended its pytest child and the workers, and reaped them: nothing is left in
+    # the group, not even a zombie for init to reap, the moment conv-oracle has exited
+    left = group(proc.pid)
+    assert not left, f"left in the group after conv-oracle exited:\n{left}"
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)
+
+
+def start_hanging_run(tmp_path, argv):
+    """``argv`` on the planted target whose conv2d never returns, in a process group of its own;
+    returns it and the pid of the worker once that worker is stuck in the call."""
+    marker = tmp_path / "hanging"
+    env = environment()
+    env["PYTHONPATH"] = os.pathsep.join([FAULTY, env["PYTHONPATH"]])
+    env["CONV_ORACLE_HANG_MARKER"] = str(marker)
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate(timeout=60)
+        time.sleep(0.1)
+    worker = int(marker.read_text())
+    assert os.getpgid(worker) == proc.pid  # the hanging worker is in the run's process group
+    return proc, worker
+
+
+HANGING = ["--target", "hang_in_conv2d", "-k", "test_forward_exact and float64"]
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGTERM to conv-oracle"])
+def test_an_interrupt_during_a_hanging_call_leaves_no_process(tmp_path, how):
+    proc, worker = start_hanging_run(tmp_path, command(*HANGING))
+    t0 = time.monotonic()
+    if how == "SIGINT to the group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(proc.pid, signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    elapsed = time.monotonic() - t0
+    left = group(proc.pid)  # at once, no grace: conv-oracle reaps every descendant before it exits
+    assert proc.returncode == cli.EXIT_INCOMPLETE, stdout[-2000:] + stderr
+    assert "incomplete run (interrupted)" in stderr
+    assert not left, f"left in the group after conv-oracle exited ({how}):\n{left}"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
+    assert elapsed < 20, f"conv-oracle took {elapsed:.1f} s to stop"  # not the 30 s fallback kill
+
+
+@pytest.mark.parametrize("how", ["SIGINT to the group", "SIGKILL to pytest"])
+def test_pytest_alone_interrupted_or_killed_during_a_hanging_call_leaves_no_process(tmp_path, how):
+    """Without conv-oracle: pytest's own exit stops the fork server and its worker; a pytest killed
+    outright takes them with it (they die with their parent)."""
+    argv = [sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-p", "no:cacheprovider",
+            "-q", "--hypothesis-profile=dev", *HANGING]
+    proc, worker = start_hanging_run(tmp_path, argv)
+    if how == "SIGINT to the group":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.kill()
+    stdout, stderr = proc.communicate(timeout=120)
+    if how == "SIGINT to the group":  # pytest stopped and reaped them itself: nothing left at once
+        left = group(proc.pid)
+        assert proc.returncode == 2 and not left, f"{stdout[-2000:]}{stderr}\nleft in the group:\n{left}"
+    else:  # orphans: the system's init reaps them, in its own time (seconds on some machines)
+        deadline = time.monotonic() + 10
+        while (left := group(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not left, f"left in the group 10 s after pytest was killed:\n{left}"
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker, 0)
 
 
 def test_planted_segfault_gives_a_red_report_with_a_shrunk_configuration(tmp_path):

@@ -3,7 +3,7 @@ what the default run draws) and seeded ("bench-seeded": set the seed with --hypo
 
 from hypothesis import Phase, settings
 
-from conv_oracle.profiles import register_profiles
+from conv_oracle.harness.profiles import register_profiles
 
 register_profiles()
 settings.register_profile("bench-ci", settings.get_profile("ci"), database=None,

@@ -38,7 +38,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import conv_oracle as co  # noqa: E402
-from conv_oracle.compare import ORACLE_PRECISION, comparison_bound  # noqa: E402
+from conv_oracle.checks.comparison import ORACLE_PRECISION, comparison_bound  # noqa: E402
 
 
 

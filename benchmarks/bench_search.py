@@ -73,8 +73,8 @@ def path_share(name: str) -> float | None:
     import numpy as np
     import torch
 
-    from conv_oracle.case import Case
-    from conv_oracle.execution import place
+    from conv_oracle.definition.case import Case
+    from conv_oracle.targets.execution import place
 
     selection, extra = PLANTED[name]
     sys.path[:0] = [FAULTY]

@@ -12,13 +12,15 @@ import importlib
 #: public name -> the submodule defining it; imported on first use (PEP 562), so that loading the
 #: pytest plugin (an entry point) does not import the whole package before coverage starts
 _EXPORTS = {
-    "ConvConfigError": "errors", "Case": "case",
+    "ConvConfigError": "definition.errors", "Case": "definition.case",
     "Target": "targets", "Capability": "targets", "load_target": "targets",
-    "bias_only_output_cells": "geometry", "conv_output_size": "geometry", "conv_transpose_output_size": "geometry",
-    "effective_kernel": "geometry", "skipped_input_pixels": "geometry",
+    "bias_only_output_cells": "definition.geometry", "conv_output_size": "definition.geometry",
+    "conv_transpose_output_size": "definition.geometry", "effective_kernel": "definition.geometry",
+    "skipped_input_pixels": "definition.geometry",
     "conv1d": "oracle", "conv2d": "oracle", "conv3d": "oracle",
     "conv_transpose1d": "oracle", "conv_transpose2d": "oracle", "conv_transpose3d": "oracle",
-    "ConvConfig": "validation", "conv_config": "validation", "conv_transpose_config": "validation",
+    "ConvConfig": "definition.validation", "conv_config": "definition.validation",
+    "conv_transpose_config": "definition.validation",
 }
 
 __version__ = "0.1.0"

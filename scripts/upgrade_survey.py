@@ -61,7 +61,7 @@ def _env(cap: str) -> dict:
 
 def filed_already(python: Path, version: str, cap: str, baselines: Path) -> Path | None:
     """The snapshot of ``version`` under ``cap`` on this machine, if one is filed (for --reuse)."""
-    code = "from conv_oracle import fingerprint as f; print(f.hardware_class(f.fingerprint()))"
+    code = "from conv_oracle.machine import fingerprint as f; print(f.hardware_class(f.fingerprint()))"
     hw = subprocess.run([str(python), "-c", code], env=_env(cap), capture_output=True, text=True, check=True,
                         cwd=ROOT).stdout.strip()
     path = baselines / hardware_slug(hw) / f"torch-{version}-cpu.json"

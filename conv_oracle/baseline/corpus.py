@@ -6,14 +6,14 @@ environment runs exactly the same cases.
   padding kinds, output_padding branches, batch (unbatched / 1 / 2), bias and memory layouts.
 * ``extra``: what the grid's functional calls cannot hold: ``padding='same'`` (odd and even totals),
   ``'valid'``, reflect / replicate / circular padding modes, ``output_size``.
-* ``historical``: every entry of :data:`~conv_oracle.historical.HISTORICAL` and
-  :data:`~conv_oracle.historical.HISTORICAL_MODULES` (the suite's pinned ``@example``s).
+* ``historical``: every entry of :data:`~conv_oracle.definition.historical.HISTORICAL` and
+  :data:`~conv_oracle.definition.historical.HISTORICAL_MODULES` (the suite's pinned ``@example``s).
 * ``finding``: the configuration of each of the suite's own findings
-  (:data:`~conv_oracle.historical.FINDINGS`), with the operands that showed it (NaN / Inf).
+  (:data:`~conv_oracle.definition.historical.FINDINGS`), with the operands that showed it (NaN / Inf).
 * ``realistic``: a few layer-sized cases (channels 16-32, sides 16-128), where oneDNN picks other
   kernels than on the tiny grid cases, by size and by thread count.
 * ``invalid``: calls torch must reject, two or more per (rule, op) of
-  :data:`~conv_oracle.invalid_calls.INVALID_RULES` (its ``corpus`` picks), including the two oneDNN deviations of torch 2.13.
+  :data:`~conv_oracle.definition.invalid_calls.INVALID_RULES` (its ``corpus`` picks), including the two oneDNN deviations of torch 2.13.
 
 Entries are identified by a hash of their content, so a baseline's case ids survive reordering.
 Changing what the corpus holds is a change of :data:`CORPUS_VERSION`.
@@ -25,11 +25,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .. import geometry
-from ..case import Case
-from ..execution import LAYOUTS
-from ..historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
-from ..invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
+from ..definition import geometry
+from ..definition.case import Case
+from ..targets.execution import LAYOUTS
+from ..definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
+from ..definition.invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
 
 CORPUS_VERSION = 2
 

@@ -31,7 +31,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from ..case import Case
+from ..definition.case import Case
 
 REGRESSION_CLASSES = {
     "acceptance": "acceptance / error changed",

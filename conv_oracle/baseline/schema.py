@@ -5,8 +5,8 @@
 newer-version or incomplete file, so that a bad baseline can never compare as "no changes".
 :func:`dumps` writes one case per line, which keeps ``git diff`` of two baselines readable.
 
-Version 2 adds the machine: ``fingerprint`` (:func:`conv_oracle.fingerprint.fingerprint`) and
-``hardware_class`` (:func:`conv_oracle.fingerprint.hardware_class`), and records coverage per dtype
+Version 2 adds the machine: ``fingerprint`` (:func:`conv_oracle.machine.fingerprint.fingerprint`) and
+``hardware_class`` (:func:`conv_oracle.machine.fingerprint.hardware_class`), and records coverage per dtype
 (``coverage: {dtype: {property, observed}}``). A version-1 file is read by :func:`migrate`: its
 machine is unknown (``hardware_class`` null, so its bound shares are never compared as same-hardware
 drift) and its single float32 coverage becomes ``{"float32": ...}``; ``migrated_from`` says so.

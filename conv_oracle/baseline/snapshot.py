@@ -11,19 +11,19 @@ Per valid case:
 * ``bound_share``: random float operands; the largest share of the derived rounding bound used,
   forward in float32 / float64 / float16 / bfloat16 and the three gradients in float32;
 * ``coverage``: per float dtype, the observed skipped input pixels (conv) or bias-only output cells
-  (transposed), as :func:`~conv_oracle.records.mask_record`, with NaN / Inf on the untouched part
+  (transposed), as :func:`~conv_oracle.harness.records.mask_record`, with NaN / Inf on the untouched part
   (the property's ``nonfinite`` half);
 * ``pinned``: for entries with explicit operands (the suite's findings), per dtype, the output digest
   and whether the cells no input reaches hold exactly the bias;
 * ``threads``: the same exact-mode digests, float bound shares and coverage at N threads
   (:func:`threads_n`); exact results that depend on the thread count are a mismatch;
-* ``verdict`` / ``mismatches``: each property of :mod:`conv_oracle.properties` that disagreed with
+* ``verdict`` / ``mismatches``: each property of :mod:`conv_oracle.checks.properties` that disagreed with
   the oracle, with the first lines of its message. A failing property never aborts the snapshot.
 
 Per invalid call: rejected (error type and message) or accepted (a mismatch), in float32, and per
 other dtype in ``by_dtype``.
 The main pass runs torch single-threaded; the N-thread pass makes oneDNN pick its parallel kernels.
-The snapshot carries :func:`conv_oracle.fingerprint.fingerprint` and its ``hardware_class``.
+The snapshot carries :func:`conv_oracle.machine.fingerprint.fingerprint` and its ``hardware_class``.
 """
 
 from __future__ import annotations
@@ -37,11 +37,13 @@ import time
 
 import numpy as np
 
-from .. import __version__, execution, properties
-from .. import fingerprint as fingerprint_mod
-from ..dtypes import FLOAT_DTYPES
-from ..records import mask_record
-from ..operands import exact_magnitude, make_operands
+from ..targets import execution
+from ..checks import properties
+from .. import __version__
+from ..machine import fingerprint as fingerprint_mod
+from ..definition.dtypes import FLOAT_DTYPES
+from ..harness.records import mask_record
+from ..checks.operands import exact_magnitude, make_operands
 from ..targets import Target
 from . import corpus as corpus_mod
 from .schema import SCHEMA, VERSION
@@ -83,7 +85,7 @@ def first_lines(exc: BaseException, n: int = MESSAGE_LINES) -> str:
 
 
 def error_text(exc: BaseException) -> str:
-    """``Type: first line`` as :func:`conv_oracle.properties.error_parity` reports it."""
+    """``Type: first line`` as :func:`conv_oracle.checks.properties.error_parity` reports it."""
     msg = str(exc).splitlines()[0][:200] if str(exc) else ""
     return f"{type(exc).__name__}: {msg}"
 

@@ -15,7 +15,7 @@ import argparse
 import importlib
 import sys
 
-from ..errors import ConvConfigError
+from ..definition.errors import ConvConfigError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 

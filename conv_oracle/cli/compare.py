@@ -13,7 +13,7 @@ from ..baseline.ignore import load as load_ignores
 from ..baseline.report import markdown, to_json
 from ..baseline.schema import BaselineError, dumps, load
 from ..baseline.snapshot import snapshot
-from ..records import atomic_write
+from ..harness.records import atomic_write
 from ..targets import load_target
 from . import UsageError
 from .snapshot import ensure_writable, require_supported

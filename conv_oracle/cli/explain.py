@@ -1,4 +1,4 @@
-"""`conv-oracle explain`: one convolution, explained (see :mod:`conv_oracle.explain`).
+"""`conv-oracle explain`: one convolution, explained (see :mod:`conv_oracle.cli.explanation`).
 
     conv-oracle explain conv_transpose2d --input 2x2 --kernel 2 --stride 4 --x '1 2; 3 4' --w '1 2; 0 1' --no-bias
 
@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
-from ..case import Case
-from ..explain import compute, render
+from ..definition.case import Case
+from .explanation import compute, render
 from . import UsageError
 
 OPS = {f"{op}{nd}d": (op, nd) for op in ("conv", "conv_transpose") for nd in (1, 2, 3)}

@@ -28,8 +28,9 @@ import subprocess
 import sys
 import time
 
-from .. import matrix, processes, records as records_mod
-from ..fingerprint import cpu_info, fingerprint, summary_line
+from ..harness import matrix, records as records_mod
+from ..machine import processes
+from ..machine.fingerprint import cpu_info, fingerprint, summary_line
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
 PROFILES = ("ci", "dev", "thorough")
@@ -252,7 +253,7 @@ def summary_lines(summary: dict) -> list[str]:
 
 
 def main(args) -> int:
-    from ..errors import ConvConfigError
+    from ..definition.errors import ConvConfigError
     from ..report import write_reports
 
     targets = list(dict.fromkeys(args.target or ["torch"]))

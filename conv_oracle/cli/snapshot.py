@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import compat
+from ..machine import compat
 from ..baseline.schema import dumps
 from ..baseline.snapshot import baseline_name, snapshot
-from ..records import atomic_write
+from ..harness.records import atomic_write
 from ..targets import load_target
 from . import UsageError
 

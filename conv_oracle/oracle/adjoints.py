@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import geometry
-from ..validation import ConvConfig
+from ..definition import geometry
+from ..definition.validation import ConvConfig
 from .gather import gather
 from .scatter import scatter
 from .threads import owns_threads

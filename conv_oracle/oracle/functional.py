@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import conv_config, conv_transpose_config
+from ..definition.validation import conv_config, conv_transpose_config
 from .arrays import as_working, shape_of, working_dtype
 from .gather import gather
 from .scatter import scatter

@@ -7,7 +7,7 @@ outside ``[0, L_out)`` are dropped, and ``x[n, g*Ci + c, i] * w[g*Ci + c, o, t]`
 2p + d*(k - 1) + 1 + a`` is computed here too. It shares nothing with :mod:`.scatter` /
 :mod:`.gather` (no ``geometry.tap_slices``, no ``arrays.apply_tap``): the oracle's tests check the
 fast engine against it, and the adjoint test pairs it with the fast gather. Slower; for tests.
-Only the validated parameters come from :mod:`conv_oracle.validation`.
+Only the validated parameters come from :mod:`conv_oracle.definition.validation`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import itertools
 
 import numpy as np
 
-from ..validation import conv_transpose_config
+from ..definition.validation import conv_transpose_config
 from .arrays import as_working, shape_of, working_dtype
 
 

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from .. import geometry
-from ..validation import ConvConfig
+from ..definition import geometry
+from ..definition.validation import ConvConfig
 from .arrays import apply_tap, grouped_taps
 from .threads import plan_tiles, run_tiles
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..records import atomic_write
+from ..harness.records import atomic_write
 from . import html, junit, markdown
 from .summary import summarize
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..dtypes import FLOAT_DTYPES
-from ..matrix import fold, fold_phrase
-from ..targets.paths import describe
+from ..definition.dtypes import FLOAT_DTYPES
+from ..harness.matrix import fold, fold_phrase
+from ..machine.kernel_path import describe
 
 OPS = ("conv", "conv_transpose")
 

@@ -14,9 +14,9 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from ..case import Case
-from ..errors import ConvConfigError
-from ..historical import SEED_6X6
+from ..definition.case import Case
+from ..definition.errors import ConvConfigError
+from ..definition.historical import SEED_6X6
 
 OPS = ("conv", "conv_transpose")
 LAYOUT_VALUES = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
@@ -324,7 +324,7 @@ def failures(records: list[dict], junit_cases: list[dict] | None = None) -> list
 
 def _snippet_in(text: str) -> str:
     """The runnable snippet in a failure's text (after 'Reproduce with target NAME:'), if any."""
-    from ..records import REPRO_MARK
+    from ..harness.records import REPRO_MARK
     if REPRO_MARK not in text:
         return ""
     tail = text.split(REPRO_MARK, 1)[1].partition("\n")[2]  # after the line 'Reproduce with target NAME:'

@@ -1,6 +1,6 @@
 """Hypothesis strategies for convolution property tests (public; import them into your own suite).
 
-* :func:`cases` draws valid :class:`~conv_oracle.case.Case` objects by construction (no filtering),
+* :func:`cases` draws valid :class:`~conv_oracle.definition.case.Case` objects by construction (no filtering),
   weighted so that more than half have a stride larger than the effective kernel in some dimension,
   while equal and smaller strides, dilation holes and tail remainders stay common.
 * :func:`operands` draws input / weight / bias arrays: ``"exact"`` mode uses small integers sized so

@@ -11,9 +11,9 @@ import sys
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from .. import geometry
-from ..case import Case
-from ..execution import LAYOUTS
+from ..definition import geometry
+from ..definition.case import Case
+from ..targets.execution import LAYOUTS
 
 
 def _env_int(name: str, default: int) -> int:

@@ -1,6 +1,6 @@
 """Invalid configurations, one strategy per rule torch enforces (for the error-parity tests).
 
-The rules and how each is broken live in :data:`conv_oracle.invalid_calls.INVALID_RULES` (shared with
+The rules and how each is broken live in :data:`conv_oracle.definition.invalid_calls.INVALID_RULES` (shared with
 the baseline corpus); this module only draws a valid base case and the rule's choices."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import replace
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ..invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall, apply_shape_fault
+from ..definition.invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall, apply_shape_fault
 from .cases import cases
 
 __all__ = ["invalid_cases", "INVALID_RULES", "INVALID_RULE_OPS", "InvalidCall", "apply_shape_fault"]

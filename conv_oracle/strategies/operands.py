@@ -1,12 +1,12 @@
 """The Hypothesis strategy for operand values; the values themselves come from the Hypothesis-free
-:mod:`conv_oracle.operands` (re-exported here)."""
+:mod:`conv_oracle.checks.operands` (re-exported here)."""
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from ..case import Case
-from ..operands import (MANTISSA_BITS, Exactness, Operands, exact_magnitude, exactness, input_copies,  # noqa: F401
+from ..definition.case import Case
+from ..checks.operands import (MANTISSA_BITS, Exactness, Operands, exact_magnitude, exactness, input_copies,  # noqa: F401
                         make_operands, make_probe_operands, probe_format)
 
 

@@ -2,7 +2,7 @@
 
 Small-integer exact operands are representable in every narrower format, so a float32 target that
 rounds its operands to TF32 or bfloat16 (or a float64 target computing in float32) passes them.
-Probe operands (:mod:`conv_oracle.operands`) need more mantissa bits than the widest narrower
+Probe operands (:mod:`conv_oracle.checks.operands`) need more mantissa bits than the widest narrower
 format while every partial sum stays exact in the claimed dtype: such a target differs bit for bit,
 at any number of terms. Runs for every dtype with a narrower format (float64, float32, float16).
 """
@@ -11,12 +11,13 @@ import pytest
 from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
-from conv_oracle import properties, strategies as cs
-from conv_oracle.dtypes import FLOAT_DTYPES
-from conv_oracle.execution import supports
-from conv_oracle.historical import pinned
-from conv_oracle.dtypes import mantissa_bits
-from conv_oracle.operands import exactness, formats_with_bits, make_probe_operands, probe_format
+from conv_oracle.checks import properties
+from conv_oracle import strategies as cs
+from conv_oracle.definition.dtypes import FLOAT_DTYPES
+from conv_oracle.targets.execution import supports
+from conv_oracle.definition.historical import pinned
+from conv_oracle.definition.dtypes import mantissa_bits
+from conv_oracle.checks.operands import exactness, formats_with_bits, make_probe_operands, probe_format
 
 pytestmark = pytest.mark.differential
 

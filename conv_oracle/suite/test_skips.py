@@ -6,10 +6,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conv_oracle import properties, strategies as cs
-from conv_oracle.dtypes import FLOAT_DTYPES
-from conv_oracle.execution import supports
-from conv_oracle.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES, pinned
+from conv_oracle.checks import properties
+from conv_oracle import strategies as cs
+from conv_oracle.definition.dtypes import FLOAT_DTYPES
+from conv_oracle.targets.execution import supports
+from conv_oracle.definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES, pinned
 
 pytestmark = pytest.mark.differential
 SEEDS = st.integers(0, 2**32 - 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 
-from ..errors import ConvConfigError
+from ..definition.errors import ConvConfigError
 from .base import FUNCTIONS, Target
 from .builtin import BUILTIN
 from .capability import OPTIONS, TORCH_REJECTIONS, Capability
@@ -34,7 +34,7 @@ def load_target(name: str) -> Target:
         if base not in BUILTIN:
             raise ConvConfigError("target", name, f"path variants ('@') exist for the built-in targets "
                                                   f"{sorted(BUILTIN)}, not {base!r}")
-        from ..fingerprint import cpu_info
+        from ..machine.fingerprint import cpu_info
         from .variants import variant
         return variant(load_target(base), name, spec, cpu_info()["flags"])
     if name in BUILTIN:

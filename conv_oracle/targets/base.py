@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..dtypes import facts
+from ..definition.dtypes import facts
 from .capability import Capability
 
 FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -26,7 +26,7 @@ class Target:
     targets, and module targets unless they declare ``TORCH_KERNELS = False``): then each example
     records the ATen backend torch dispatches to, and known deviations of those kernels apply.
     ``env`` holds environment variables read when torch loads (ISA caps): they apply to the target's
-    worker process (``conv_oracle.isolation``), or need a process started with them;
+    worker process (``conv_oracle.checks.isolation``), or need a process started with them;
     ``threads`` is the torch thread count its calls run with.
     """
 
@@ -56,7 +56,7 @@ class Target:
         """Raise ConvConfigError when this process was not started with the variables in ``env``
         (ISA caps are read once, when torch loads)."""
         import os
-        from ..errors import ConvConfigError
+        from ..definition.errors import ConvConfigError
         environ = os.environ if environ is None else environ
         missing = {k: v for k, v in self.env.items() if environ.get(k) != v}
         if missing:

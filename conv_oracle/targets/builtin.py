@@ -28,7 +28,7 @@ def torch_no_mkldnn() -> Target:
 
 def torch_cuda() -> Target:
     import torch
-    from ..fingerprint import cuda_tf32_enabled, tf32_settings
+    from ..machine.fingerprint import cuda_tf32_enabled, tf32_settings
     available = torch.cuda.is_available()
     tf32 = bool(available and cuda_tf32_enabled() and torch.cuda.get_device_capability()[0] >= 8)
     return Target("torch-cuda", _functional() if available else {}, "cuda", modules=available, tf32=tf32,

@@ -3,18 +3,18 @@
 A module target declares it with a module attribute ``CAPABILITY``: a :class:`Capability` or a dict of
 its fields, e.g. ``CAPABILITY = {"dtypes": ("float32",), "autograd": False, "rejects": (MyError,),
 "relaxed": ("negative padding",), "options": ("output_size",)}``. It is validated when the target
-loads (one-line :class:`~conv_oracle.errors.ConvConfigError` naming the field, the value and the rule).
+loads (one-line :class:`~conv_oracle.definition.errors.ConvConfigError` naming the field, the value and the rule).
 
-* ``dtypes``: storage dtypes of :data:`conv_oracle.dtypes.FLOAT_DTYPES` the target computes in; tests
+* ``dtypes``: storage dtypes of :data:`conv_oracle.definition.dtypes.FLOAT_DTYPES` the target computes in; tests
   of other dtypes skip with a reason.
 * ``devices``: where the target's tensors may live (its ``DEVICE`` must be one of them).
 * ``autograd``: whether gradients flow through the target's functions; without it gradient and
   gradient-based coverage tests skip with a reason.
 * ``rejects``: the exception types that count as rejecting an invalid call (error parity); any other
   exception on an invalid call is a failure, as on a valid one.
-* ``relaxed``: names of :data:`conv_oracle.invalid_calls.INVALID_RULES` the target does not enforce
+* ``relaxed``: names of :data:`conv_oracle.definition.invalid_calls.INVALID_RULES` the target does not enforce
   (it accepts such calls). A relaxed rule's calls are checked against the definition where it gives
-  a result (see :func:`conv_oracle.properties.relaxed_reference`), otherwise recorded as not checked.
+  a result (see :func:`conv_oracle.checks.properties.relaxed_reference`), otherwise recorded as not checked.
 * ``options``: module-level options (``padding_mode``, ``output_size``) the target's own functions take
   as keyword arguments; cases that need them call the target instead of torch's ``nn`` modules.
 """
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from ..dtypes import FACTS, FLOAT_DTYPES
-from ..errors import ConvConfigError
+from ..definition.dtypes import FACTS, FLOAT_DTYPES
+from ..definition.errors import ConvConfigError
 
 #: the exception types torch raises for invalid convolution calls
 TORCH_REJECTIONS = (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError)
@@ -67,7 +67,7 @@ class Capability:
             bad("autograd", self.autograd, "must be True or False")
         if not self.rejects or any(not (isinstance(t, type) and issubclass(t, BaseException)) for t in self.rejects):
             bad("rejects", self.rejects, "must be a non-empty tuple of exception types")
-        from ..invalid_calls import INVALID_RULES
+        from ..definition.invalid_calls import INVALID_RULES
         unknown = sorted(self.relaxed - set(INVALID_RULES))
         if unknown:
             bad("relaxed", unknown, f"unknown rule names; known: {sorted(INVALID_RULES)}")

@@ -175,7 +175,7 @@ def _has_kernels(dtype: str) -> bool:
     """Whether this onnxruntime build runs Conv and ConvTranspose in ``dtype`` on the CPU.
 
     Asked in a child interpreter: a session made here would start ONNX Runtime's threads in this
-    process, and conv_oracle.isolation forks its workers from the process that imports a target;
+    process, and conv_oracle.checks.isolation forks its workers from the process that imports a target;
     ONNX Runtime is not fork-safe once initialised (forked workers then hang or crash now and then)."""
     import subprocess
     import sys

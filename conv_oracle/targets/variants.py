@@ -18,9 +18,9 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 
-from ..errors import ConvConfigError
+from ..definition.errors import ConvConfigError
 from .base import Target
-from .paths import LEVEL_NAMES, aten_capability, cpu_isa_levels
+from ..machine.kernel_path import LEVEL_NAMES, aten_capability, cpu_isa_levels
 
 
 def parse_spec(name: str, spec: str) -> dict:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conv_oracle import compat
+from conv_oracle.machine import compat
 from conv_oracle.cli import main
 
 

@@ -5,10 +5,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from conv_oracle import properties
+from conv_oracle.checks import properties
 from conv_oracle.baseline import corpus
-from conv_oracle.errors import ConvConfigError
-from conv_oracle.historical import HISTORICAL, HISTORICAL_MODULES
+from conv_oracle.definition.errors import ConvConfigError
+from conv_oracle.definition.historical import HISTORICAL, HISTORICAL_MODULES
 from conv_oracle.strategies import INVALID_RULE_OPS, LAYOUTS
 
 
@@ -58,7 +58,7 @@ def test_historical_cases_and_known_deviations_are_included(corpus_entries):
 
 
 def test_every_finding_is_pinned_with_its_operands(corpus_entries):
-    from conv_oracle.historical import FINDINGS
+    from conv_oracle.definition.historical import FINDINGS
     pinned = {e.label: e for e in corpus_entries if e.source == "finding"}
     assert set(pinned) == set(FINDINGS)
     for name, e in pinned.items():

@@ -3,7 +3,9 @@
 import numpy as np
 import torch.nn.functional as F
 
-from conv_oracle import fingerprint, properties
+from conv_oracle.machine import fingerprint
+
+from conv_oracle.checks import properties
 from conv_oracle.baseline import snapshot as snap_mod
 from conv_oracle.baseline.diff import compare
 from conv_oracle.strategies import exact_magnitude, make_operands

@@ -1,4 +1,4 @@
-"""`conv-oracle explain`: formula, coverage map, torch vs oracle (conv_oracle.cli.explain, conv_oracle.explain)."""
+"""`conv-oracle explain`: formula, coverage map, torch vs oracle (conv_oracle.cli.explain, conv_oracle.cli.explanation)."""
 
 import os
 import subprocess
@@ -122,7 +122,7 @@ def test_invalid_configuration_as_a_command_has_no_traceback(tmp_path):
 
 
 def test_disagreement_is_reported_with_exit_1(monkeypatch, capsys):
-    from conv_oracle import execution
+    from conv_oracle.targets import execution
     real = execution.run
 
     def off_by_one(*args, **kwargs):
@@ -138,8 +138,8 @@ def test_disagreement_is_reported_with_exit_1(monkeypatch, capsys):
 
 
 def test_default_operands_are_small_counting_integers():
-    from conv_oracle.case import Case
-    from conv_oracle.explain import default_operands
+    from conv_oracle.definition.case import Case
+    from conv_oracle.cli.explanation import default_operands
     x, w, b = default_operands(Case("conv", 1, None, 2, 3, 1, (6,), (2,)))
     assert x.tolist() == [[1, 2, 3, 4, 5, 6], [7, 8, 9, 1, 2, 3]]
     assert w.shape == (3, 2, 2) and w.ravel().tolist() == [1, 2, 3] * 4
@@ -165,8 +165,8 @@ def test_parse_per_dimension_values():
 
 
 def test_signed_zero_difference_is_named(monkeypatch):
-    from conv_oracle.case import Case
-    from conv_oracle.explain import Result, render
+    from conv_oracle.definition.case import Case
+    from conv_oracle.cli.explanation import Result, render
     case = Case("conv", 1, None, 1, 1, 1, (2,), (1,), bias=False)
     res = Result(case, np.zeros((1, 2)), np.zeros((1, 1, 1)), None, np.array([[0.0, 1.0]]),
                  np.array([[-0.0, 1.0]]), None)

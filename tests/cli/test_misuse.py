@@ -8,7 +8,7 @@ import pytest
 
 import conv_oracle as co
 from conv_oracle import cli
-from conv_oracle.errors import ConvConfigError
+from conv_oracle.definition.errors import ConvConfigError
 
 
 def one_line(capsys) -> str:
@@ -93,8 +93,9 @@ def test_help_is_written_for_users(capsys):
 
 def test_explain_survives_a_crashing_target(capsys, monkeypatch):
     """explain runs torch in the isolated worker: a native crash there is reported, not fatal."""
-    from conv_oracle import explain, isolation
-    from conv_oracle.case import Case
+    from conv_oracle.cli import explanation
+    from conv_oracle.checks import isolation
+    from conv_oracle.definition.case import Case
 
     case = Case(op="conv", nd=1, batch=None, in_channels=1, out_channels=1, groups=1, input_size=(3,),
                 kernel_size=(1,), stride=(1,), padding=0, dilation=(1,), output_padding=0, output_size=None,
@@ -107,7 +108,7 @@ def test_explain_survives_a_crashing_target(capsys, monkeypatch):
     monkeypatch.setattr(isolation, "Worker", Died)
     isolation.shutdown()
     try:
-        result = explain.compute(case)
+        result = explanation.compute(case)
     finally:
         isolation.shutdown()
     assert result.torch is None and "SIGSEGV" in result.torch_error
@@ -115,7 +116,7 @@ def test_explain_survives_a_crashing_target(capsys, monkeypatch):
 
 def test_workers_are_capped_per_process(monkeypatch):
     """Many targets in one process (baselines of planted modules) keep at most MAX_LIVE workers."""
-    from conv_oracle import isolation
+    from conv_oracle.checks import isolation
 
     closed = []
 

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from conv_oracle import cli, records as R
+from conv_oracle import cli
+
+from conv_oracle.harness import records as R
 from conv_oracle.cli import run as cmd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.oracle
 
 PACKAGE = Path(conv_oracle.__file__).resolve().parent
 ORACLE_FILES = sorted((PACKAGE / "oracle").glob("*.py")) + [
-    PACKAGE / name for name in ("geometry.py", "params.py", "validation.py", "errors.py")]
+    PACKAGE / "definition" / name for name in ("geometry.py", "params.py", "validation.py", "errors.py")]
 
 
 def imported_modules(path):
@@ -38,7 +38,8 @@ def test_importing_and_running_the_oracle_does_not_import_torch():
     code = """
 import sys
 import numpy as np
-import conv_oracle, conv_oracle.oracle, conv_oracle.geometry, conv_oracle.validation, conv_oracle.params
+import conv_oracle, conv_oracle.oracle
+import conv_oracle.definition.geometry, conv_oracle.definition.validation, conv_oracle.definition.params
 x = np.arange(2 * 6 * 6, dtype=float).reshape(1, 2, 6, 6)
 w = np.ones((2, 2, 3, 3))
 y = conv_oracle.conv2d(x, w, np.ones(2), stride=2, padding=1, padding_mode="reflect")

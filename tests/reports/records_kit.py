@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 
-from conv_oracle.case import Case
-from conv_oracle.compare import CheckContext
-from conv_oracle.historical import SEED_6X6
-from conv_oracle.records import Recorder
+from conv_oracle.definition.case import Case
+from conv_oracle.checks.comparison import CheckContext
+from conv_oracle.definition.historical import SEED_6X6
+from conv_oracle.harness.records import Recorder
 
 #: conv2d 7x7, kernel 2, stride 3: rows/cols 2, 5, 6 skipped -> 49 - 16 = 33 skipped pixels
 GAPPY_CONV = Case("conv", 2, 1, 1, 1, 1, (7, 7), (2, 2), stride=3)

@@ -6,8 +6,10 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 
-from conv_oracle import geometry, strategies as cs
-from conv_oracle.case import Case
+from conv_oracle.definition import geometry
+
+from conv_oracle import strategies as cs
+from conv_oracle.definition.case import Case
 
 
 def brute_counts(case: Case) -> np.ndarray:

@@ -103,7 +103,7 @@ def test_failures_section_shows_configuration_cells_and_snippet(page):
 
 
 def test_passing_run_says_so(make_record):
-    from conv_oracle.historical import SEED_6X6
+    from conv_oracle.definition.historical import SEED_6X6
     page = html.render(summarize([make_record(SEED_6X6)], {"targets": ["torch"], "exit_code": 0}))
     assert "PASSED: 1 examples" in page and "No failures." in page
 

@@ -18,7 +18,7 @@ PROBE = '''
 import os, uuid
 import pytest
 from hypothesis import given, settings, strategies as st
-from conv_oracle.historical import SEED_6X6
+from conv_oracle.definition.historical import SEED_6X6
 
 
 class Target:

@@ -1,4 +1,4 @@
-"""Record fields, failure details, atomic writes and merging (conv_oracle.records)."""
+"""Record fields, failure details, atomic writes and merging (conv_oracle.harness.records)."""
 
 import json
 import os
@@ -7,9 +7,9 @@ import stat
 import numpy as np
 import pytest
 
-from conv_oracle import records as R
-from conv_oracle.case import Case
-from conv_oracle.historical import SEED_6X6
+from conv_oracle.harness import records as R
+from conv_oracle.definition.case import Case
+from conv_oracle.definition.historical import SEED_6X6
 
 from records_kit import GAPPY_CONV, PLANTED_SNIPPET, planted_failure
 
@@ -55,7 +55,7 @@ def test_failure_without_details_is_parsed_from_the_text():
 
 
 def test_real_exact_comparison_lists_differing_cells():
-    from conv_oracle.compare import CheckContext, assert_exact
+    from conv_oracle.checks.comparison import CheckContext, assert_exact
     ctx = CheckContext(GAPPY_CONV, "t", "float32", "exact", np.zeros(GAPPY_CONV.input_shape),
                        np.zeros(GAPPY_CONV.weight_shape), None)
     expected = np.zeros((1, 1, 2, 2))

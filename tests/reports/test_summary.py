@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conv_oracle.historical import SEED_6X6
+from conv_oracle.definition.historical import SEED_6X6
 from conv_oracle.report import summary as S
 
 from records_kit import DENSE_CONV, GAPPY_CONV

@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from conv_oracle import matrix
-from conv_oracle.case import Case
-from conv_oracle.errors import ConvConfigError
-from conv_oracle.fingerprint import cpu_info, fingerprint, hardware_class, onednn_version
+from conv_oracle.harness import matrix
+from conv_oracle.definition.case import Case
+from conv_oracle.definition.errors import ConvConfigError
+from conv_oracle.machine.fingerprint import cpu_info, fingerprint, hardware_class, onednn_version
 from conv_oracle.targets import load_target
+from conv_oracle.machine.kernel_path import conv_backend, cpu_isa_levels, describe, effective_isa
 from conv_oracle.targets.variants import variant
-from conv_oracle.targets.paths import conv_backend, cpu_isa_levels, describe, effective_isa
 
 AVX2 = ["avx2", "fma"]
 SPR = AVX2 + ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"]
@@ -121,7 +121,7 @@ def test_run_isa_records_the_capped_path(tmp_path):
                            "--profile", "dev", "-k", "test_output_shape", "--out", str(out)],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
-    from conv_oracle import records
+    from conv_oracle.harness import records
     recs = records.load(str(out / "latest" / "records.jsonl"))
     assert recs and {r["target"] for r in recs} == {"torch@isa=avx2,threads=1"}
     assert all(r["path"]["isa"] == "AVX2" and r["path"]["threads"] == 1 and r["path"]["aten"] == "AVX2" for r in recs)

@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 
 import conv_oracle
-from conv_oracle import properties
-from conv_oracle.case import Case
-from conv_oracle.errors import ConvConfigError
-from conv_oracle.invalid_calls import INVALID_RULES
+from conv_oracle.checks import properties
+from conv_oracle.definition.case import Case
+from conv_oracle.definition.errors import ConvConfigError
+from conv_oracle.definition.invalid_calls import INVALID_RULES
 from conv_oracle.targets import TORCH_REJECTIONS, Capability, Target, load_target, target_from_module
 
 
@@ -167,7 +167,7 @@ def test_public_types_are_exported():
 def test_invalid_rules_and_corpus_need_no_hypothesis():
     code = ("import sys; sys.modules['hypothesis'] = None\n"
             "from conv_oracle.baseline import corpus\n"
-            "from conv_oracle.invalid_calls import INVALID_RULES\n"
+            "from conv_oracle.definition.invalid_calls import INVALID_RULES\n"
             "print(len(corpus.invalid()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -198,7 +198,7 @@ def test_index_error_counts_as_a_torch_rejection():
                                           ("torch-compile", "torch.compile(torch.nn.functional.conv1d, dynamic=False)"),
                                           ("torch-cuda-no-tf32", "torch.backends.cudnn.allow_tf32 = False")])
 def test_snippets_reproduce_their_target(name, marker):
-    from conv_oracle.repro import snippet
+    from conv_oracle.checks.snippets import snippet
     case = Case("conv", 1, 1, 1, 1, 1, (3,), (2,))
     code = snippet(case, name, np.ones((1, 1, 3)), np.ones((1, 1, 2)), None)
     assert marker in code

@@ -8,9 +8,9 @@ import torch
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from conv_oracle import properties  # noqa: E402
-from conv_oracle.case import Case  # noqa: E402
-from conv_oracle.invalid_calls import INVALID_RULES  # noqa: E402
+from conv_oracle.checks import properties  # noqa: E402
+from conv_oracle.definition.case import Case  # noqa: E402
+from conv_oracle.definition.invalid_calls import INVALID_RULES  # noqa: E402
 from conv_oracle.targets import load_target  # noqa: E402
 from conv_oracle.strategies import make_operands  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_relaxed_negative_padding_is_checked(ort):
 
 
 def test_snippet_calls_the_module():
-    from conv_oracle.compare import CheckContext
+    from conv_oracle.checks.comparison import CheckContext
     case = Case("conv", 1, 1, 1, 1, 1, (3,), (2,))
     ctx = CheckContext(case, "onnxruntime", "float32", "exact", np.ones((1, 1, 3)), np.ones((1, 1, 2)), np.ones(1))
     text = str(ctx.failure("planted"))

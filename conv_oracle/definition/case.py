@@ -2,7 +2,7 @@
 
 A :class:`Case` holds shapes and arguments only (no values). It knows its torch call, its
 regime tags, and how to validate itself against the oracle's rules (once: the normalised
-:class:`~conv_oracle.validation.ConvConfig` is kept). JSON round-trips through :meth:`to_dict` / :meth:`from_dict`.
+:class:`~conv_oracle.definition.validation.ConvConfig` is kept). JSON round-trips through :meth:`to_dict` / :meth:`from_dict`.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .case import Case
-from .targets import Target
+from ..definition.case import Case
+from .base import Target
 
 #: memory layouts the suite places operands in (see :func:`place`)
 LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
@@ -156,11 +156,11 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
 
 
 def call_path(target: Target, case: Case, x, w, b) -> dict:
-    """The execution path of this call (:func:`conv_oracle.targets.paths.path`); the ATen backend
+    """The execution path of this call (:func:`conv_oracle.machine.kernel_path.path`); the ATen backend
     only for targets that run torch's kernels."""
-    from .targets import paths
-    backend = paths.conv_backend(case, x, w, b) if target.torch_kernels else None
-    return paths.path(backend, target.device)
+    from ..machine import kernel_path
+    backend = kernel_path.conv_backend(case, x, w, b) if target.torch_kernels else None
+    return kernel_path.path(backend, target.device)
 
 
 def backward(target: Target, out, grad) -> None:

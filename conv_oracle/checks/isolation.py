@@ -2,7 +2,7 @@
 
 A property function decorated with :func:`isolated` (``properties.forward`` and the others) runs in a
 long-lived worker, one per target, reused across examples and restarted after a crash: a fork server
-(``python -m conv_oracle.isolation``, the target's library loaded, no op run) forks it, so a restart
+(``python -m conv_oracle.checks.isolation``, the target's library loaded, no op run) forks it, so a restart
 costs milliseconds. Requests and replies are pickled over the worker's pipes (our own two
 processes; nothing on disk is unpickled). A worker killed by a signal, or silent past the per-call
 limit, becomes an ``AssertionError`` for that example naming the configuration, the signal and a
@@ -17,7 +17,7 @@ with "differs between two identical calls: uninitialised memory", whatever the a
 No worker outlives its run, even one stuck in a call that never returns: stopping a fork server
 (interrupt, exit, eviction) sends it SIGTERM, on which it kills and reaps its worker (and anything the
 worker started) before exiting; a server whose process dies gets SIGTERM from the kernel, a worker
-whose server dies gets SIGKILL (see :mod:`conv_oracle.processes`).
+whose server dies gets SIGKILL (see :mod:`conv_oracle.machine.processes`).
 
 A target's ``env`` (environment variables read when its library loads, e.g. ``ONEDNN_MAX_CPU_ISA``)
 applies to its worker only; ``threads`` sets the worker's torch thread count. Environment:
@@ -44,7 +44,7 @@ import traceback
 
 import numpy as np
 
-from . import processes
+from ..machine import processes
 from .failure_kinds import FailureKind
 
 ENV_MODE = "CONV_ORACLE_ISOLATION"
@@ -87,7 +87,7 @@ def isolated(fn):
 
 
 def _rebuildable(target) -> bool:
-    from .targets import load_target
+    from ..targets import load_target
     try:
         return load_target(target.name) is target
     except Exception:
@@ -157,7 +157,7 @@ def twice(fn, target, args, kwargs):
     allocates filled with a fresh poison pattern; every array read back from the target must be the
     same bit for bit in both runs. Returns (or raises) the first run's outcome."""
     __tracebackhide__ = True
-    from . import execution
+    from ..targets import execution
     value = error = None
     first = _Reads()
     second = _Reads()
@@ -210,7 +210,7 @@ def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=No
             kind: FailureKind = FailureKind.CRASH) -> AssertionError:
     """An AssertionError like :meth:`compare.CheckContext.failure`'s (``details`` for the records),
     built from the property's arguments: configuration, dtype, layouts and a snippet when known."""
-    from .compare import CheckContext
+    from .comparison import CheckContext
     case, x, w, b, dtype, layouts = _call_of(fn, args, kwargs)
     name = getattr(target, "name", str(target))
     if case is None:
@@ -241,7 +241,7 @@ def _argument(fn, args, kwargs, name: str):
 def _call_of(fn, args, kwargs):
     """``(case, x, w, b, dtype, (x_layout, w_layout))`` from a property's arguments."""
     import inspect
-    from .case import Case
+    from ..definition.case import Case
     try:
         bound = inspect.signature(fn).bind(None, *args, **kwargs)
     except TypeError:
@@ -328,7 +328,7 @@ class Worker:
         # oracle) needs while the worker waits: ~2x slower on 2 cores. Results do not depend on it.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         threads = getattr(target, "threads", None) or _parent_threads()
-        self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.isolation"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.checks.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
         _send(self.proc.stdin, {"sys_path": list(sys.path), "cwd": os.getcwd(), "threads": threads,
                                 "target": target.name, "parent": os.getpid()})
@@ -519,8 +519,7 @@ def _fork_worker(hello, close: tuple[int, ...]) -> tuple[int, int, int]:
 
 def _work(hello, requests: int, replies) -> None:
     """The worker loop: run each requested property (twice, poisoned) and send back its outcome."""
-    from . import execution
-    from .targets import load_target
+    from ..targets import execution, load_target
     # each call's execution path goes to the parent before the target runs, so a crash or a hang
     # is recorded with the path it happened on
     execution.on_path = lambda p: _send(replies, ("path", p))
@@ -576,7 +575,7 @@ def serve() -> None:
     for note in WORKER_QUIET:
         warnings.filterwarnings("ignore", message=note)
     from . import properties  # noqa: F401  (imported once, before forking)
-    from .targets import load_target
+    from ..targets import load_target
     with contextlib.suppress(Exception):
         load_target(hello["target"])
     own = set(processes.children())  # anything the target's loading started is not the worker's

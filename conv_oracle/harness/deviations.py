@@ -8,8 +8,8 @@ it lives, not a test:
 ``reason``     what goes wrong (required); ``link``: an upstream issue, optional
 ``kind``       the failure kinds it excuses (required): ``wrong_value``, ``nonfinite``, ``finite``,
                ``wrong_shape``, ``crash``, ``hang``, ``uninitialised``, ``accepted_invalid``,
-               ``rejected_valid``, ``wrong_error`` (:mod:`conv_oracle.failure_kinds`); a failure of
-               another kind inside the scope fails
+               ``rejected_valid``, ``wrong_error`` (:mod:`conv_oracle.checks.failure_kinds`); a
+               failure of another kind inside the scope fails
 ``torch``      torch versions it holds for, a PEP 440 specifier (``">=2.13,<2.15"``)
 ``property``   the property names it affects (``forward_exact``, ``bias_only_nonfinite``, ``error_parity``...)
 ``rule``       for ``error_parity``: the invalid-configuration rules
@@ -21,7 +21,7 @@ it lives, not a test:
 ``isa_min``    lowest / highest oneDNN ISA level in effect (``AVX512_CORE_BF16``...);  ``isa_max``
 ``target``     target names (globs); leave it out to cover every target that runs torch's kernels
 ``regimes``    a table of regime tags to values (``{output_padding = ["<stride"]}``), as
-               :meth:`conv_oracle.case.Case.regimes` names them
+               :meth:`conv_oracle.definition.case.Case.regimes` names them
 ``when``       a condition on the configuration: a Python-like expression over ``stride``,
                ``padding``, ``dilation``, ``output_padding``, ``kernel_size``, ``input_size`` (tuples),
                ``groups``, ``in_channels``, ``out_channels``, ``batch``, ``bias``, ``nd``, ``op``,
@@ -53,10 +53,11 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from .failure_kinds import KINDS, of_details
-from .targets.paths import LEVEL_NAMES
+from ..checks.failure_kinds import KINDS, of_details
+from ..machine.kernel_path import LEVEL_NAMES
 
-BUILTIN_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite", "known_deviations.toml")
+BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite",
+                            "known_deviations.toml")
 
 LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout", "layout", "kind")
 FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", *LIST_FIELDS}
@@ -99,7 +100,7 @@ def _version_spec(text: str, where: str):
 
 
 def _case_vocabulary(case) -> dict:
-    from .params import per_dim
+    from ..definition.params import per_dim
     nd = case.nd
 
     def dims(name, value):

@@ -15,12 +15,12 @@ import math
 
 import numpy as np
 
-from . import geometry
-from .case import Case
-from .errors import ConvConfigError
-from .isolation import isolated
-from .records import mask_record
-from .report.text import ascii_map, matrix
+from ..definition import geometry
+from ..definition.case import Case
+from ..definition.errors import ConvConfigError
+from ..checks.isolation import isolated
+from ..harness.records import mask_record
+from ..report.text import ascii_map, matrix
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -149,10 +149,10 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
     x = dx if x is None else np.asarray(x, dtype=np.float64)
     w = dw if w is None else np.asarray(w, dtype=np.float64)
     b = db if (b is None or not case.bias) else np.asarray(b, dtype=np.float64)
-    from .properties import oracle_forward
+    from ..checks.properties import oracle_forward
     expected = oracle_forward(case, x, w, b)
     got, error = None, None
-    from .targets import load_target
+    from ..targets import load_target
     try:
         got = target_output(load_target("torch"), case, x, w, b)
     except (RuntimeError, ValueError, TypeError) as exc:
@@ -165,8 +165,8 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
 
 @isolated
 def target_output(target, case: Case, x, w, b, dtype: str = "float64") -> np.ndarray:
-    """The target's result on these operands, computed in its supervised worker (conv_oracle.isolation)."""
-    from . import execution
+    """The target's result on these operands, computed in its supervised worker (conv_oracle.checks.isolation)."""
+    from ..targets import execution
     return execution.to_numpy(execution.run(target, case, x, w, b, dtype).out)
 
 

@@ -16,19 +16,19 @@ import math
 import numpy as np
 
 import conv_oracle as oracle
-from . import execution
-from .case import Case
-from .compare import (CheckContext, assert_exact, assert_within, comparison_bound, event, precision_hint,
+from ..targets import execution
+from ..definition.case import Case
+from .comparison import (CheckContext, assert_exact, assert_within, comparison_bound, event, precision_hint,
                       suspicious_precision, vacuous_reason)
-from .dtypes import FACTS, facts
-from .errors import ConvConfigError
+from ..definition.dtypes import FACTS, facts
+from ..definition.errors import ConvConfigError
 from .failure_kinds import FailureKind
 from .isolation import isolated
-from .oracle.adjoints import conv_grads, conv_transpose_grads
-from .invalid_calls import InvalidCall
+from ..oracle.adjoints import conv_grads, conv_transpose_grads
+from ..definition.invalid_calls import InvalidCall
 from .operands import Operands, exactness, input_copies
-from .params import per_dim
-from .targets import Target
+from ..definition.params import per_dim
+from ..targets import Target
 
 
 class Unsupported(LookupError):
@@ -168,7 +168,7 @@ def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
     __tracebackhide__ = True
     _require(target, dtype)
-    from . import geometry
+    from ..definition import geometry
     cfg = case.config()
     x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
     b = np.zeros(case.bias_shape) if case.bias else None

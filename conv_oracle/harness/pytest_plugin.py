@@ -6,7 +6,7 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
 * ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
   (default ``torch``). Tests taking a ``target`` fixture run once per target.
 * ``--known-deviations FILE`` (repeatable): TOML files of known deviations, scoped by op, dtype,
-  backend, ISA level, torch version and configuration (:mod:`conv_oracle.deviations`), applied per
+  backend, ISA level, torch version and configuration (:mod:`conv_oracle.harness.deviations`), applied per
   example on top of the suite's own ``conv_oracle/suite/known_deviations.toml``.
 * ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
 """
@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-SUITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
+SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
 
 
 def pytest_addoption(parser):
@@ -29,7 +29,7 @@ def pytest_addoption(parser):
                          "torch-compile, onnxruntime, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
     group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
                     help="a TOML file of known deviations (repeatable) added to the suite's own "
-                         "conv_oracle/suite/known_deviations.toml; format: conv_oracle/deviations.py")
+                         "conv_oracle/suite/known_deviations.toml; format: conv_oracle/harness/deviations.py")
     group.addoption("--strict-deviations", action="store_true", default=False,
                     help="fail the run (exit status 1) when a known deviation whose scope ran was never "
                          "reproduced: for CI of a torch that should have fixed it")
@@ -93,8 +93,8 @@ def pytest_configure(config):
 
 def _check_targets(config) -> None:
     """Every target loads and can run here; otherwise one line and pytest's usage-error status."""
-    from .errors import ConvConfigError
-    from .targets import load_target
+    from ..definition.errors import ConvConfigError
+    from ..targets import load_target
     for name in target_names(config):
         try:
             t = load_target(name)
@@ -130,15 +130,15 @@ def seed_text(config) -> str:
 def pytest_report_header(config):
     if not active(config):
         return None
-    from . import fingerprint
-    from .targets import load_target
+    from ..machine import fingerprint
+    from ..targets import load_target
     from hypothesis import settings
     lines = [f"conv_oracle targets: {', '.join(target_names(config))}",
              f"environment: {fingerprint.summary_line(fingerprint.fingerprint())}"]
     for name in target_names(config):
         t = load_target(name)
         lines.append(f"  target {name}: {t.description} [device={t.device}, tf32={t.tf32}; {t.capability.summary()}]")
-    from . import isolation
+    from ..checks import isolation
     lines.append(f"isolation: {'on (each target in a supervised worker)' if isolation.enabled() else 'off'}")
     prof = settings.default
     lines.append(f"hypothesis profile: {settings.get_current_profile_name()} (max_examples={prof.max_examples}, "
@@ -172,11 +172,11 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def target(request):
     """The :class:`~conv_oracle.targets.Target` under test (skips when it cannot run here)."""
-    from .targets import load_target
-    from .errors import ConvConfigError
+    from ..targets import load_target
+    from ..definition.errors import ConvConfigError
     try:
         t = load_target(request.param)
-        from . import isolation
+        from ..checks import isolation
         if not isolation.enabled():  # in isolation, the target's worker starts with its env
             t.require_environment()
     except ConvConfigError as exc:
@@ -369,8 +369,8 @@ def pytest_sessionfinish(session, exitstatus):
     rec = getattr(config, "_conv_oracle_recorder", None)
     if rec is not None:
         rec.close()
-    if "conv_oracle.isolation" in sys.modules:
-        sys.modules["conv_oracle.isolation"].shutdown()
+    if "conv_oracle.checks.isolation" in sys.modules:
+        sys.modules["conv_oracle.checks.isolation"].shutdown()
     folder = config.getoption("--records")
     if folder and active(config) and not hasattr(config, "workerinput"):
         from .records import merge  # the controller (or a plain run) merges every part

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import geometry
-from .case import Case
+from ..definition import geometry
+from ..definition.case import Case
+from ..definition.dtypes import FACTS, unit_roundoff
 from . import failure_kinds
 from .failure_kinds import FailureKind
-from .dtypes import FACTS, unit_roundoff
 
 MAX_LISTED_TAPS = 6
 MAX_LISTED_CELLS = 8
@@ -160,7 +160,7 @@ class CheckContext:
     path: dict | None = None
 
     def header(self) -> str:
-        from .targets.paths import describe
+        from ..machine.kernel_path import describe
         text = (f"{self.what} of {self.case.describe()}\n  target={self.target} dtype={self.dtype} mode={self.mode} "
                 f"layout(input)={self.x_layout} layout(weight)={self.w_layout}")
         return text + (f"\n  path: {describe(self.path)}" if self.path else "")
@@ -181,7 +181,7 @@ class CheckContext:
         return f"\n  contributing taps (spatial): {kind}"
 
     def snippet(self, cell=None, expected=None) -> str:
-        from .repro import snippet
+        from .snippets import snippet
         return snippet(self.case, self.target, self.x, self.w, self.b, self.dtype, self.x_layout, self.w_layout,
                        self.device, cell, expected, self.grad_output, self.what)
 
@@ -190,12 +190,12 @@ class CheckContext:
         """The AssertionError to raise; its ``details`` attribute carries the same facts as data
         (for the records): what was compared, the message, the differing ``cells`` (each
         ``(index, expected, got)``), the reproduction snippet and the failure's ``kind``
-        (:mod:`conv_oracle.failure_kinds`; from the cells when not given)."""
+        (:mod:`conv_oracle.checks.failure_kinds`; from the cells when not given)."""
         snippet = self.snippet(cell, expected)
         text = f"{self.header()}\n  {message}"
         if cell is not None:
             text += self.taps_for(cell)
-        from .repro import heading
+        from .snippets import heading
         text += f"\n{heading(self.target)}\n" + snippet
         exc = AssertionError(text)
         if cells is None and cell is not None:

@@ -1,7 +1,7 @@
 """Validation of a whole configuration, from shapes alone, under torch's rules.
 
 ``conv_config`` / ``conv_transpose_config`` either return a normalised, frozen
-:class:`ConvConfig` or raise :class:`~conv_oracle.errors.ConvConfigError` naming the
+:class:`ConvConfig` or raise :class:`~conv_oracle.definition.errors.ConvConfigError` naming the
 parameter, the value and the rule. They are used by the oracle, the strategies (to
 predict acceptance) and the CLI.
 """

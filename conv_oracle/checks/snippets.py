@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .case import Case
+from ..definition.case import Case
 
 #: the line before every snippet in a failure message; :func:`heading` fills in the target
 HEADING = "Reproduce with target "
@@ -17,7 +17,7 @@ def heading(target_name: str) -> str:
 
 def _module_of(target_name: str) -> tuple[str | None, frozenset]:
     """The importable module behind a non-torch target (None for torch's) and the options it takes itself."""
-    from .targets import BUILTIN, MODULE_TARGETS, load_target
+    from ..targets import BUILTIN, MODULE_TARGETS, load_target
     if target_name.split("@")[0] in BUILTIN:  # torch's targets and their path variants (BASE@SPEC)
         return None, frozenset()
     try:

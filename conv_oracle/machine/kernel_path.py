@@ -94,7 +94,7 @@ def conv_backend(case, x, w, b) -> str | None:
     device), or None when the private API is missing or refuses the arguments. Unbatched inputs get a
     batch of one; module-only cases are asked about the call torch's module makes (padding applied
     by F.pad for non-'zeros' modes, ``output_size`` turned into output_padding)."""
-    from ..errors import ConvConfigError
+    from ..definition.errors import ConvConfigError
     try:
         import torch
         select = torch._C._select_conv_backend
@@ -134,7 +134,7 @@ def threads() -> int | None:
 
 @functools.lru_cache(maxsize=1)
 def _cpu_flags():
-    from ..fingerprint import cpu_info
+    from .fingerprint import cpu_info
     return cpu_info()["flags"]
 
 

@@ -13,9 +13,9 @@ import json
 import os
 from collections import defaultdict
 
-from .errors import ConvConfigError
-from .targets.paths import LEVEL_NAMES, cpu_isa_levels
-from .targets.variants import isa_env
+from ..definition.errors import ConvConfigError
+from ..machine.kernel_path import LEVEL_NAMES, cpu_isa_levels
+from ..targets.variants import isa_env
 
 
 def levels_for(spec: str, flags) -> list[str]:

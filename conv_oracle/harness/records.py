@@ -25,8 +25,8 @@ import time
 
 import numpy as np
 
-from .case import Case
-from .errors import ConvConfigError
+from ..definition.case import Case
+from ..definition.errors import ConvConfigError
 
 RECORDS_FILE = "records.jsonl"
 
@@ -98,7 +98,7 @@ class Recorder:
         if self.folder is None:
             return
         if self._stream is None:  # the part opens with this process's fingerprint
-            from .fingerprint import fingerprint
+            from ..machine.fingerprint import fingerprint
             os.makedirs(self.folder, exist_ok=True)
             self._stream = open(part_path(self.folder, self.worker), "a", encoding="utf-8")
             self._stream.write(json.dumps({"environment": fingerprint(), "worker": self.worker}, sort_keys=True) + "\n")
@@ -160,7 +160,7 @@ class Recorder:
 
     def write(self, folder: str, worker: str) -> str:
         """One part at once: an ``environment`` line (this process's fingerprint), then the records."""
-        from .fingerprint import fingerprint
+        from ..machine.fingerprint import fingerprint
         path = part_path(folder, worker)
         head = json.dumps({"environment": fingerprint(), "worker": worker}, sort_keys=True) + "\n"
         lines = (json.dumps({**r, "worker": worker}, sort_keys=True) + "\n" for r in self.records)
@@ -172,7 +172,7 @@ def part_path(folder: str, worker: str) -> str:
     return os.path.join(folder, f"records.{worker}.jsonl")
 
 
-from .repro import HEADING as REPRO_MARK  # noqa: E402  (the line before a snippet: 'Reproduce with target NAME:')
+from ..checks.snippets import HEADING as REPRO_MARK  # noqa: E402  (the line before a snippet: 'Reproduce with target NAME:')
 
 
 def _geometry_fields(case: Case) -> dict:

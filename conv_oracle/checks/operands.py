@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import geometry
-from .case import Case
-from .dtypes import FACTS, facts
+from ..definition import geometry
+from ..definition.case import Case
+from ..definition.dtypes import FACTS, facts
 
 MANTISSA_BITS = {name: f.mantissa_bits for name, f in FACTS.items()}
 

@@ -30,9 +30,8 @@ import numpy as np  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from conv_oracle import strategies as cs  # noqa: E402
 from conv_oracle.checks import isolation, properties  # noqa: E402
-
-from conv_oracle import strategies as cs
 from conv_oracle.targets import load_target  # noqa: E402
 
 

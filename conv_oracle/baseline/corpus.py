@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from ..definition import geometry
 from ..definition.case import Case
-from ..targets.execution import LAYOUTS
 from ..definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
 from ..definition.invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
+from ..targets.execution import LAYOUTS
 
 CORPUS_VERSION = 2
 

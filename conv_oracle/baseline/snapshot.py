@@ -37,14 +37,14 @@ import time
 
 import numpy as np
 
-from ..targets import execution
-from ..checks import properties
 from .. import __version__
-from ..machine import fingerprint as fingerprint_mod
+from ..checks import properties
+from ..checks.operands import exact_magnitude, make_operands
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.records import mask_record
-from ..checks.operands import exact_magnitude, make_operands
+from ..machine import fingerprint as fingerprint_mod
 from ..targets import Target
+from ..targets import execution
 from . import corpus as corpus_mod
 from .schema import SCHEMA, VERSION
 

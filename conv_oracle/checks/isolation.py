@@ -223,7 +223,8 @@ def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=No
     wrt = _argument(fn, args, kwargs, "wrt")
     ops = _argument(fn, args, kwargs, "ops")
     if wrt and ops is not None:  # a gradient: the snippet backpropagates the same output gradient
-        from .properties import oracle_forward, output_gradient
+        from ..oracle.applied import oracle_forward
+        from .operands import output_gradient
         ctx.what = f"grad_{wrt}"
         ctx.grad_output = output_gradient(ops, oracle_forward(case, x, w, b).shape)
     cells = [(cell, None, got)] if cell is not None else None

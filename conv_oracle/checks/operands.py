@@ -31,6 +31,7 @@ import numpy as np
 from ..definition import geometry
 from ..definition.case import Case
 from ..definition.dtypes import FACTS, facts
+from ..oracle.applied import oracle_forward
 
 MANTISSA_BITS = {name: f.mantissa_bits for name, f in FACTS.items()}
 
@@ -142,6 +143,15 @@ def make_operands(case: Case, mode: str, seed: int, magnitude: int = 3, layout: 
     return Operands(x, w, b, mode, magnitude, seed)
 
 
+def output_gradient(ops: Operands, shape: tuple) -> np.ndarray:
+    """The output gradient the gradient property backpropagates: from ``ops.seed + 1``, small integers
+    in exact modes, uniform in float mode."""
+    rng = np.random.default_rng(ops.seed + 1)
+    if ops.mode == "float":
+        return rng.uniform(-1, 1, size=shape)
+    return rng.integers(-ops.magnitude, ops.magnitude + 1, size=shape).astype(np.float64)
+
+
 # Probe operands: wide values 2^q + 1 + 4j (j < WIDE_SPREAD), the other operand in 1..OTHER_MAX.
 WIDE_SPREAD = 4
 OTHER_MAX = 3
@@ -167,8 +177,6 @@ def round_to(values: np.ndarray, fmt: str) -> np.ndarray:
 def make_probe_operands(case: Case, claimed: str, probe: str, seed: int, attempts: int = 8) -> Operands | None:
     """Precision-probe operands (module docstring), or None when no draw can show a rounding to
     ``probe`` (e.g. every wide value lands on skipped pixels): never a vacuous probe."""
-    from .properties import oracle_forward  # the oracle itself decides whether a draw is exact
-
     rng = np.random.default_rng(seed)
     q = facts(probe).mantissa_bits
     limit = facts(claimed).exact_integer_limit

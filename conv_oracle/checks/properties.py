@@ -15,20 +15,19 @@ import math
 
 import numpy as np
 
-import conv_oracle as oracle
-from ..targets import execution
 from ..definition.case import Case
-from .comparison import (CheckContext, assert_exact, assert_within, comparison_bound, event, precision_hint,
-                      suspicious_precision, vacuous_reason)
 from ..definition.dtypes import FACTS, facts
 from ..definition.errors import ConvConfigError
+from ..definition.invalid_calls import InvalidCall
+from ..definition.params import per_dim
+from ..oracle.adjoints import conv_grads, conv_transpose_grads
+from ..oracle.applied import oracle_forward
+from ..targets import Target, execution
+from .comparison import (CheckContext, assert_exact, assert_within, comparison_bound, event, precision_hint,
+                         suspicious_precision, vacuous_reason)
 from .failure_kinds import FailureKind
 from .isolation import isolated
-from ..oracle.adjoints import conv_grads, conv_transpose_grads
-from ..definition.invalid_calls import InvalidCall
-from .operands import Operands, exactness, input_copies
-from ..definition.params import per_dim
-from ..targets import Target
+from .operands import Operands, exactness, input_copies, output_gradient
 
 
 class Unsupported(LookupError):
@@ -40,11 +39,6 @@ def _require(target: Target, dtype: str, autograd: bool = False) -> None:
     why = target.unsupported(dtype, autograd)
     if why:
         raise Unsupported(why)
-
-
-def oracle_forward(case: Case, x, w, b) -> np.ndarray:
-    """The reference result of ``case`` on these operands."""
-    return getattr(oracle, case.fn_name)(x, w, b, **case.oracle_kwargs())
 
 
 def _ctx(case, target, dtype, mode, x, w, b, call=None, **kw) -> CheckContext:
@@ -310,15 +304,6 @@ def gradient_terms(case: Case, wrt: str) -> int:
     return {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
             "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
             "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
-
-
-def output_gradient(ops: Operands, shape: tuple) -> np.ndarray:
-    """The output gradient :func:`gradients` backpropagates: from ``ops.seed + 1``, small integers in
-    exact modes, uniform in float mode."""
-    rng = np.random.default_rng(ops.seed + 1)
-    if ops.mode == "float":
-        return rng.uniform(-1, 1, size=shape)
-    return rng.integers(-ops.magnitude, ops.magnitude + 1, size=shape).astype(np.float64)
 
 
 @isolated

@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
+from ..checks.isolation import isolated
 from ..definition import geometry
 from ..definition.case import Case
 from ..definition.errors import ConvConfigError
-from ..checks.isolation import isolated
 from ..harness.records import mask_record
 from ..report.text import ascii_map, matrix
 
@@ -149,7 +149,7 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
     x = dx if x is None else np.asarray(x, dtype=np.float64)
     w = dw if w is None else np.asarray(w, dtype=np.float64)
     b = db if (b is None or not case.bias) else np.asarray(b, dtype=np.float64)
-    from ..checks.properties import oracle_forward
+    from ..oracle.applied import oracle_forward
     expected = oracle_forward(case, x, w, b)
     got, error = None, None
     from ..targets import load_target

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from ..machine import compat
 from ..baseline.schema import dumps
 from ..baseline.snapshot import baseline_name, snapshot
 from ..harness.records import atomic_write
+from ..machine import compat
 from ..targets import load_target
 from . import UsageError
 

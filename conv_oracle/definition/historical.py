@@ -1,7 +1,8 @@
 """Named configurations: the 6x6 seed case and the shapes of convolution faults that shipped in torch.
 
 Issue numbers refer to pytorch/pytorch. Each entry is ``(Case, x_layout, w_layout)``; the suite pins
-them as Hypothesis ``@example``s and the snapshot corpus includes them.
+them as Hypothesis ``@example``s (:func:`conv_oracle.strategies.historical.pinned`) and the snapshot
+corpus includes them.
 """
 
 from __future__ import annotations
@@ -48,24 +49,3 @@ FINDINGS: dict[str, tuple[Case, str, str]] = {
     "oneDNN NaN in output_padding cells": (Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3),
                                                 output_padding=(0, 1), bias=False), "contiguous", "contiguous"),
 }
-
-
-def pinned(entries: dict[str, tuple[Case, str, str]] | None = None, *, op: str | None = None,
-           layouts: bool = True, **fixed):
-    """Decorator: a Hypothesis ``@example`` per entry (default :data:`HISTORICAL`), restricted to ``op``.
-
-    The test must take ``case`` (and ``x_layout`` / ``w_layout`` when ``layouts``) plus ``fixed``'s keys.
-    """
-    from hypothesis import example
-
-    chosen = [v for v in (entries or HISTORICAL).values() if op is None or v[0].op == op]
-
-    def decorate(fn):
-        for case, xl, wl in chosen:
-            kwargs = dict(case=case, **fixed)
-            if layouts:
-                kwargs.update(x_layout=xl, w_layout=wl)
-            fn = example(**kwargs)(fn)
-        return fn
-
-    return decorate

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
-from conv_oracle.checks import properties
 from conv_oracle import strategies as cs
+from conv_oracle.checks import properties
 from conv_oracle.targets.execution import supports
 
 pytestmark = pytest.mark.differential

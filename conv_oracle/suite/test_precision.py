@@ -11,13 +11,13 @@ import pytest
 from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
-from conv_oracle.checks import properties
 from conv_oracle import strategies as cs
-from conv_oracle.definition.dtypes import FLOAT_DTYPES
-from conv_oracle.targets.execution import supports
-from conv_oracle.definition.historical import pinned
-from conv_oracle.definition.dtypes import mantissa_bits
+from conv_oracle.checks import properties
 from conv_oracle.checks.operands import exactness, formats_with_bits, make_probe_operands, probe_format
+from conv_oracle.definition.dtypes import FLOAT_DTYPES
+from conv_oracle.definition.dtypes import mantissa_bits
+from conv_oracle.strategies.historical import pinned
+from conv_oracle.targets.execution import supports
 
 pytestmark = pytest.mark.differential
 

@@ -4,11 +4,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conv_oracle.definition import geometry
-from conv_oracle.checks import properties
 from conv_oracle import strategies as cs
+from conv_oracle.checks import properties
+from conv_oracle.definition import geometry
+from conv_oracle.strategies.historical import pinned
 from conv_oracle.targets.execution import supports
-from conv_oracle.definition.historical import pinned
 
 pytestmark = pytest.mark.differential
 

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conv_oracle.checks import properties
 from conv_oracle import strategies as cs
+from conv_oracle.checks import properties
 from conv_oracle.definition.dtypes import FLOAT_DTYPES
+from conv_oracle.definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
+from conv_oracle.strategies.historical import pinned
 from conv_oracle.targets.execution import supports
-from conv_oracle.definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES, pinned
 
 pytestmark = pytest.mark.differential
 SEEDS = st.integers(0, 2**32 - 1)

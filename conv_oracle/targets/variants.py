@@ -19,8 +19,8 @@ import contextlib
 from dataclasses import replace
 
 from ..definition.errors import ConvConfigError
-from .base import Target
 from ..machine.kernel_path import LEVEL_NAMES, aten_capability, cpu_isa_levels
+from .base import Target
 
 
 def parse_spec(name: str, spec: str) -> dict:

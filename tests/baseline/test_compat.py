@@ -2,8 +2,8 @@
 
 import pytest
 
-from conv_oracle.machine import compat
 from conv_oracle.cli import main
+from conv_oracle.machine import compat
 
 
 def test_the_installed_combination_is_supported():

@@ -5,10 +5,10 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from conv_oracle.checks import properties
 from conv_oracle.baseline import corpus
 from conv_oracle.definition.errors import ConvConfigError
 from conv_oracle.definition.historical import HISTORICAL, HISTORICAL_MODULES
+from conv_oracle.oracle.applied import oracle_forward
 from conv_oracle.strategies import INVALID_RULE_OPS, LAYOUTS
 
 
@@ -39,7 +39,7 @@ def test_invalid_entries_are_rejected_by_the_oracle(corpus_entries):
         c = e.invalid_call()
         b = None if c.bias_shape is None else np.zeros(c.bias_shape)
         with pytest.raises(ConvConfigError):
-            properties.oracle_forward(e.case, np.zeros(c.input_shape), np.zeros(c.weight_shape), b)
+            oracle_forward(e.case, np.zeros(c.input_shape), np.zeros(c.weight_shape), b)
 
 
 def test_every_rule_and_op_has_invalid_calls(corpus_entries):

@@ -16,9 +16,8 @@ import time
 import pytest
 
 from conv_oracle import cli
-
-
 from conv_oracle.harness import records as R
+
 pytestmark = pytest.mark.e2e
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

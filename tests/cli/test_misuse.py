@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-import conv_oracle as co
 from conv_oracle import cli
 from conv_oracle.definition.errors import ConvConfigError
+import conv_oracle as co
 
 
 def one_line(capsys) -> str:

@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from conv_oracle import cli
-
-from conv_oracle.harness import records as R
 from conv_oracle.cli import run as cmd
+from conv_oracle.harness import records as R
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAULTY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faulty_targets")

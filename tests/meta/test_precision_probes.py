@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conv_oracle.checks import properties
-from conv_oracle.definition.case import Case
 from conv_oracle.checks.operands import exactness, forward_terms, make_operands, make_probe_operands
+from conv_oracle.definition.case import Case
 from conv_oracle.targets import load_target
 
 from test_faulty_targets import run_suite

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import naive_grads
-from conv_oracle.oracle.adjoints import conv_grads, conv_transpose_grads
 from conv_oracle.definition.validation import conv_config, conv_transpose_config
+from conv_oracle.oracle.adjoints import conv_grads, conv_transpose_grads
 from test_against_naive import conv_cases, conv_transpose_cases
 
 pytestmark = pytest.mark.oracle

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conv_oracle.checks import comparison
-
 from conv_oracle import strategies as cs
-from conv_oracle.definition.dtypes import facts, unit_roundoff
+from conv_oracle.checks import comparison
 from conv_oracle.checks.operands import exactness, make_probe_operands, round_to
-from conv_oracle.checks.properties import oracle_forward
+from conv_oracle.definition.dtypes import facts, unit_roundoff
+from conv_oracle.oracle.applied import oracle_forward
 
 pytestmark = pytest.mark.oracle
 

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from conv_oracle.definition.case import Case
 from conv_oracle.checks.comparison import CheckContext
+from conv_oracle.definition.case import Case
 from conv_oracle.definition.historical import SEED_6X6
 from conv_oracle.harness.records import Recorder
 

@@ -6,9 +6,8 @@ import itertools
 import numpy as np
 from hypothesis import given, settings
 
-from conv_oracle.definition import geometry
-
 from conv_oracle import strategies as cs
+from conv_oracle.definition import geometry
 from conv_oracle.definition.case import Case
 
 

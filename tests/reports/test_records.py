@@ -7,9 +7,9 @@ import stat
 import numpy as np
 import pytest
 
-from conv_oracle.harness import records as R
 from conv_oracle.definition.case import Case
 from conv_oracle.definition.historical import SEED_6X6
+from conv_oracle.harness import records as R
 
 from records_kit import GAPPY_CONV, PLANTED_SNIPPET, planted_failure
 

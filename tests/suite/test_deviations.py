@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from conv_oracle.harness import deviations as D
 from conv_oracle.definition.case import Case
+from conv_oracle.harness import deviations as D
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 META = os.path.join(ROOT, "tests", "meta")

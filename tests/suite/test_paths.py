@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from conv_oracle.harness import matrix
 from conv_oracle.definition.case import Case
 from conv_oracle.definition.errors import ConvConfigError
+from conv_oracle.harness import matrix
 from conv_oracle.machine.fingerprint import cpu_info, fingerprint, hardware_class, onednn_version
-from conv_oracle.targets import load_target
 from conv_oracle.machine.kernel_path import conv_backend, cpu_isa_levels, describe, effective_isa
+from conv_oracle.targets import load_target
 from conv_oracle.targets.variants import variant
 
 AVX2 = ["avx2", "fma"]

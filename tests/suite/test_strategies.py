@@ -61,7 +61,7 @@ def test_sizes_are_bounded(monkeypatch):
 def test_invalid_calls_are_invalid(rule, op):
     """Each invalid strategy breaks a rule the oracle enforces (shapes included)."""
     import numpy as np
-    from conv_oracle.checks.properties import oracle_forward
+    from conv_oracle.oracle.applied import oracle_forward
     for call in _sample(cs.invalid_cases(rule, op), 30):
         b = None if call.bias_shape is None else np.zeros(call.bias_shape)
         with pytest.raises(ConvConfigError):

@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import conv_oracle
 from conv_oracle.checks import properties
 from conv_oracle.definition.case import Case
 from conv_oracle.definition.errors import ConvConfigError
 from conv_oracle.definition.invalid_calls import INVALID_RULES
 from conv_oracle.targets import TORCH_REJECTIONS, Capability, Target, load_target, target_from_module
+import conv_oracle
 
 
 def _module(name="plugged", **attrs):

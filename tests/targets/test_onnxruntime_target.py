@@ -11,8 +11,8 @@ pytest.importorskip("onnx")
 from conv_oracle.checks import properties  # noqa: E402
 from conv_oracle.definition.case import Case  # noqa: E402
 from conv_oracle.definition.invalid_calls import INVALID_RULES  # noqa: E402
-from conv_oracle.targets import load_target  # noqa: E402
 from conv_oracle.strategies import make_operands  # noqa: E402
+from conv_oracle.targets import load_target  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,19 @@
 
 A property function decorated with :func:`isolated` (``properties.forward`` and the others) runs in a
 long-lived worker, one per target, reused across examples and restarted after a crash: a fork server
-(``python -m conv_oracle.checks.isolation``, the target's library loaded, no op run) forks it, so a restart
-costs milliseconds. Requests and replies are pickled over the worker's pipes (our own two
-processes; nothing on disk is unpickled). A worker killed by a signal, or silent past the per-call
-limit, becomes an ``AssertionError`` for that example naming the configuration, the signal and a
-reproduction snippet, so Hypothesis shrinks it like any other failure and the run goes on.
+(``python -m conv_oracle.checks.isolation``, the target's library and the isolated functions' modules
+loaded, no op run) forks it, so a restart costs milliseconds. Requests and replies are pickled over
+the worker's pipes (our own two processes; nothing on disk is unpickled). A worker killed by a
+signal, or silent past the per-call limit, becomes an ``AssertionError`` for that example naming the
+configuration, the signal and a reproduction snippet (from the :class:`Example` the property's
+``describe`` gives), so Hypothesis shrinks it like any other failure and the run goes on.
 
 In the worker each property runs twice, the second time with every fresh heap block filled with a
-poison pattern no earlier call used (glibc ``M_PERTURB``, no thread cache; a spray of freed blocks
-elsewhere) and stopped after the target's last result was read; every array read back from the
-target is compared bit for bit between the two runs: a cell that depends on allocator state fails
-with "differs between two identical calls: uninitialised memory", whatever the allocator held.
+poison pattern no earlier call used (:mod:`conv_oracle.checks.poisons`: glibc ``M_PERTURB``, no
+thread cache; a spray of freed blocks elsewhere) and stopped after the target's last result was
+read; every array read back from the target is compared bit for bit between the two runs: a cell
+that depends on allocator state fails with "differs between two identical calls: uninitialised
+memory", whatever the allocator held.
 
 No worker outlives its run, even one stuck in a call that never returns: stopping a fork server
 (interrupt, exit, eviction) sends it SIGTERM, on which it kills and reaps its worker (and anything the
@@ -28,10 +30,9 @@ is the per-call limit in seconds (default 300).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import functools
 import importlib
+import inspect
 import os
 import pickle
 import select
@@ -41,11 +42,16 @@ import subprocess
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..definition.case import Case
 from ..machine import processes
+from ..oracle.applied import oracle_forward
 from .failure_kinds import FailureKind
+from .operands import Operands, output_gradient
+from .poisons import TUNABLES, next_poison, poisoned
 
 ENV_MODE = "CONV_ORACLE_ISOLATION"
 ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
@@ -53,8 +59,6 @@ DEFAULT_TIMEOUT = 300.0
 #: seconds a fork server gets to stop its worker and exit on SIGTERM before it is killed outright
 STOP_GRACE = 5.0
 UNINITIALISED = "differs between two identical calls: uninitialised memory"
-#: the worker's malloc: no per-thread cache (it bypasses perturbing), large blocks from the heap
-TUNABLES = "glibc.malloc.tcache_count=0:glibc.malloc.mmap_threshold=33554432"
 
 #: torch's notes on expected behaviour, not findings (the pytest plugin filters the same)
 WORKER_QUIET = ("Using padding='same' with even kernel lengths", "TF32 acceleration on top of oneDNN")
@@ -71,18 +75,49 @@ def call_timeout() -> float:
     return float(os.environ.get(ENV_TIMEOUT, DEFAULT_TIMEOUT))
 
 
-def isolated(fn):
-    """Run ``fn(target, ...)`` in the target's worker (see the module docstring); in-process, twice
-    under poisons, when isolation is off or the target cannot be rebuilt by name."""
+@dataclass
+class Example:
+    """The example a property checks, as a failure without a comparison (a crash, a hang,
+    uninitialised memory) names it: the configuration, the operands (zeros where the property makes
+    its own), the dtype, the layouts and, for a gradient, which one (``wrt``) and the operands whose
+    seed gives its output gradient (``ops``)."""
+
+    case: Case
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray | None
+    dtype: str = "float32"
+    x_layout: str = "contiguous"
+    w_layout: str = "contiguous"
+    wrt: str | None = None
+    ops: Operands | None = None
+
+
+#: the modules that define isolated functions: the fork server imports them once, before forking
+_MODULES: set[str] = set()
+
+
+def isolated(fn=None, *, describe=None):
+    """Decorator: run ``fn(target, ...)`` in the target's worker (see the module docstring); in-process,
+    twice under poisons, when isolation is off or the target cannot be rebuilt by name.
+
+    ``describe`` is the property's side of the contract: called with the property's arguments by name
+    (defaults applied, ``target`` included), it returns the :class:`Example` that a crash, a hang or
+    uninitialised memory is reported with (configuration, dtype, layouts, snippet). Without it such a
+    failure names only the property and the target. ``@isolated`` and ``@isolated(describe=...)`` both work."""
+    if fn is None:
+        return functools.partial(isolated, describe=describe)
 
     @functools.wraps(fn)
     def wrapper(target, *args, **kwargs):
         __tracebackhide__ = True
         if enabled() and _rebuildable(target):
-            return supervisor(target).call(fn, target, args, kwargs)
-        return twice(fn, target, args, kwargs)
+            return supervisor(target).call(fn, target, args, kwargs, describe)
+        return twice(fn, target, args, kwargs, describe)
 
     wrapper.__isolated__ = True
+    wrapper.describe = describe
+    _MODULES.add(fn.__module__)
     return wrapper
 
 
@@ -94,45 +129,7 @@ def _rebuildable(target) -> bool:
         return False
 
 
-# ---- poisons and the double call -------------------------------------------------------------
-
-@functools.lru_cache(maxsize=None)
-def _libc():
-    if not hasattr(ctypes, "CDLL") or not ctypes.util.find_library("c"):
-        return None
-    try:
-        libc = ctypes.CDLL(None)
-        return libc if hasattr(libc, "mallopt") else None
-    except OSError:
-        return None
-
-
-@contextlib.contextmanager
-def poisoned(byte: int):
-    """Heap memory filled with ``byte`` (freed) and its complement (fresh) while inside."""
-    libc = _libc()
-    if libc is not None:
-        libc.mallopt(-6, byte)  # M_PERTURB
-    else:  # no glibc: freed blocks hold the poison for the next allocations (a weaker guarantee)
-        spray = [np.full(size, byte, np.uint8) for size in (64, 256, 1024, 4096, 65536, 1 << 20) for _ in range(4)]
-        del spray
-    try:
-        yield
-    finally:
-        if libc is not None:
-            libc.mallopt(-6, 0)
-
-
-def _next_poison() -> int:
-    """A byte no earlier call used lately (cycling through 1..254): memory left over from earlier
-    calls never holds this call's pattern, so the first run cannot match the second by chance."""
-    global _poison
-    _poison = _poison % 254 + 1
-    return _poison
-
-
-_poison = 0
-
+# ---- the double call (poisons: conv_oracle.checks.poisons) ------------------------------------
 
 class _Reads(list):
     """The arrays read back in one run; the second run stops after as many as the first made (the
@@ -152,10 +149,11 @@ class _Enough(BaseException):  # not an Exception: no property may catch it
     pass
 
 
-def twice(fn, target, args, kwargs):
+def twice(fn, target, args, kwargs, describe=None):
     """``fn(target, *args, **kwargs)`` twice: as it comes, then with every heap block the second run
     allocates filled with a fresh poison pattern; every array read back from the target must be the
-    same bit for bit in both runs. Returns (or raises) the first run's outcome."""
+    same bit for bit in both runs. Returns (or raises) the first run's outcome; ``describe`` as for
+    :func:`isolated`."""
     __tracebackhide__ = True
     from ..targets import execution
     value = error = None
@@ -168,7 +166,7 @@ def twice(fn, target, args, kwargs):
             second.limit = len(first)
         previous, execution.reads = execution.reads, reads
         try:
-            with (poisoned(_next_poison()) if reads is second else contextlib.nullcontext()):
+            with (poisoned(next_poison()) if reads is second else contextlib.nullcontext()):
                 try:
                     result = fn(target, *args, **kwargs)
                     if reads is first:
@@ -183,7 +181,7 @@ def twice(fn, target, args, kwargs):
     for k, (a, b) in enumerate(zip(first, second)):
         if a.shape == b.shape and not np.array_equal(_bits(a), _bits(b)):
             cell = tuple(int(i) for i in np.argwhere(a.view(np.int64) != b.view(np.int64))[0])
-            raise failure(fn, target, args, kwargs,
+            raise failure(fn, target, example_of(fn, describe, target, args, kwargs),
                           f"array #{k + 1} read back from the target (shape {list(a.shape)}) {UNINITIALISED}; "
                           f"first at {cell}: {float(a[cell])!r} then {float(b[cell])!r}",
                           cell=cell, got=a[cell], path=_path_of(value, error),
@@ -206,67 +204,38 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 # ---- failures without a comparison (crash, hang, uninitialised memory) -----------------------
 
-def failure(fn, target, args, kwargs, message: str, cell=None, got=None, path=None,
+def failure(fn, target, example: Example | None, message: str, cell=None, got=None, path=None,
             kind: FailureKind = FailureKind.CRASH) -> AssertionError:
-    """An AssertionError like :meth:`compare.CheckContext.failure`'s (``details`` for the records),
-    built from the property's arguments: configuration, dtype, layouts and a snippet when known."""
+    """An AssertionError like :meth:`comparison.CheckContext.failure`'s (``details`` for the records),
+    naming the property's ``example`` (configuration, dtype, layouts and a snippet) when there is one."""
     from .comparison import CheckContext
-    case, x, w, b, dtype, layouts = _call_of(fn, args, kwargs)
     name = getattr(target, "name", str(target))
-    if case is None:
+    if example is None:
         exc = AssertionError(f"{fn.__name__} on target {name}: {message}")
         exc.details = {"what": None, "message": message, "header": "", "snippet": "", "cells": [], "kind": kind.value,
                        "path": path}
         return exc
-    ctx = CheckContext(case, name, dtype, "isolation", x, w, b, *layouts, getattr(target, "device", "cpu"),
-                       path=path)
-    wrt = _argument(fn, args, kwargs, "wrt")
-    ops = _argument(fn, args, kwargs, "ops")
-    if wrt and ops is not None:  # a gradient: the snippet backpropagates the same output gradient
-        from ..oracle.applied import oracle_forward
-        from .operands import output_gradient
-        ctx.what = f"grad_{wrt}"
-        ctx.grad_output = output_gradient(ops, oracle_forward(case, x, w, b).shape)
+    ctx = CheckContext(example.case, name, example.dtype, "isolation", example.x, example.w, example.b,
+                       example.x_layout, example.w_layout, getattr(target, "device", "cpu"), path=path)
+    if example.wrt and example.ops is not None:  # a gradient: the snippet backpropagates the same output gradient
+        ctx.what = f"grad_{example.wrt}"
+        ctx.grad_output = output_gradient(example.ops, oracle_forward(example.case, example.x, example.w,
+                                                                      example.b).shape)
     cells = [(cell, None, got)] if cell is not None else None
     return ctx.failure(f"[{fn.__name__}] {message}", cells=cells, kind=kind)
 
 
-def _argument(fn, args, kwargs, name: str):
-    import inspect
+def example_of(fn, describe, target, args, kwargs) -> Example | None:
+    """``describe``'s :class:`Example` for the call ``fn(target, *args, **kwargs)``: it gets the
+    arguments by name, defaults applied. None without ``describe`` or when the arguments do not bind."""
+    if describe is None:
+        return None
     try:
-        return inspect.signature(fn).bind(None, *args, **kwargs).arguments.get(name)
+        bound = inspect.signature(fn).bind(target, *args, **kwargs)
     except TypeError:
         return None
-
-
-def _call_of(fn, args, kwargs):
-    """``(case, x, w, b, dtype, (x_layout, w_layout))`` from a property's arguments."""
-    import inspect
-    from ..definition.case import Case
-    try:
-        bound = inspect.signature(fn).bind(None, *args, **kwargs)
-    except TypeError:
-        return None, None, None, None, "float32", ("contiguous", "contiguous")
     bound.apply_defaults()
-    a = bound.arguments
-    case = a.get("case", a.get("call"))
-    ops = a.get("ops")
-    if case is not None and not isinstance(case, Case):  # an InvalidCall
-        inv = case
-        case = inv.case
-        x, w = np.zeros(inv.input_shape), np.zeros(inv.weight_shape)
-        b = None if inv.bias_shape is None else np.zeros(inv.bias_shape)
-    elif case is not None and ops is not None:
-        x, w, b = ops.x, ops.w, ops.b
-    elif case is not None and a.get("x") is not None:
-        x, w, b = a["x"], a["w"], a.get("b")
-    elif case is not None:
-        x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
-        b = np.zeros(case.bias_shape) if case.bias else None
-    else:
-        return None, None, None, None, "float32", ("contiguous", "contiguous")
-    layouts = (a.get("x_layout") or "contiguous", a.get("w_layout") or "contiguous")
-    return case, x, w, b, a.get("dtype") or "float32", layouts
+    return describe(**bound.arguments)
 
 
 def _signal_text(returncode: int | None) -> str:
@@ -332,7 +301,8 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.checks.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
         _send(self.proc.stdin, {"sys_path": list(sys.path), "cwd": os.getcwd(), "threads": threads,
-                                "target": target.name, "parent": os.getpid()})
+                                "target": target.name, "parent": os.getpid(),
+                                "preload": sorted(_MODULES - {"__main__"})})
         self.pid: int | None = None
 
     def alive(self) -> bool:
@@ -416,7 +386,7 @@ class Supervisor:
         self.target = target
         self.worker: Worker | None = None
 
-    def call(self, fn, target, args, kwargs):
+    def call(self, fn, target, args, kwargs, describe=None):
         __tracebackhide__ = True
         if self.worker is None or not self.worker.alive():
             if self.worker is not None:
@@ -425,7 +395,8 @@ class Supervisor:
         try:
             status, value = self.worker.request(fn, args, kwargs, call_timeout())
         except _Died as died:
-            raise failure(fn, target, args, kwargs, f"the target {died}", path=died.path, kind=died.kind) from None
+            raise failure(fn, target, example_of(fn, describe, target, args, kwargs), f"the target {died}",
+                          path=died.path, kind=died.kind) from None
         if status == "ok":
             return value
         raise value
@@ -465,10 +436,11 @@ atexit.register(shutdown)
 # ---- the worker (child side) ------------------------------------------------------------------
 
 def _resolve(module: str, qualname: str):
+    """``(function, describe)`` for an isolated function named by module and qualified name."""
     obj = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
-    return getattr(obj, "__wrapped__", obj)
+    return getattr(obj, "__wrapped__", obj), getattr(obj, "describe", None)
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -532,8 +504,8 @@ def _work(hello, requests: int, replies) -> None:
             return
         module, qualname, target_name, args, kwargs = req
         try:
-            fn = _resolve(module, qualname)
-            reply = ("ok", twice(fn, load_target(target_name), args, kwargs))
+            fn, describe = _resolve(module, qualname)
+            reply = ("ok", twice(fn, load_target(target_name), args, kwargs, describe))
         except Exception as exc:
             if not hasattr(exc, "details"):
                 exc.worker_traceback = traceback.format_exc()
@@ -575,7 +547,9 @@ def serve() -> None:
     import warnings
     for note in WORKER_QUIET:
         warnings.filterwarnings("ignore", message=note)
-    from . import properties  # noqa: F401  (imported once, before forking)
+    for module in hello.get("preload", ()):  # the isolated functions' modules, imported once, before forking
+        with contextlib.suppress(Exception):  # a module that fails here fails its own request, with its error
+            importlib.import_module(module)
     from ..targets import load_target
     with contextlib.suppress(Exception):
         load_target(hello["target"])

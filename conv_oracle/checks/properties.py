@@ -26,7 +26,7 @@ from ..targets import Target, execution
 from .comparison import (CheckContext, assert_exact, assert_within, comparison_bound, event, precision_hint,
                          suspicious_precision, vacuous_reason)
 from .failure_kinds import FailureKind
-from .isolation import isolated
+from .isolation import Example, isolated
 from .operands import Operands, exactness, input_copies, output_gradient
 
 
@@ -39,6 +39,24 @@ def _require(target: Target, dtype: str, autograd: bool = False) -> None:
     why = target.unsupported(dtype, autograd)
     if why:
         raise Unsupported(why)
+
+
+def _example(case: Case, dtype: str, ops: Operands | None = None, x_layout="contiguous", w_layout="contiguous",
+             wrt: str | None = None, **_) -> Example:
+    """What a property checks, for isolation's failures (``@isolated(describe=...)``): its arguments by
+    name; operands of zeros where the property makes its own."""
+    if ops is not None:
+        x, w, b = ops.x, ops.w, ops.b
+    else:
+        x, w = np.zeros(case.input_shape), np.zeros(case.weight_shape)
+        b = np.zeros(case.bias_shape) if case.bias else None
+    return Example(case, x, w, b, dtype or "float32", x_layout or "contiguous", w_layout or "contiguous", wrt, ops)
+
+
+def _invalid_example(call: InvalidCall, dtype: str, **_) -> Example:
+    """:func:`_example` for :func:`error_parity`: the invalid call's configuration, zero operands of its shapes."""
+    b = None if call.bias_shape is None else np.zeros(call.bias_shape)
+    return Example(call.case, np.zeros(call.input_shape), np.zeros(call.weight_shape), b, dtype or "float32")
 
 
 def _ctx(case, target, dtype, mode, x, w, b, call=None, **kw) -> CheckContext:
@@ -83,7 +101,7 @@ def _bias_abs(case: Case, b) -> np.ndarray | float:
     return 0.0 if b is None else np.abs(b).reshape((-1,) + (1,) * case.nd)
 
 
-@isolated
+@isolated(describe=_example)
 def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="contiguous",
             w_layout="contiguous") -> dict:
     """Property 1: the target's output equals the oracle's: bit for bit in exact mode, within the
@@ -157,7 +175,7 @@ def _probe_explainer(case: Case, x, w, b, expected, dtype: str):
     return explain
 
 
-@isolated
+@isolated(describe=_example)
 def output_shape(target: Target, case: Case, dtype: str = "float32") -> dict:
     """Property 2: the output shape equals the size formula (geometry, not the oracle's arrays)."""
     __tracebackhide__ = True
@@ -195,7 +213,7 @@ def _spatial_all(values: np.ndarray, nd: int) -> np.ndarray:
 PARTS = ("coverage", "nonfinite")
 
 
-@isolated
+@isolated(describe=_example)
 def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                    w_layout="contiguous", parts=PARTS) -> dict:
     """Property 3 (conv). ``coverage``: the input gradient is exactly zero on the predicted skipped
@@ -245,7 +263,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     return result
 
 
-@isolated
+@isolated(describe=_example)
 def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_layout="contiguous",
                     w_layout="contiguous", parts=PARTS) -> dict:
     """Property 4 (transposed conv). ``coverage``: with all-ones operands, the cells equal to the bias
@@ -306,7 +324,7 @@ def gradient_terms(case: Case, wrt: str) -> int:
             "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
 
 
-@isolated
+@isolated(describe=_example)
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
     """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
@@ -390,7 +408,7 @@ def relaxed_reference(case: Case, x, w, b) -> np.ndarray | None:
         return None
 
 
-@isolated
+@isolated(describe=_invalid_example)
 def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed: int = 0) -> dict:
     """Property 6: an invalid call is rejected by the target (with one of its declared ``rejects``
     exception types) and by the oracle. On a rule the target declares ``relaxed``, accepting is allowed:

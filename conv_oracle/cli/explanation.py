@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..checks.isolation import isolated
+from ..checks.isolation import Example, isolated
 from ..definition import geometry
 from ..definition.case import Case
 from ..definition.errors import ConvConfigError
@@ -163,7 +163,7 @@ def compute(case: Case, x=None, w=None, b=None) -> Result:
     return Result(case, x, w, b, expected, got, error)
 
 
-@isolated
+@isolated(describe=lambda case, x, w, b, dtype, **_: Example(case, x, w, b, dtype))
 def target_output(target, case: Case, x, w, b, dtype: str = "float64") -> np.ndarray:
     """The target's result on these operands, computed in its supervised worker (conv_oracle.checks.isolation)."""
     from ..targets import execution

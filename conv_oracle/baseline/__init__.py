@@ -1,4 +1,6 @@
-"""Baselines of a target's convolution behaviour, and the comparison of two of them.
+"""Layer 7, the baselines (snapshots and their diffs): may import layers 0-6, not its peers suite and report.
+
+Baselines of a target's convolution behaviour, and the comparison of two of them.
 
 * :mod:`.corpus`: the fixed, deterministic set of configurations a baseline covers.
 * :mod:`.snapshot`: run the corpus on a target and capture the environment.

@@ -7,6 +7,8 @@ Start with ``conv-oracle run`` (the whole suite; the report lands in ./reports/l
 Exit status: 0 every check passed; 1 a check failed; 2 usage or configuration error (one line on
 stderr, no traceback); 3 environment problem (e.g. a CUDA target without CUDA, torch missing);
 4 the run is incomplete (interrupted, crashed, or no example ran).
+
+Layer 8, the command (the top): may import every layer.
 """
 
 from __future__ import annotations

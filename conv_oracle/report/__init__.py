@@ -1,4 +1,6 @@
-"""The report of a suite run: ``summary.json``, ``summary.md`` and ``index.html`` from the records
+"""Layer 7, the report of a run: may import layers 0-6, not its peers suite and baseline.
+
+The report of a suite run: ``summary.json``, ``summary.md`` and ``index.html`` from the records
 (``records.jsonl``) and pytest's JUnit XML. :func:`write_reports` is what ``conv-oracle run`` calls.
 
 * :mod:`.summary`: records -> summary dict (pure aggregation)

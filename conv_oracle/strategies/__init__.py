@@ -1,4 +1,6 @@
-"""Hypothesis strategies for convolution property tests (public; import them into your own suite).
+"""Layer 6, the strategies (Hypothesis): may import layers 0-5.
+
+Hypothesis strategies for convolution property tests (public; import them into your own suite).
 
 * :func:`cases` draws valid :class:`~conv_oracle.definition.case.Case` objects by construction (no filtering),
   weighted so that more than half have a stride larger than the effective kernel in some dimension,

@@ -1,4 +1,6 @@
-"""Targets: the implementations the suite checks. ``load_target(name)`` takes a built-in name
+"""Layer 3, the targets (the implementations under test, and calling them): may import layers 0-2.
+
+Targets: the implementations the suite checks. ``load_target(name)`` takes a built-in name
 (``torch``, ``torch-no-mkldnn``, ``torch-cuda``, ``torch-cuda-no-tf32``, ``torch-compile``,
 ``onnxruntime``) or an importable module path exposing ``conv2d`` and ``conv_transpose2d`` (and
 optionally the 1-D / 3-D functions) with ``torch.nn.functional``'s signatures. Such a module may set

@@ -9,7 +9,7 @@ Each case is timed best-of-N with ``time.perf_counter`` (after one warm-up call)
 and for ``torch.nn.functional`` on the same float64 inputs, the oracle and torch calls
 interleaved. Results are checked: with integer data (the default) they must agree bit for bit;
 with float data the difference must stay within the derived bound
-``compare.comparison_bound`` (each side within ``gamma_n (|x| conv |w| + |b|)`` of the exact value,
+``comparison.comparison_bound`` (each side within ``gamma_n (|x| conv |w| + |b|)`` of the exact value,
 Higham; ``n`` = products per output cell + 1 for the bias), computed with the oracle on absolute
 values. Exits 1 if any oracle/torch time ratio exceeds ``--max-ratio`` (unless ``--no-fail``) or
 if any result disagrees.

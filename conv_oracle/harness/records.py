@@ -190,7 +190,7 @@ def _geometry_fields(case: Case) -> dict:
 def failure_details(exc: BaseException) -> dict:
     """What a failure record keeps: message, differing cells and reproduction snippet.
 
-    Taken from ``exc.details`` (set by :meth:`compare.CheckContext.failure`) when present; otherwise
+    Taken from ``exc.details`` (set by :meth:`comparison.CheckContext.failure`) when present; otherwise
     parsed from the text, whose snippet follows the line ``'Reproduce with target NAME:'``."""
     details = getattr(exc, "details", None)
     if isinstance(details, dict):

@@ -51,7 +51,7 @@ def test_forward_exact(target, record, dtype, case, seed, x_layout, w_layout):
 @pinned(seed=0)
 @given(case=FUNCTIONAL, seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
 def test_forward_float(target, record, dtype, case, seed, x_layout, w_layout):
-    """Random floats: |target - oracle| <= gamma_n(u) (|x| conv |w| + |b|) per cell (compare.py)."""
+    """Random floats: |target - oracle| <= gamma_n(u) (|x| conv |w| + |b|) per cell (checks/comparison.py)."""
     _skip_unsupported(target, dtype)
     cs.tag_regimes(case, x_layout)
     _check(target, record, case, dtype, "float", seed, x_layout, w_layout, "forward_float")

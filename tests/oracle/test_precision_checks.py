@@ -1,6 +1,6 @@
-"""The comparison's precision machinery (comparison.py): vacuous bounds refused, finite bounds on
+"""The comparison's precision machinery (checks/comparison.py): vacuous bounds refused, finite bounds on
 bias-only cells, the precision hint, the statistical signal; and the probe operands' exactness
-(operands.py), checked with Python integers rather than trusted."""
+(checks/operands.py), checked with Python integers rather than trusted."""
 
 import math
 

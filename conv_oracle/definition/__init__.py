@@ -1,1 +1,1 @@
-"""Layer 0, the definition (parameters, geometry, torch's rules, dtypes, cases): no other layer; no torch, Hypothesis, pytest."""
+"""Layer 0, the definition (geometry, rules, dtypes, cases): imports no other layer, nor torch, Hypothesis, pytest."""

@@ -203,9 +203,10 @@ def record(request):
         def classify(rec, failed):
             ex = _example_scope(prop, target, case, fields, rec)
             if failed:
-                hit = devs.match(ex, rec.get("failure"))
-                if hit is None:
-                    return {}
+                scope = devs.scope(ex)
+                hit = devs.match(ex, rec.get("failure"), scope)
+                if hit is None:  # a failure inside an entry's scope but of another kind stays a failure
+                    return {"deviations_in_scope": [e.id for e in scope]} if scope else {}
                 _event(f"known deviation: {hit.id}")
                 return {"verdict": "deviation", "deviation": hit.id}  # expected: the property checks on
             scope = devs.scope(ex)

@@ -46,15 +46,16 @@ def execution_paths(records: list[dict]) -> dict:
 def known_deviations(records: list[dict]) -> list[dict]:
     """Per known-deviation entry: examples it covered (expected deviations) and examples in its scope
     that passed; an entry with none covered was not reproduced in this run."""
-    rows = defaultdict(lambda: {"matched": 0, "in_scope_passed": 0, "targets": set()})
+    rows = defaultdict(lambda: {"matched": 0, "in_scope_passed": 0, "in_scope_failed": 0, "targets": set()})
     for r in records:
         if r.get("verdict") == "deviation":
             row = rows[r.get("deviation")]
             row["matched"] += 1
             row["targets"].add(r.get("target"))
-        for ident in r.get("deviations_in_scope") or []:
-            rows[ident]["in_scope_passed"] += 1
+        for ident in r.get("deviations_in_scope") or []:  # a failure listed here was of another kind
+            rows[ident]["in_scope_failed" if r.get("verdict") == "fail" else "in_scope_passed"] += 1
     return [{"id": k, "matched": v["matched"], "in_scope_passed": v["in_scope_passed"],
+             "in_scope_failed": v["in_scope_failed"],
              "targets": sorted(t for t in v["targets"] if t), "reproduced": v["matched"] > 0}
             for k, v in sorted(rows.items())]
 
@@ -64,10 +65,13 @@ def summarize(records: list[dict]) -> dict:
 
 
 def _deviation_phrase(d: dict) -> str:
+    other = (f"; {d['in_scope_failed']} in its scope failed with another kind of failure (not excused)"
+             if d.get("in_scope_failed") else "")
     if d["reproduced"]:
         return (f"{d['matched']} example(s) deviated as expected ({', '.join(d['targets'])}); "
-                f"{d['in_scope_passed']} other(s) in its scope passed")
-    return f"NOT REPRODUCED: {d['in_scope_passed']} example(s) in its scope passed (fixed upstream, or scoped too wide)"
+                f"{d['in_scope_passed']} other(s) in its scope passed" + other)
+    return (f"NOT REPRODUCED: {d['in_scope_passed']} example(s) in its scope passed (fixed upstream, or scoped "
+            f"too wide)" + other)
 
 
 def _cell_text(c: dict | None) -> tuple[str, str]:

@@ -1,0 +1,157 @@
+"""Each built-in known deviation is pinned: its own fault deviates, a fault of another kind inside the same
+scope fails. Unit pins for every entry (the entry's scope and failure, as data), and planted targets run
+through the suite for the torch entries (red, with the entry named as in scope of the failing example)."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conv_oracle.definition.case import Case
+from conv_oracle.harness import deviations as D
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+TRANSPOSED = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3), output_padding=(0, 1), bias=False)
+GAPPED = Case("conv", 1, 1, 1, 1, 1, (7,), (3,), stride=4)
+WIDTH_1 = Case("conv", 2, 1, 3, 2, 1, (5, 5), (1, 3), stride=(1, 5))
+DEPTH_TAPS = Case("conv", 3, 1, 3, 1, 1, (1, 1, 5), (2, 2, 1), padding="same", dilation=(2, 1, 1))
+LENGTH_0 = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=1)
+LENGTH_NEG = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=2)
+DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dilation=(1, 0))
+ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
+
+
+def cells(expected, got, index=(0, 0, 1, 3)):
+    return [{"index": list(index), "expected": expected, "got": got}]
+
+
+#: entry id -> (example scope, its own failure, a failure of another kind in the same scope)
+PINS = {
+    "onednn-transposed-output-length-0": (
+        dict(property="error_parity", rule="transposed output size < 1", op="conv_transpose", case=LENGTH_0,
+             path={"backend": "MkldnnTranspose", "isa": "AVX2"}),
+        {"kind": "accepted_invalid", "cells": []},
+        {"kind": "wrong_error", "cells": []}),
+    "onednn-transposed-dilation-0": (
+        dict(property="error_parity", rule="non-positive dilation", op="conv_transpose", case=DILATION_0,
+             path={"backend": "MkldnnTranspose", "isa": "AVX2"}),
+        {"kind": "accepted_invalid", "cells": []},
+        {"kind": "crash", "cells": []}),
+    "onednn-transposed-nan-in-bias-only-cells": (
+        dict(property="bias_only_nonfinite", op="conv_transpose", case=TRANSPOSED, dtype="float32",
+             path={"backend": "MkldnnTranspose", "isa": "AVX2"}),
+        {"cells": cells(0.0, "nan")},
+        {"cells": cells(3.0, 0.0)}),  # the bias dropped: finite and wrong
+    "onednn-bf16-nan-from-skipped-pixels": (
+        dict(property="skipped_pixels_nonfinite", op="conv", case=GAPPED, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
+        {"cells": cells(3.0, "nan", (0, 0, 0))},
+        {"cells": cells(3.0, 0.0, (0, 0, 0))}),  # a touched cell turned to 0
+    "onednn-bf16-transposed-weight-grad-uninitialised": (
+        dict(property="gradient_weight", op="conv_transpose", case=TRANSPOSED, dtype="bfloat16",
+             x_layout="contiguous", w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
+        {"kind": "uninitialised", "cells": cells(None, 3.0e16)},
+        {"cells": cells(2.0, 4.0)}),  # the gradient doubled
+    "onednn-amx-bf16-transposed-weight-grad-uninitialised": (
+        dict(property="gradient_weight", op="conv_transpose", case=TRANSPOSED, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "uninitialised", "cells": cells(None, -1.3e-08)},
+        {"cells": cells(2.0, 4.0)}),
+    "onednn-amx-bf16-conv3d-segfault-depth-taps-in-padding": (
+        dict(property="layout_input", op="conv", case=DEPTH_TAPS, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "hang", "cells": []}),
+    "onednn-amx-bf16-conv-garbage-in-width-1-outputs": (
+        dict(property="forward_exact", op="conv", case=WIDTH_1, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "uninitialised", "cells": cells(None, 1.4e-37)},
+        {"kind": "crash", "cells": []}),
+    "onnxruntime-convtranspose-output-padding-between-stride-and-dilation": (
+        dict(property="forward_exact", op="conv_transpose", case=ORT, dtype="float32", target="onnxruntime",
+             torch_kernels=False, path={"backend": None}),
+        {"kind": "rejected_valid", "cells": []},
+        {"cells": cells(1.0, 2.0)}),
+}
+
+
+def _example(**kw):
+    ex = {"target": "torch", "torch_kernels": True, "torch_version": "2.13.0+cpu", "dtype": "float32", "rule": None,
+          "x_layout": "contiguous", "w_layout": "contiguous"}
+    return ex | kw
+
+
+def test_every_builtin_entry_is_pinned():
+    assert set(PINS) == {e.id for e in D.Deviations.from_files([]).entries}
+
+
+@pytest.mark.parametrize("ident", sorted(PINS))
+def test_entry_excuses_its_own_fault_and_no_other(ident):
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[ident]
+    scope, own, other = PINS[ident]
+    ex = _example(**scope)
+    assert entry.in_scope(ex), f"{ident}: the pinned example is outside its scope"
+    assert entry.covers_failure(ex, own), f"{ident}: its own fault is not excused"
+    assert not entry.covers_failure(ex, other), f"{ident}: a fault of another kind ({other}) is excused"
+
+
+def test_output_length_entry_excuses_0_not_negative():
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}["onednn-transposed-output-length-0"]
+    scope = dict(PINS["onednn-transposed-output-length-0"][0], case=LENGTH_NEG)
+    assert not entry.in_scope(_example(**scope))
+
+
+#: planted module -> (-k selection, the entries in whose scope the fault lies, their backend, the lowest
+#: ISA level at which the selection reaches that backend here (None: never required, see below))
+PLANTED = {
+    "entry_zeroes_touched_bf16": ("test_skipped_pixels_ignore_nonfinite and bfloat16",
+                                  ("onednn-bf16-nan-from-skipped-pixels",), "Mkldnn", "AVX512_CORE"),
+    "entry_drops_bias_transposed": ("test_bias_only_cells_ignore_nonfinite and float32",
+                                    ("onednn-transposed-nan-in-bias-only-cells",), "MkldnnTranspose", "AVX2"),
+    # torch's backend selector sends these invalid calls to SlowTranspose2d, outside the entry's backend;
+    # the entry's `when` (length exactly 0) keeps them out too (test_output_length_entry_excuses_0_not_negative)
+    "entry_accepts_negative_length": ("test_error_parity and transposed_output_size",
+                                      ("onednn-transposed-output-length-0",), "MkldnnTranspose", None),
+    "entry_doubles_weight_grad_bf16": ("test_gradient_half and bfloat16 and exact and weight",
+                                       ("onednn-bf16-transposed-weight-grad-uninitialised",
+                                        "onednn-amx-bf16-transposed-weight-grad-uninitialised"),
+                                       "MkldnnTranspose", "AVX512_CORE_AMX"),
+}
+
+
+def _reaches(level) -> bool:
+    """Whether this process runs oneDNN at ``level`` or higher (so the selection reaches the entry's kernel)."""
+    import torch
+    from conv_oracle.machine.fingerprint import cpu_info
+    from conv_oracle.machine.kernel_path import LEVEL_NAMES, effective_isa
+    isa = effective_isa(cpu_info()["flags"])
+    return (level is not None and torch.backends.mkldnn.is_available() and isa in LEVEL_NAMES
+            and LEVEL_NAMES.index(isa) >= LEVEL_NAMES.index(level))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("module", sorted(PLANTED))
+def test_a_fault_of_another_kind_inside_an_entry_scope_fails_the_run(module, tmp_path):
+    """Red, and the failing examples that ran on the entry's kernel name the entry as in scope and keep
+    the verdict fail (not excused); on a CPU whose oneDNN reaches that kernel there is at least one."""
+    selection, entry_ids, backend, level = PLANTED[module]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, ROOT, os.environ.get("PYTHONPATH", "")]))
+    env.pop("PYTEST_XDIST_WORKER", None)
+    cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-p", "no:cacheprovider",
+           "-q", "-p", "no:randomly", "--target", f"faulty.{module}", "-k", selection, "--hypothesis-profile", "meta",
+           "--records", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, f"faulty.{module} was not caught (exit {proc.returncode}):\n{out[-3000:]}"
+    records = [json.loads(line) for f in glob.glob(str(tmp_path / "*.jsonl")) for line in open(f)]
+    failing = [r for r in records if r.get("verdict") == "fail"]
+    assert failing, out[-3000:]
+    in_scope = [r for r in failing if set(entry_ids) & set(r.get("deviations_in_scope") or [])]
+    assert all(((r.get("failure") or {}).get("path") or {}).get("backend") == backend for r in in_scope)
+    if _reaches(level):
+        assert in_scope, f"no failing example inside the scope of {entry_ids}:\n{out[-3000:]}"

@@ -31,13 +31,14 @@ def _matrix_cell(c: dict) -> str:
 
 
 def headline(a: dict) -> str:
-    """Examples drawn apart from shrinking attempts."""
+    """Examples drawn apart from shrinking attempts; the drawn ones' verdicts add up to their number."""
     shrink, shrink_failed = a.get("shrinking", 0), a.get("shrinking_failed", 0)
-    text = f"{a['examples'] - shrink} examples, {a['passed']} passed, {a['failed'] - shrink_failed} failed"
-    if a.get("deviations"):
-        text += f", {a['deviations']} known deviations"
-    if a.get("not_checkable"):
-        text += f", {a['not_checkable']} not checkable (refused)"
+    d = a.get("drawn") or a
+    text = f"{d['examples']} examples, {d['passed']} passed, {d['failed']} failed"
+    if d.get("deviations"):
+        text += f", {d['deviations']} known deviations"
+    if d.get("not_checkable"):
+        text += f", {d['not_checkable']} not checkable (refused)"
     return text + (f" (+ {shrink} shrinking attempts, {shrink_failed} failing)" if shrink else "")
 
 

@@ -123,16 +123,20 @@ def totals(records: list[dict], targets: list[str]) -> dict:
 
 
 def _with_shrinking(records: list[dict]) -> dict:
+    """The tally of every record, the counts made while shrinking, and ``drawn``: the tally of the
+    records made before each test's first failure (its parts add up to its examples)."""
     tally = _tally(records)
-    failed_tests, shrink, shrink_failed = set(), 0, 0
+    failed_tests, drawn, shrink, shrink_failed = set(), [], 0, 0
     for r in records:
         key = (r.get("test"), r.get("target"))
         if key in failed_tests:
             shrink += 1
             shrink_failed += r.get("verdict") == "fail"
-        elif r.get("verdict") == "fail":
-            failed_tests.add(key)
-    return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed}
+        else:
+            drawn.append(r)
+            if r.get("verdict") == "fail":
+                failed_tests.add(key)
+    return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed, "drawn": _tally(drawn)}
 
 
 def by_property(records: list[dict], targets: list[str]) -> list[dict]:

@@ -19,12 +19,28 @@ def _row(cov, key, value):
 def test_totals_count_examples_and_verdicts_per_target(sample_records):
     tot = S.totals(sample_records, ["torch", "planted"])
     # records after a test's first failure are Hypothesis shrinking it: counted apart
+    drawn = tot["all"].pop("drawn")
     assert tot["all"] == {"examples": 8, "passed": 5, "failed": 3, "shrinking": 1, "shrinking_failed": 1,
                          "deviations": 0, "not_checkable": 0}
+    assert drawn == {"examples": 7, "passed": 5, "failed": 2, "deviations": 0, "not_checkable": 0}
+    assert tot["targets"]["torch"].pop("drawn") == {"examples": 4, "passed": 4, "failed": 0, "deviations": 0,
+                                                    "not_checkable": 0}
     assert tot["targets"]["torch"] == {"examples": 4, "passed": 4, "failed": 0, "shrinking": 0, "shrinking_failed": 0,
                                          "deviations": 0, "not_checkable": 0}
+    tot["targets"]["planted"].pop("drawn")
     assert tot["targets"]["planted"] == {"examples": 4, "passed": 1, "failed": 3, "shrinking": 1,
                                          "shrinking_failed": 1, "deviations": 0, "not_checkable": 0}
+
+
+def test_the_headline_adds_up_when_shrinking_attempts_pass():
+    """Interrupted or shrinking runs: passes made while shrinking are not among the examples drawn."""
+    from conv_oracle.report.markdown import headline
+    recs = ([{"test": "t", "target": "a", "verdict": "pass"}] * 3 + [{"test": "t", "target": "a", "verdict": "fail"}]
+            + [{"test": "t", "target": "a", "verdict": "pass"}] * 5 + [{"test": "u", "target": "a", "verdict": "deviation"},
+                                                                         {"test": "u", "target": "a", "verdict": "not checkable"}])
+    a = S.totals(recs, ["a"])["all"]
+    assert headline(a) == ("6 examples, 3 passed, 1 failed, 1 known deviations, 1 not checkable (refused) "
+                           "(+ 5 shrinking attempts, 0 failing)")
 
 
 def test_targets_keep_declared_order_then_append_unknown(sample_records):

@@ -101,8 +101,9 @@ def _check_args(op, nd, flags: dict, limits: dict):
 
 
 def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool = True, output_size: bool = True,
-          module_only: bool = False, untouched: bool = False, max_side: int | None = None,
-          max_channels: int | None = None, max_batch: int | None = None) -> st.SearchStrategy[Case]:
+          module_only: bool = False, untouched: bool = False, min_terms: int | None = None,
+          max_side: int | None = None, max_channels: int | None = None,
+          max_batch: int | None = None) -> st.SearchStrategy[Case]:
     """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
 
     Arguments are checked when called (``InvalidArgument``, as ``hypothesis.extra.numpy``), not when drawn.
@@ -111,12 +112,15 @@ def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool =
     ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
     ``untouched=True`` draws only cases with at least one skipped input pixel (conv) or bias-only
     output cell (transposed conv): the checks that poison those cells need one.
+    ``min_terms=n`` draws at least ``n`` input channels per group (never depthwise), so every output cell
+    that any tap reaches sums at least ``n`` products, however few taps reach it: the long reductions
+    blocked and brgemm kernels split, where a narrower accumulator shows.
     """
     _check_args(op, nd, dict(padding_modes=padding_modes, output_size=output_size, module_only=module_only,
                              untouched=untouched),
-                dict(max_side=max_side, max_channels=max_channels, max_batch=max_batch))
+                dict(max_side=max_side, max_channels=max_channels, max_batch=max_batch, min_terms=min_terms))
     drawn = _cases(op, nd, padding_modes=padding_modes, output_size=output_size, module_only=module_only,
-                   max_side=max_side, max_channels=max_channels, max_batch=max_batch)
+                   max_side=max_side, max_channels=max_channels, max_batch=max_batch, min_terms=min_terms)
     # a filter, not a construction: about a third of draws have no such cell, well within Hypothesis' budget
     return drawn.filter(lambda c: bool(c.untouched_mask().any())) if untouched else drawn
 
@@ -124,7 +128,7 @@ def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool =
 @st.composite
 def _cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: bool = True,
            output_size: bool = True, module_only: bool = False, max_side: int | None = None,
-           max_channels: int | None = None, max_batch: int | None = None) -> Case:
+           max_channels: int | None = None, max_batch: int | None = None, min_terms: int | None = None) -> Case:
     """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
 
     ``padding_modes=False`` keeps ``padding_mode='zeros'`` and ``output_size=False`` never sets
@@ -151,8 +155,10 @@ def _cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes:
         dims = [(max(L, geometry.effective_kernel(k, d)), k, s, d, (0, 0), a) for L, k, s, d, _, a in dims]
     L, k, s, d, pads, a = (tuple(col) for col in zip(*dims))
     groups = draw(st.integers(1, 3))
-    depthwise = draw(st.booleans()) and groups > 1
+    depthwise = draw(st.booleans()) and groups > 1 and not min_terms
     cin_g = 1 if depthwise else draw(st.integers(1, max_channels))
+    if min_terms:
+        cin_g = min_terms + draw(st.integers(0, max_channels))
     cout_g = draw(st.integers(1, max_channels))
     batch = draw(st.sampled_from([None, 1, 2, max_batch]))
     stride = s[0] if len(set(s)) == 1 and draw(st.booleans()) else s

@@ -93,3 +93,19 @@ def test_module_forward(target, record, case, seed, x_layout, w_layout):
         pytest.skip(f"{target.name}: padding_mode and output_size need torch's nn modules or the target's own")
     cs.tag_regimes(case)
     _check(target, record, case, "float32", "exact", seed, x_layout, w_layout, "module_forward")
+
+
+#: more products per cell than a 512-term block: a target that accumulates in a narrower format past
+#: some length (bfloat16 above 512, say) cannot hide there; half precision gets a meaningful bound only in float16
+WIDE_TERMS = 513
+WIDE = cs.cases(padding_modes=False, output_size=False, min_terms=WIDE_TERMS, max_side=5, max_batch=2)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+@given(case=WIDE, seed=SEEDS, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_forward_wide_reduction(target, record, dtype, case, seed, x_layout, w_layout):
+    """At least 513 products in every cell a tap reaches: exact small integers where the dtype holds
+    every partial sum (float64, float32), the rounding bound elsewhere."""
+    _skip_unsupported(target, dtype)
+    cs.tag_regimes(case, x_layout)
+    _check(target, record, case, dtype, "exact", seed, x_layout, w_layout, "forward_wide")

@@ -244,9 +244,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
                 f"spatial {diff}: predicted {'skipped' if predicted[diff] else 'read'}, observed "
                 f"{'zero' if observed[diff] else 'non-zero'} gradient"), **result)
     if "nonfinite" in parts and not predicted.any():
-        if "coverage" in parts:  # the coverage check ran; only the poisoning had nothing to act on
-            return result
-        return _refused(result, "no skipped input pixel in this configuration: nothing to poison")
+        return _nothing_to_poison(result, parts, "no skipped input pixel in this configuration: nothing to poison")
     if "nonfinite" in parts:
         clean = execution.to_numpy(call.out)
         for poison in (np.nan, np.inf, -np.inf):
@@ -261,6 +259,11 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
                     f"at {cell}: {clean[cell]!r} became {got[cell]!r}", cell, clean[cell], got[cell]), **result)
         result["poisoned"] = True
     return result
+
+
+def _nothing_to_poison(result: dict, parts, reason: str) -> dict:
+    """The poisoning part has no cell to act on: the example is not checkable, unless the coverage part ran."""
+    return result if "coverage" in parts else _refused(result, reason)
 
 
 @isolated(describe=_example)
@@ -290,9 +293,7 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
                 f"prediction {np.argwhere(predicted).tolist()[:12]}; first difference at spatial {diff}: "
                 f"predicted {'bias-only' if predicted[diff] else 'touched'}"), **result)
     if "nonfinite" in parts and not predicted.any():
-        if "coverage" in parts:  # the coverage check ran; only the poisoning had nothing to act on
-            return result
-        return _refused(result, "no bias-only output cell in this configuration: nothing to check")
+        return _nothing_to_poison(result, parts, "no bias-only output cell in this configuration: nothing to check")
     if "nonfinite" in parts:
         xn = rng.integers(-3, 4, size=case.input_shape).astype(np.float64)
         xn[rng.random(xn.shape) < 0.4] = np.nan

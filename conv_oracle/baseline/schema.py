@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import json
 
+from ..checks.verdicts import Verdict
+
 SCHEMA = "conv-oracle-baseline"
 VERSION = 2
 #: versions :func:`migrate` can read
 READABLE = (1, 2)
 
 OUTCOMES = ("accepted", "rejected", "unsupported")
-VERDICTS = ("pass", "mismatch")
+#: a case's verdict: every check agreed with the oracle (a record's pass), or some disagreed (``mismatches``)
+PASS, MISMATCH = Verdict.PASS.value, "mismatch"
+VERDICTS = (PASS, MISMATCH)
 KINDS = ("valid", "invalid")
 
 #: top-level field -> required type

@@ -46,7 +46,7 @@ from ..machine import fingerprint as fingerprint_mod
 from ..targets import Target
 from ..targets import execution
 from . import corpus as corpus_mod
-from .schema import SCHEMA, VERSION
+from .schema import MISMATCH, PASS, SCHEMA, VERSION
 
 EXACT_DTYPE = "float32"
 GRADIENT_DTYPES = ("float32",)
@@ -332,7 +332,7 @@ def run_entry(target: Target, entry: corpus_mod.Entry) -> dict:
         run_invalid(target, entry, rec)
     else:
         run_valid(target, entry, rec)
-    rec["verdict"] = "mismatch" if rec["mismatches"] else "pass"
+    rec["verdict"] = MISMATCH if rec["mismatches"] else PASS
     return rec
 
 
@@ -364,7 +364,7 @@ def snapshot(target: Target, entries: list | None = None, progress=None) -> dict
                      "threads": [1, threads_n()]},
         "summary": {"cases": len(cases), "accepted": count("outcome", "accepted"),
                     "rejected": count("outcome", "rejected"), "unsupported": count("outcome", "unsupported"),
-                    "mismatch": count("verdict", "mismatch"), "seconds": round(seconds, 2)},
+                    "mismatch": count("verdict", MISMATCH), "seconds": round(seconds, 2)},
         "cases": cases,
     }
 

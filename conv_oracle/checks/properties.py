@@ -28,6 +28,7 @@ from .comparison import (CheckContext, assert_exact, assert_within, comparison_b
 from .failure_kinds import FailureKind
 from .isolation import Example, isolated
 from .operands import Operands, exactness, input_copies, output_gradient
+from .verdicts import Verdict
 
 
 class Unsupported(LookupError):
@@ -148,7 +149,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
 def _refused(result: dict, reason: str) -> dict:
     """Record an example the check cannot judge: not checkable, never a pass."""
     event("not checkable (refused)")
-    result.update(verdict="not checkable", refused=reason, bound_share=None)
+    result.update(verdict=Verdict.NOT_CHECKABLE, refused=reason, bound_share=None)
     return result
 
 

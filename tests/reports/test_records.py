@@ -163,7 +163,9 @@ def test_every_verdict_written_is_a_verdict_member(tmp_path):
     from conv_oracle.checks.properties import _refused
     from conv_oracle.harness.records import Verdict
     recorder = R.Recorder(str(tmp_path), "main")
-    deviation = lambda rec, failed: {"verdict": Verdict.DEVIATION, "deviation": "planted"} if failed else {}  # noqa: E731
+
+    def deviation(rec, failed):
+        return {"verdict": Verdict.DEVIATION, "deviation": "planted"} if failed else {}
     with recorder.example("forward_exact", "t::pass", "torch", GAPPY_CONV, dtype="float32"):
         pass
     with pytest.raises(AssertionError):

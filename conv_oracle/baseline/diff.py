@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from ..definition.case import Case
+from .mismatch_names import MismatchName, parse as parse_mismatch
 
 REGRESSION_CLASSES = {
     "acceptance": "acceptance / error changed",
@@ -54,7 +55,6 @@ DIRECTIONS = ("regression", "fix", "change")
 #: environment fields every report shows, changed or not
 KEY_ENVIRONMENT = ("torch_version", "build", "torch_cuda", "cudnn_version", "onednn", "mkl", "cpu_capability",
                    "mkldnn_enabled", "cudnn_allow_tf32", "gpu", "numpy", "python", "conv_oracle")
-THREAD_SUFFIX = "@N"
 
 
 @dataclass(frozen=True)
@@ -134,31 +134,26 @@ class Comparison:
                 "changes": [asdict(c) | {"regression": c.regression} for c in self.changes]}
 
 
-DTYPE_NAMES = ("bfloat16", "float16", "float32", "float64")  # bfloat16 first: "float16" is inside it
-
-
-def _dtype_of(name: str, rec: dict) -> str:
-    for dt in DTYPE_NAMES:
-        if dt in name:
-            return dt
-    return (rec.get("exact") or {}).get("dtype") or "float32"
+def _dtype_of(check: MismatchName | None, rec: dict) -> str:
+    """The dtype a check ran in: its name's, else the case's exact-mode dtype, else float32."""
+    return (check and check.dtype) or (rec.get("exact") or {}).get("dtype") or "float32"
 
 
 def check_class(name: str, text: str = "") -> str:
     """The change class of a property check named in a record's ``mismatches`` (``text``: its message)."""
-    base = name.removesuffix(THREAD_SUFFIX)
-    if base.startswith("acceptance") or str(text).startswith("raised "):
+    check = parse_mismatch(name).check
+    if check == "acceptance" or str(text).startswith("raised "):
         return "acceptance"
-    if base == "output_shape":
+    if check == "output_shape":
         return "shape"
-    if base.startswith(("coverage", "pinned")):
+    if check in ("coverage", "pinned"):
         return "coverage"
     return "values"  # *_exact, exact@N, backward, and forward_<dtype> / grad_<wrt>_<dtype> beyond the bound
 
 
 def phrase(name: str, text: str) -> str:
     """What a recorded mismatch means, in a few words (without dtype, threads or direction)."""
-    base, t = name.removesuffix(THREAD_SUFFIX), str(text)
+    m, t = parse_mismatch(name), str(text)
     if t.startswith("raised "):
         error = re.sub(r"(pad)[123]d\b", r"\1Nd", t[7:].replace(" on a valid configuration", ""))
         return f"raises {_short_error(error)}"
@@ -167,9 +162,9 @@ def phrase(name: str, text: str) -> str:
     if t.startswith("accepted an invalid configuration"):
         rule = t.split("(", 1)[1].split(")", 1)[0] if "(" in t else "?"
         return f"accepts an invalid call ({rule})"
-    if base.startswith("pinned"):
+    if m.check == "pinned":
         return "NaN reaches the finding's cells that no input reaches"
-    if base.startswith("coverage"):
+    if m.check == "coverage":
         if "between 1 and" in t:
             return "coverage depends on the thread count"
         if "bias-only cell" in t and "NaN/Inf" in t:
@@ -179,13 +174,13 @@ def phrase(name: str, text: str) -> str:
         if t.startswith("bias-only cells observed"):
             return "bias-only cells are not exactly the bias"
         return "skipped input pixels differ from the definition"
-    if base.startswith("exact") and "threads" in t:
+    if m.check == "exact" and "threads" in t:
         return "exact results depend on the thread count"
-    if base.endswith("_exact") or base == "backward":
+    if m.exact or m.check == "backward":
         return "exact results disagree with the oracle"
-    if base == "output_shape":
+    if m.check == "output_shape":
         return "output shape disagrees with the oracle"
-    what = "gradients" if base.startswith("grad_") else "results"
+    what = "gradients" if m.check == "grad" else "results"
     return f"{what} beyond the rounding bound"
 
 
@@ -286,7 +281,7 @@ def compare_case(o: dict, n: dict, th: Thresholds, same_hardware: bool = True) -
         else:
             correct = "accepted" if o["kind"] == "valid" else "rejected"
             direction = "fix" if n["outcome"] == correct else "regression"
-            dt = _dtype_of("", n)
+            dt = _dtype_of(None, n)
             if o["kind"] == "valid":
                 b = (f"{dt}: now supported" if direction == "fix"
                      else f"{dt}: now rejects valid calls ({_short_error(n.get('error'))})")
@@ -359,7 +354,8 @@ def _invalid(o: dict, n: dict, out: _Collector) -> None:
 def _verdicts(o: dict, n: dict, out: _Collector) -> None:
     om, nm = o.get("mismatches", {}), n.get("mismatches", {})
     for name in sorted(set(om) | set(nm)):
-        dt, threads = _dtype_of(name, n), name.endswith(THREAD_SUFFIX)
+        check = parse_mismatch(name)
+        dt, threads = _dtype_of(check, n), check.threads
         if name in om and name not in nm:
             cls = check_class(name, om[name])
             out.add(cls, f"{name}: now agrees with the oracle (OLD: {_head(om[name])})", "fix",

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import json
 
+from ..checks.verdicts import Verdict
+from .mismatch_names import MismatchNameError, build as mismatch_name, parse as parse_mismatch
+
 SCHEMA = "conv-oracle-baseline"
 VERSION = 2
 #: versions :func:`migrate` can read
 READABLE = (1, 2)
 
 OUTCOMES = ("accepted", "rejected", "unsupported")
-VERDICTS = ("pass", "mismatch")
+#: a case's verdict: every check agreed with the oracle (a record's pass), or some disagreed (``mismatches``)
+PASS, MISMATCH = Verdict.PASS.value, "mismatch"
+VERDICTS = (PASS, MISMATCH)
 KINDS = ("valid", "invalid")
 
 #: top-level field -> required type
@@ -112,6 +117,11 @@ def validate(data, source: str = "<baseline>") -> dict:
         for key, allowed in (("kind", KINDS), ("outcome", OUTCOMES), ("verdict", VERDICTS)):
             if case[key] not in allowed:
                 raise BaselineError(source, f"{where}: {key} {case[key]!r} is not one of {list(allowed)}")
+        for name in case["mismatches"]:  # what diff reads back: each name must parse
+            try:
+                parse_mismatch(name)
+            except MismatchNameError as exc:
+                raise BaselineError(source, f"{where}: in 'mismatches', {exc}") from None
         if case["id"] in seen:
             raise BaselineError(source, f"{where}: the id appears twice")
         seen.add(case["id"])
@@ -128,7 +138,7 @@ def migrate(data: dict) -> dict:
             case["coverage"] = {"float32": cov}
         mm = case.get("mismatches") if isinstance(case, dict) else None
         if isinstance(mm, dict) and "coverage" in mm:  # v1 checked coverage in float32 only
-            mm["coverage_float32"] = mm.pop("coverage")
+            mm[mismatch_name("coverage", "float32")] = mm.pop("coverage")
     data["migrated_from"] = data["version"]
     data["version"] = VERSION
     return data

@@ -46,15 +46,14 @@ from ..machine import fingerprint as fingerprint_mod
 from ..targets import Target
 from ..targets import execution
 from . import corpus as corpus_mod
-from .schema import SCHEMA, VERSION
+from .mismatch_names import THREAD_SUFFIX, build as mismatch_name
+from .schema import MISMATCH, PASS, SCHEMA, VERSION
 
 EXACT_DTYPE = "float32"
 GRADIENT_DTYPES = ("float32",)
 MESSAGE_LINES = 3
 LINE_CHARS = 240
 DIGEST_CHARS = 16
-#: how mismatches of the N-thread pass are named (``forward_float32@N``), whatever N is on the machine
-THREADS_N = "N"
 
 
 def digest(*arrays) -> str:
@@ -155,7 +154,7 @@ def _check(rec: dict, name: str, fn, *args, **kwargs):
         return None
 
 
-def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str = ""):
+def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool = False):
     """Accept or reject; on accept, the shape and digests of output and gradients. Returns
     ``(operands, dtype, exact)``; operands None when rejected."""
     import torch
@@ -169,11 +168,12 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str =
         call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, entry.x_layout, entry.w_layout,
                              requires_grad=True)
     except Exception as exc:  # any exception is a rejection; REJECTIONS are the expected kinds
-        if not suffix:
+        if not at_n:
             rec.update(outcome="rejected", error=error_text(exc))
-        rec["mismatches"]["acceptance" + suffix] = f"rejected a valid configuration: {error_text(exc)}"
+        rec["mismatches"][mismatch_name("acceptance", threads=at_n)] = (f"rejected a valid configuration: "
+                                                                        f"{error_text(exc)}")
         return None, dtype, None
-    if not suffix:
+    if not at_n:
         rec.update(outcome="accepted", output_shape=list(call.out.shape))
     shape = tuple(call.out.shape)
     gy = np.random.default_rng(ops.seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as gradients()
@@ -186,11 +186,11 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str =
             if t is not None:
                 exact[f"grad_{wrt}"] = digest(execution.to_numpy(t.grad)) if t.grad is not None else None
     except Exception as exc:
-        rec["mismatches"]["backward" + suffix] = f"raised {error_text(exc)}"
+        rec["mismatches"][mismatch_name("backward", threads=at_n)] = f"raised {error_text(exc)}"
     return ops, dtype, exact
 
 
-def _float_shares(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str, gradient_dtypes) -> dict:
+def _float_shares(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool, gradient_dtypes) -> dict:
     """Per float dtype: the share of the rounding bound used (None where the property failed)."""
     case, xl, wl = entry.case, entry.x_layout, entry.w_layout
     wrts = ["input", "weight"] + (["bias"] if case.bias else [])
@@ -201,19 +201,20 @@ def _float_shares(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: st
         if dt not in target.dtypes:
             continue
         got = {}
-        r = _check(rec, f"forward_{dt}{suffix}", properties.forward, target, case, fops, dt, xl, wl)
+        r = _check(rec, mismatch_name("forward", dt, threads=at_n), properties.forward, target, case, fops, dt, xl, wl)
         got["output"] = r["bound_share"] if r else None
         if r and (r.get("path") or {}).get("backend"):  # which kernel ran it (informational)
-            rec.setdefault("backends" + suffix, {})[dt] = r["path"]["backend"]
+            rec.setdefault("backends" + (THREAD_SUFFIX if at_n else ""), {})[dt] = r["path"]["backend"]
         if dt in gradient_dtypes:
             for wrt in wrts:
-                r = _check(rec, f"grad_{wrt}_{dt}{suffix}", properties.gradients, target, case, fops, dt, wrt, xl, wl)
+                r = _check(rec, mismatch_name("grad", dt, wrt, threads=at_n), properties.gradients, target, case, fops,
+                           dt, wrt, xl, wl)
                 got[f"grad_{wrt}"] = r["bound_share"] if r else None
         shares[dt] = {k: (None if v is None else round(float(v), 6)) for k, v in got.items()}
     return shares
 
 
-def _coverage(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str) -> dict:
+def _coverage(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool) -> dict:
     """Per float dtype: the observed skipped / bias-only mask, and that NaN / Inf there (conv) or
     elsewhere (transposed) leaves them untouched."""
     case = entry.case
@@ -222,13 +223,14 @@ def _coverage(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str) -
     for dt in FLOAT_DTYPES:
         if dt not in target.dtypes:
             continue
-        r = _check(rec, f"coverage_{dt}{suffix}", prop, target, case, dt, entry.seed, entry.x_layout, entry.w_layout)
+        r = _check(rec, mismatch_name("coverage", dt, threads=at_n), prop, target, case, dt, entry.seed, entry.x_layout,
+                   entry.w_layout)
         out[dt] = {"property": prop.__name__,
                    "observed": mask_record(r["observed"]) if r and r.get("observed") is not None else None}
     return out
 
 
-def _pinned(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str) -> dict:
+def _pinned(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool) -> dict:
     """A finding's explicit operands, per dtype: the output digest, and whether every cell no input
     reaches is exactly the bias (zero without one), bit for bit."""
     case = entry.case
@@ -242,14 +244,14 @@ def _pinned(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str) -> 
         try:
             got = execution.to_numpy(execution.run(target, case, x, w, b, dt, entry.x_layout, entry.w_layout).out)
         except Exception as exc:
-            rec["mismatches"][f"pinned_{dt}{suffix}"] = f"raised {error_text(exc)}"
+            rec["mismatches"][mismatch_name("pinned", dt, threads=at_n)] = f"raised {error_text(exc)}"
             out[dt] = None
             continue
         cells = got[(Ellipsis,) + tuple(np.nonzero(mask))]
         exact = bool(np.all(cells.view(np.int64) == np.zeros_like(cells).view(np.int64)))
         if not exact:
             bad = cells[cells.view(np.int64) != 0]
-            rec["mismatches"][f"pinned_{dt}{suffix}"] = (
+            rec["mismatches"][mismatch_name("pinned", dt, threads=at_n)] = (
                 f"{bad.size} of {cells.size} cells that no input reaches are {bad.flat[0]!r}, not exactly the bias 0")
         out[dt] = {"output": digest(got), "untouched_exact": exact}
     return out
@@ -263,29 +265,31 @@ def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
         return
     rec["exact"] = exact
     wrts = ["input", "weight"] + (["bias"] if case.bias else [])
-    _check(rec, "output_shape", properties.output_shape, target, case)
-    _check(rec, "forward_exact", properties.forward, target, case, ops, dtype, xl, wl)
+    _check(rec, mismatch_name("output_shape"), properties.output_shape, target, case)
+    _check(rec, mismatch_name("forward", exact=True), properties.forward, target, case, ops, dtype, xl, wl)
     for wrt in wrts:
-        _check(rec, f"grad_{wrt}_exact", properties.gradients, target, case, ops, dtype, wrt, xl, wl)
-    rec["bound_share"] = _float_shares(target, entry, rec, "", GRADIENT_DTYPES)
-    rec["coverage"] = _coverage(target, entry, rec, "")
+        _check(rec, mismatch_name("grad", wrt=wrt, exact=True), properties.gradients, target, case, ops, dtype, wrt,
+               xl, wl)
+    rec["bound_share"] = _float_shares(target, entry, rec, False, GRADIENT_DTYPES)
+    rec["coverage"] = _coverage(target, entry, rec, False)
     if entry.operands:
-        rec["pinned"] = _pinned(target, entry, rec, "")
+        rec["pinned"] = _pinned(target, entry, rec, False)
     n = threads_n()
-    suffix = f"@{THREADS_N}"
     with threads(n):
-        _, _, exact_n = _exact_run(target, entry, rec, suffix)
+        _, _, exact_n = _exact_run(target, entry, rec, True)
         if exact_n is not None and exact_n != exact:
             differs = sorted(k for k in exact if exact.get(k) != exact_n.get(k))
-            rec["mismatches"]["exact" + suffix] = f"exact-mode {differs} digests differ between 1 and {n} threads"
-        shares_n = _float_shares(target, entry, rec, suffix, ())
-        coverage_n = _coverage(target, entry, rec, suffix)
+            rec["mismatches"][mismatch_name("exact", threads=True)] = (f"exact-mode {differs} digests differ between 1 "
+                                                                  f"and {n} threads")
+        shares_n = _float_shares(target, entry, rec, True, ())
+        coverage_n = _coverage(target, entry, rec, True)
         if entry.operands:
-            pinned_n = _pinned(target, entry, rec, suffix)
+            pinned_n = _pinned(target, entry, rec, True)
             if pinned_n != rec["pinned"]:
-                rec["mismatches"].setdefault("pinned" + suffix, f"the finding's output differs between 1 and {n} threads")
+                rec["mismatches"].setdefault(mismatch_name("pinned", threads=True),
+                                             f"the finding's output differs between 1 and {n} threads")
     if coverage_n != rec["coverage"]:
-        rec["mismatches"].setdefault("coverage" + suffix,
+        rec["mismatches"].setdefault(mismatch_name("coverage", threads=True),
                                      f"observed coverage differs between 1 and {n} threads")
     rec["threads"] = {"n": n, "bound_share": shares_n}
 
@@ -306,7 +310,7 @@ def run_invalid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
     outcome, error, mismatch = _reject(target, entry, EXACT_DTYPE)
     rec.update(outcome=outcome, error=error)
     if mismatch:
-        rec["mismatches"]["acceptance"] = mismatch
+        rec["mismatches"][mismatch_name("acceptance")] = mismatch
     by_dtype = {}
     for dt in FLOAT_DTYPES:
         if dt == EXACT_DTYPE or dt not in target.dtypes:
@@ -314,7 +318,7 @@ def run_invalid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
         o, e, mm = _reject(target, entry, dt)
         by_dtype[dt] = {"outcome": o, "error": e}
         if mm:
-            rec["mismatches"][f"acceptance_{dt}"] = mm
+            rec["mismatches"][mismatch_name("acceptance", dt)] = mm
     rec["by_dtype"] = by_dtype
 
 
@@ -332,7 +336,7 @@ def run_entry(target: Target, entry: corpus_mod.Entry) -> dict:
         run_invalid(target, entry, rec)
     else:
         run_valid(target, entry, rec)
-    rec["verdict"] = "mismatch" if rec["mismatches"] else "pass"
+    rec["verdict"] = MISMATCH if rec["mismatches"] else PASS
     return rec
 
 
@@ -364,7 +368,7 @@ def snapshot(target: Target, entries: list | None = None, progress=None) -> dict
                      "threads": [1, threads_n()]},
         "summary": {"cases": len(cases), "accepted": count("outcome", "accepted"),
                     "rejected": count("outcome", "rejected"), "unsupported": count("outcome", "unsupported"),
-                    "mismatch": count("verdict", "mismatch"), "seconds": round(seconds, 2)},
+                    "mismatch": count("verdict", MISMATCH), "seconds": round(seconds, 2)},
         "cases": cases,
     }
 

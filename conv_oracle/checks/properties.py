@@ -22,17 +22,20 @@ from ..definition.invalid_calls import InvalidCall
 from ..definition.params import per_dim
 from ..oracle.adjoints import conv_grads, conv_transpose_grads
 from ..oracle.applied import oracle_forward
-from ..targets import Target, execution
+from ..targets import MissingFunction, Target, execution
 from .comparison import (CheckContext, assert_exact, assert_within, comparison_bound, event, precision_hint,
                          suspicious_precision, vacuous_reason)
 from .failure_kinds import FailureKind
 from .isolation import Example, isolated
 from .operands import Operands, exactness, input_copies, output_gradient
+from .verdicts import Verdict
 
 
 class Unsupported(LookupError):
     """The target's capability rules this check out (a dtype or autograd it does not declare):
-    callers skip with the reason, never fail."""
+    callers skip with the reason, never fail. Raised only by :func:`_require`, before the target is
+    called; distinct from :class:`~conv_oracle.targets.MissingFunction` (the target lacks the function),
+    and no property catches LookupError as a whole: a target's own KeyError / IndexError is judged."""
 
 
 def _require(target: Target, dtype: str, autograd: bool = False) -> None:
@@ -71,7 +74,7 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
     __tracebackhide__ = True
     try:
         call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad)
-    except LookupError:
+    except MissingFunction:  # not a verdict; a KeyError / IndexError of the target's own is one (below)
         raise
     except Exception as exc:
         ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device,
@@ -148,7 +151,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
 def _refused(result: dict, reason: str) -> dict:
     """Record an example the check cannot judge: not checkable, never a pass."""
     event("not checkable (refused)")
-    result.update(verdict="not checkable", refused=reason, bound_share=None)
+    result.update(verdict=Verdict.NOT_CHECKABLE, refused=reason, bound_share=None)
     return result
 
 
@@ -436,11 +439,11 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
     rejects = target.capability.rejects
     try:
         got = execution.run(target, case, x, w, b, dtype)
-    except rejects as exc:  # before LookupError: torch's IndexError is one
+    except MissingFunction:  # the target lacks the function: not a verdict (never one of its rejections)
+        raise
+    except rejects as exc:  # a declared rejection may be a LookupError of the target's own (torch's IndexError)
         return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
                 "oracle_error": oracle_error, "path": getattr(exc, "conv_path", None)}
-    except LookupError:  # the target lacks the function: not a verdict
-        raise
     except Exception as exc:
         raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
                           f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "

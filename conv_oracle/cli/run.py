@@ -29,6 +29,7 @@ import sys
 import time
 
 from ..harness import matrix, records as records_mod
+from ..harness.records import JUDGED
 from ..machine import processes
 from ..machine.fingerprint import cpu_info, fingerprint, summary_line
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
@@ -298,7 +299,7 @@ def main(args) -> int:
         _remove_if_empty(os.path.join(out, "runs"))
         raise UsageError("pytest refused the arguments (see the line above)")
     recs, junit = collect(folder)
-    examples = sum(1 for r in recs if r.get("verdict") in ("pass", "fail"))
+    examples = sum(1 for r in recs if r.get("verdict") in JUDGED)
     status = run_status(code, interrupted, examples)
     envs = records_mod.environments(os.path.join(folder, records_mod.RECORDS_FILE))
     meta = {"environment": [summary_line(e) for e in envs] or [summary_line(fingerprint())],

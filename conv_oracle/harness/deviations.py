@@ -284,10 +284,11 @@ def load(path: str) -> list[Deviation]:
         raise DeviationFileError(f"{path}: cannot read the known-deviations file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise DeviationFileError(f"{path}: not valid TOML ({exc})") from None
-    extra = set(data) - {"deviation"}
-    if extra:
-        raise DeviationFileError(f"{path}: only [[deviation]] tables are allowed, found {sorted(extra)}")
-    entries = [_entry(raw, f"{path}: deviation #{i + 1}") for i, raw in enumerate(data.get("deviation", []))]
+    data = dict(data)
+    tables = data.pop("deviation", [])  # the [[deviation]] array of tables; nothing else may be there
+    if data:
+        raise DeviationFileError(f"{path}: only [[deviation]] tables are allowed, found {sorted(data)}")
+    entries = [_entry(raw, f"{path}: deviation #{i + 1}") for i, raw in enumerate(tables)]
     ids = [e.id for e in entries]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:

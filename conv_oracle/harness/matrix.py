@@ -16,6 +16,7 @@ from collections import defaultdict
 from ..definition.errors import ConvConfigError
 from ..machine.kernel_path import LEVEL_NAMES, cpu_isa_levels
 from ..targets.variants import isa_env
+from .records import JUDGED, Verdict
 
 
 def levels_for(spec: str, flags) -> list[str]:
@@ -76,19 +77,19 @@ def fold(records: list[dict]) -> list[dict]:
         return []
     seen = defaultdict(dict)
     for r in records:
-        if r.get("verdict") in ("pass", "fail"):
+        if r.get("verdict") in JUDGED:
             seen[_example_key(r)].setdefault(r.get("target"), []).append(r)
     out = []
     for key, per_target in seen.items():
-        verdicts = {t: ("fail" if any(x["verdict"] == "fail" for x in recs) else "pass")
+        verdicts = {t: (Verdict.FAIL if any(x["verdict"] == Verdict.FAIL for x in recs) else Verdict.PASS)
                     for t, recs in per_target.items()}
-        wrong = [t for t in targets if verdicts.get(t) == "fail"]
+        wrong = [t for t in targets if verdicts.get(t) == Verdict.FAIL]
         if not wrong:
             continue
         first = per_target[wrong[0]][0]
         out.append({"test": key.split(" ", 1)[0], "property": first.get("property"), "dtype": first.get("dtype"),
                     "case": first.get("case"), "wrong_at": wrong,
-                    "right_at": [t for t in targets if verdicts.get(t) == "pass"],
+                    "right_at": [t for t in targets if verdicts.get(t) == Verdict.PASS],
                     "not_reached": [t for t in targets if t not in verdicts],
                     "message": ((first.get("failure") or {}).get("message") or "")[:300]})
     out.sort(key=lambda f: (-len(f["right_at"]), f["test"]))

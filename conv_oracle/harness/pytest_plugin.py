@@ -201,6 +201,7 @@ def record(request):
         devs = _deviations(request.config)
 
         def classify(rec, failed):
+            from .records import Verdict
             ex = _example_scope(prop, target, case, fields, rec)
             if failed:
                 scope = devs.scope(ex)
@@ -208,7 +209,7 @@ def record(request):
                 if hit is None:  # a failure inside an entry's scope but of another kind stays a failure
                     return {"deviations_in_scope": [e.id for e in scope]} if scope else {}
                 _event(f"known deviation: {hit.id}")
-                return {"verdict": "deviation", "deviation": hit.id}  # expected: the property checks on
+                return {"verdict": Verdict.DEVIATION, "deviation": hit.id}  # expected: the property checks on
             scope = devs.scope(ex)
             return {"deviations_in_scope": [e.id for e in scope]} if scope else {}
 
@@ -231,10 +232,11 @@ def _path_event(rec: dict, dtype) -> None:
     """Tag the example for Hypothesis' statistics (``--hypothesis-show-statistics``): the kernel that
     ran it, and whether it was refused or looked suspicious. Tagged here, in the test's process,
     because the property itself may have run in an isolated worker."""
+    from .records import Verdict
     path = rec.get("path") or (rec.get("failure") or {}).get("path")
     if path and path.get("backend"):
         _event(f"backend: {path['backend']} {dtype or ''}".rstrip())
-    if rec.get("verdict") == "not checkable":
+    if rec.get("verdict") == Verdict.NOT_CHECKABLE:
         _event("not checkable (refused)")
     if rec.get("suspicious_precision"):
         _event("suspicious precision (statistical signal, not a failure)")

@@ -12,6 +12,9 @@ Records are streamed: each process appends its records to its own part, ``record
 (``main`` without xdist), one line per example, flushed when the example ends, so a crash, a kill or
 an interrupt loses at most the example in flight. ``reported`` arrives later as a marker line
 (``{"_reported": seq}``). :func:`merge` turns the parts into ``records.jsonl``.
+
+The fields are listed in :class:`Record`; ``verdict`` is a :class:`Verdict` (defined in
+:mod:`conv_oracle.checks.verdicts`, where the properties can reach it, and re-exported here).
 """
 
 from __future__ import annotations
@@ -22,13 +25,66 @@ import json
 import os
 import tempfile
 import time
+from typing import TypedDict
 
 import numpy as np
 
+from ..checks.verdicts import JUDGED, Verdict
 from ..definition.case import Case
 from ..definition.errors import ConvConfigError
 
+__all__ = ["Record", "Verdict", "JUDGED", "Recorder", "RECORDS_FILE", "merge", "load", "environments",
+           "mask_record", "failure_details", "atomic_write", "part_path"]
+
 RECORDS_FILE = "records.jsonl"
+
+
+class Record(TypedDict, total=False):
+    """One checked example, one line of ``records.jsonl`` (the ``environment`` lines are not records).
+
+    Every record has the identity fields (``property`` to ``regimes``), ``valid``, ``verdict``,
+    ``seconds`` and ``worker``; the rest appear where they apply. Readers use ``.get`` for those."""
+
+    # -- what was checked: written by Recorder.example from the test's arguments
+    property: str            # the property: forward_exact, gradient_input, error_parity, output_shape, ...
+    test: str                # the pytest node id of the test that ran it
+    target: str              # the target's name (``torch``, ``torch@isa=avx2``, a module path)
+    op: str                  # ``conv`` or ``conv_transpose``
+    fn: str                  # the function called: conv1d ... conv_transpose3d
+    case: dict               # :meth:`Case.to_dict`: the full configuration
+    regimes: dict            # :meth:`Case.regimes`: tags for the coverage tables
+    dtype: str               # the test's arguments, where it has them
+    mode: str                # operands: ``exact``, ``float`` or ``probe``
+    x_layout: str
+    w_layout: str
+    seed: int                # the operands' seed
+    rule: str                # an invalid call's rule (error parity); such records are never ``valid``
+    # -- geometry (valid configurations)
+    valid: bool              # whether the oracle accepts the configuration
+    untouched: str           # ``skipped_input_pixels`` (conv) or ``bias_only_output_cells`` (transposed)
+    predicted: dict          # :func:`mask_record` of the untouched cells the definition predicts
+    observed: dict           # :func:`mask_record` of those the coverage properties observed
+    # -- the outcome
+    verdict: Verdict         # pass, fail, deviation (a known one, expected) or not checkable
+    refused: str             # not checkable: why no meaningful check exists
+    bound_share: float | None  # the share of the rounding bound used (0.0 exact, None when refused)
+    output_shape: list
+    path: dict               # the kernel path that ran the call (:mod:`conv_oracle.machine.kernel_path`)
+    all_zero: bool           # exact mode with an all-zero expected output (still decisive)
+    probe: str               # a precision probe's format
+    suspicious_precision: dict  # a statistical signal, not a failure
+    poisoned: bool           # the coverage property ran its NaN / Inf half
+    target_error: str        # error parity: what the target raised (``Type: first line``)
+    oracle_error: str        # error parity: the oracle's rule text
+    relaxed: str             # error parity on a rule the target declares relaxed
+    error: str               # fail / deviation: the exception's text
+    failure: dict            # fail / deviation: :func:`failure_details` (message, cells, snippet, kind, path)
+    deviation: str           # deviation: the id of the known deviation that matched
+    deviations_in_scope: list  # pass: the known deviations whose scope held the example
+    # -- bookkeeping
+    seconds: float           # time the example took
+    worker: str              # the process that wrote it (``main``, ``gw0``, ...)
+    reported: bool           # the failing example pytest reported for its test (after shrinking)
 
 
 def _umask() -> int:
@@ -90,7 +146,7 @@ class Recorder:
     as it ends (append + flush). :meth:`write` writes the collected records as one part at once."""
 
     def __init__(self, folder: str | None = None, worker: str = "main"):
-        self.records: list[dict] = []
+        self.records: list[Record] = []
         self.folder, self.worker = folder, worker
         self._stream = None
 
@@ -115,7 +171,7 @@ class Recorder:
         """Wrap one example: yields the record dict to fill; sets ``verdict`` from the outcome.
 
         ``classify(rec, failed)``, if given, returns fields to add before the record is written: for
-        a failed check, ``{'verdict': 'deviation', 'deviation': ID}`` makes it an expected deviation
+        a failed check, ``{'verdict': Verdict.DEVIATION, 'deviation': ID}`` makes it an expected deviation
         (the failure is recorded and not raised)."""
         rec = {"property": prop, "test": nodeid, "target": target, "op": case.op, "fn": case.fn_name,
                "case": case.to_dict(), "regimes": case.regimes(), **fields}
@@ -126,17 +182,17 @@ class Recorder:
         except Exception as exc:
             if _is_control_flow(exc):
                 raise
-            rec["verdict"] = "fail"
+            rec["verdict"] = Verdict.FAIL
             rec["error"] = str(exc)[:4000]
             rec["failure"] = failure_details(exc)
             if rec["failure"].get("path"):
                 rec.setdefault("path", rec["failure"]["path"])
             if classify is not None and isinstance(exc, AssertionError):
                 rec.update(classify(rec, True))
-            if rec["verdict"] == "fail":
+            if rec["verdict"] == Verdict.FAIL:
                 raise
         else:
-            rec.setdefault("verdict", "pass")
+            rec.setdefault("verdict", Verdict.PASS)
             if classify is not None:
                 rec.update(classify(rec, False))
         finally:
@@ -152,7 +208,7 @@ class Recorder:
         """Flag the latest failing record of test ``nodeid`` as the one pytest reported."""
         for seq in range(len(self.records) - 1, -1, -1):
             rec = self.records[seq]
-            if rec.get("test") == nodeid and rec.get("verdict") == "fail":
+            if rec.get("test") == nodeid and rec.get("verdict") == Verdict.FAIL:
                 rec["reported"] = True
                 self._emit({"_reported": seq})
                 return True
@@ -249,7 +305,7 @@ def merge(folder: str) -> int:
     return sum("environment" not in r for r in out)
 
 
-def load(path: str) -> list[dict]:
+def load(path: str) -> list[Record]:
     """The example records of a records file (environment lines left out: :func:`environments`)."""
     with open(path, encoding="utf-8") as fh:
         return [r for r in (json.loads(line) for line in fh if line.strip()) if "environment" not in r]

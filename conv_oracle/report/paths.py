@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.matrix import fold, fold_phrase
+from ..harness.records import JUDGED, Verdict
 from ..machine.kernel_path import describe
 
 OPS = ("conv", "conv_transpose")
@@ -19,7 +20,7 @@ def execution_paths(records: list[dict]) -> dict:
     backends, paths, targets = [], defaultdict(set), []
     for r in records:
         path = r.get("path") or (r.get("failure") or {}).get("path")
-        if not path or r.get("verdict") not in ("pass", "fail"):
+        if not path or r.get("verdict") not in JUDGED:
             continue
         target = r.get("target")
         targets.append(target)
@@ -27,7 +28,7 @@ def execution_paths(records: list[dict]) -> dict:
         backends.append(backend)
         cell = counts[(target, r.get("op"), r.get("dtype"))][backend]
         cell[0] += 1
-        cell[1] += r["verdict"] == "fail"
+        cell[1] += r["verdict"] == Verdict.FAIL
         paths[target].add(describe({**path, "backend": None}).split(", ", 1)[-1])
     backends = sorted(set(backends))
     rows, gaps = [], []
@@ -48,7 +49,7 @@ def known_deviations(records: list[dict]) -> list[dict]:
     that passed; an entry with none covered was not reproduced in this run."""
     rows = defaultdict(lambda: {"matched": 0, "in_scope_passed": 0, "in_scope_failed": 0, "targets": set()})
     for r in records:
-        if r.get("verdict") == "deviation":
+        if r.get("verdict") == Verdict.DEVIATION:
             row = rows[r.get("deviation")]
             row["matched"] += 1
             row["targets"].add(r.get("target"))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..definition.case import Case
 from ..definition.errors import ConvConfigError
 from ..definition.historical import SEED_6X6
+from ..harness.records import Verdict
 
 OPS = ("conv", "conv_transpose")
 LAYOUT_VALUES = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
@@ -105,9 +106,9 @@ def _tally(records) -> dict:
     """Examples, passed, failed; ``deviations``: failing examples a known-deviation entry covers
     (expected, not failures); ``not_checkable``: examples refused because no meaningful bound or
     exact value exists (never counted as passes)."""
-    failed = sum(r.get("verdict") == "fail" for r in records)
-    expected = sum(r.get("verdict") == "deviation" for r in records)
-    refused = sum(r.get("verdict") == "not checkable" for r in records)
+    failed = sum(r.get("verdict") == Verdict.FAIL for r in records)
+    expected = sum(r.get("verdict") == Verdict.DEVIATION for r in records)
+    refused = sum(r.get("verdict") == Verdict.NOT_CHECKABLE for r in records)
     return {"examples": len(records), "passed": len(records) - failed - expected - refused, "failed": failed,
             "deviations": expected, "not_checkable": refused}
 
@@ -131,12 +132,19 @@ def _with_shrinking(records: list[dict]) -> dict:
         key = (r.get("test"), r.get("target"))
         if key in failed_tests:
             shrink += 1
+<<<<<<< HEAD
             shrink_failed += r.get("verdict") == "fail"
         else:
             drawn.append(r)
             if r.get("verdict") == "fail":
                 failed_tests.add(key)
     return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed, "drawn": _tally(drawn)}
+=======
+            shrink_failed += r.get("verdict") == Verdict.FAIL
+        elif r.get("verdict") == Verdict.FAIL:
+            failed_tests.add(key)
+    return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed}
+>>>>>>> contracts
 
 
 def by_property(records: list[dict], targets: list[str]) -> list[dict]:
@@ -159,7 +167,7 @@ def coverage_matrix(records: list[dict], targets: list[str]) -> dict:
         for param in PARAMETERS:
             for value in values_of(param, r):
                 counts[(param.key, value)][col] += 1
-                fails[(param.key, value)][col] += r.get("verdict") == "fail"
+                fails[(param.key, value)][col] += r.get("verdict") == Verdict.FAIL
     params = []
     for param in PARAMETERS:
         seen = {v for (k, v) in counts if k == param.key}
@@ -297,7 +305,7 @@ def failures(records: list[dict], junit_cases: list[dict] | None = None) -> list
     that left no failing record (from JUnit)."""
     groups = defaultdict(list)
     for r in records:
-        if r.get("verdict") == "fail":
+        if r.get("verdict") == Verdict.FAIL:
             groups[(r.get("test", "?"), r.get("target"))].append(r)
     out = []
     for (test, target), recs in groups.items():
@@ -421,7 +429,7 @@ def representative_maps(records: list[dict], limit: int = MAX_MAPS) -> list[dict
                 maps.append(coverage_map(Case.from_dict(r["case"]), title, why))
                 break
     failed_tests, failed_shapes = set(), set()
-    for r in sorted((r for r in pool if r.get("verdict") == "fail"), key=lambda r: not r.get("reported")):
+    for r in sorted((r for r in pool if r.get("verdict") == Verdict.FAIL), key=lambda r: not r.get("reported")):
         k = _geometry_key(r["case"])
         if k not in failed_shapes and r.get("test") not in failed_tests and len(failed_tests) < MAX_FAILING_MAPS:
             failed_shapes.add(k)

@@ -16,6 +16,7 @@ from conv_oracle.checks import properties
 from conv_oracle.checks.operands import exactness, formats_with_bits, make_probe_operands, probe_format
 from conv_oracle.definition.dtypes import FLOAT_DTYPES
 from conv_oracle.definition.dtypes import mantissa_bits
+from conv_oracle.harness.records import Verdict
 from conv_oracle.strategies.historical import pinned
 from conv_oracle.targets.execution import supports
 
@@ -42,7 +43,7 @@ def test_forward_precision_probe(target, record, dtype, case, seed, x_layout, w_
         ops = make_probe_operands(case, policy.claimed, policy.probe, seed) if policy.probe else None
         if ops is None:
             event("probe not checkable")
-            rec.update(verdict="not checkable", refused=policy.reason or "no draw can show the rounding")
+            rec.update(verdict=Verdict.NOT_CHECKABLE, refused=policy.reason or "no draw can show the rounding")
             return
         note(f"operands: {ops!r}")
         event(f"probe {policy.claimed} against {'/'.join(formats_with_bits(mantissa_bits(ops.probe)))}, wide {ops.wide}")

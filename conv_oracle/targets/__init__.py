@@ -13,11 +13,11 @@ import functools
 import importlib
 
 from ..definition.errors import ConvConfigError
-from .base import FUNCTIONS, Target
+from .base import FUNCTIONS, MissingFunction, Target
 from .builtin import BUILTIN
 from .capability import OPTIONS, TORCH_REJECTIONS, Capability
 
-__all__ = ["Target", "Capability", "load_target", "target_from_module", "FUNCTIONS", "BUILTIN", "MODULE_TARGETS",
+__all__ = ["Target", "Capability", "MissingFunction", "load_target", "target_from_module", "FUNCTIONS", "BUILTIN", "MODULE_TARGETS",
            "OPTIONS", "TORCH_REJECTIONS"]
 
 #: built-in names for targets that are modules of this package (their dependencies are optional)

@@ -13,6 +13,13 @@ from .capability import Capability
 FUNCTIONS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
 
+class MissingFunction(LookupError):
+    """The target does not define the function a call needs (a plugged-in module without ``conv3d``):
+    not a verdict on the target. Raised only by :func:`conv_oracle.targets.execution.invoke`; callers
+    check :func:`~conv_oracle.targets.execution.supports` first. Anything else a target raises, a
+    ``KeyError`` or ``IndexError`` (LookupErrors too) included, is the target's own doing and is judged."""
+
+
 @dataclass(repr=False)
 class Target:
     """A convolution implementation under test.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..definition.case import Case
-from .base import Target
+from .base import MissingFunction, Target
 
 #: memory layouts the suite places operands in (see :func:`place`)
 LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
@@ -132,7 +132,7 @@ def invoke(target: Target, case: Case, x, w, b):
             return torch.func.functional_call(module, params, (x,), kwargs)
         fn = target.function(case.fn_name)
         if fn is None:  # callers check supports() first; this is not a target error
-            raise LookupError(f"target {target.name} does not define {case.fn_name}")
+            raise MissingFunction(f"target {target.name} does not define {case.fn_name}")
         return fn(x, w, b, **case.functional_kwargs(), **module_options(case))
 
 

@@ -27,6 +27,8 @@ FAULTS = {
     "mutates_input": ("test_forward_exact and float32", "test_forward_exact"),
     # a narrower accumulator past 512 products: only the wide-reduction test reaches it
     "bf16_accumulator_above_512": ("test_forward_wide_reduction and float32", "test_forward_wide_reduction"),
+    # a LookupError of the target's own is judged, not taken for 'the target lacks this function' (issue 17)
+    "lookup_bug": ("test_forward_exact and float32", "test_forward_exact"),
     # narrow paths (issue 8): a fault on a few percent of one dtype's or one layout's configurations
     "narrow_bf16_transpose_gap": ("test_forward_exact and bfloat16", "test_forward_exact"),
     "narrow_nhwc_bias": ("test_layouts and channels_last and float32", "test_layouts"),
@@ -55,6 +57,8 @@ def test_suite_catches_fault(fault):
         assert "SIGSEGV" in out
     if fault == "mutates_input":
         assert "modified its input in place" in out
+    if fault == "lookup_bug":
+        assert "raised KeyError on a valid configuration" in out, out[-3000:]
     if fault == "uninitialised":  # caught whatever the allocator held: the poisons decide, not luck
         assert "differs between two identical calls: uninitialised memory" in out
 

@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from conv_oracle.harness.records import Verdict
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 PROBE = '''
@@ -74,6 +76,7 @@ def test_merged_records_equal_examples_run_under_two_workers(tmp_path):
     assert len(recs) == len(counted) > 6 * 20
     assert sorted(tokens) == sorted(counted) and len(set(tokens)) == len(tokens)
     assert {r["worker"] for r in recs} == {"gw0", "gw1"}
+    assert {r["verdict"] for r in recs} <= {v.value for v in Verdict}  # as written by the real plugin
     fails = [r for r in recs if r["verdict"] == "fail"]
     assert fails and sum(r.get("reported", False) for r in recs) == 1
     assert sorted(os.listdir(records)) == ["records.jsonl"]  # parts merged and removed, no temporaries

@@ -155,3 +155,30 @@ def test_streamed_records_reach_disk_per_example_and_merge_with_reported(tmp_pat
     recs = R.load(str(tmp_path / "records.jsonl"))
     assert [r.get("reported", False) for r in recs] == [False, True]
     assert all("_seq" not in r and r["worker"] == "gw3" for r in recs)
+
+
+def test_every_verdict_written_is_a_verdict_member(tmp_path):
+    """The writers set members, not strings (the Recorder for pass / fail, the classification for a
+    deviation, the properties' refusal for not checkable); records.jsonl reads back as their values."""
+    from conv_oracle.checks.properties import _refused
+    from conv_oracle.harness.records import Verdict
+    recorder = R.Recorder(str(tmp_path), "main")
+
+    def deviation(rec, failed):
+        return {"verdict": Verdict.DEVIATION, "deviation": "planted"} if failed else {}
+    with recorder.example("forward_exact", "t::pass", "torch", GAPPY_CONV, dtype="float32"):
+        pass
+    with pytest.raises(AssertionError):
+        with recorder.example("forward_exact", "t::fail", "torch", GAPPY_CONV, dtype="float32"):
+            raise planted_failure(GAPPY_CONV)
+    with recorder.example("forward_exact", "t::dev", "torch", GAPPY_CONV, classify=deviation, dtype="float32"):
+        raise planted_failure(GAPPY_CONV)
+    with recorder.example("forward_float", "t::refused", "torch", GAPPY_CONV, dtype="float32") as rec:
+        rec.update(_refused({}, "n*u >= 1"))
+    recorder.close()
+    assert [type(r["verdict"]) for r in recorder.records] == [Verdict] * 4
+    assert [r["verdict"] for r in recorder.records] == list(Verdict)
+    R.merge(str(tmp_path))
+    written = R.load(str(tmp_path / R.RECORDS_FILE))
+    assert [Verdict(r["verdict"]) for r in written] == list(Verdict)
+    assert all(set(r) <= set(R.Record.__annotations__) for r in written)  # the documented fields only

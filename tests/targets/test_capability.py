@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from conv_oracle.checks import properties
+from conv_oracle.checks.operands import make_operands
 from conv_oracle.definition.case import Case
 from conv_oracle.definition.errors import ConvConfigError
 from conv_oracle.definition.invalid_calls import INVALID_RULES
@@ -64,7 +65,7 @@ def test_missing_dtypes_and_autograd_are_reasons_to_skip():
     assert "float64" in t.unsupported("float64")
     assert "autograd" in t.unsupported("float32", autograd=True)
     case = Case("conv", 1, 1, 1, 1, 1, (4,), (2,))
-    ops = conv_oracle.strategies.make_operands(case, "exact", 0)
+    ops = make_operands(case, "exact", 0)
     with pytest.raises(properties.Unsupported, match="autograd"):
         properties.gradients(t, case, ops, "float32", "input")
     with pytest.raises(properties.Unsupported, match="float64"):
@@ -143,7 +144,7 @@ def test_own_options_are_passed_to_the_target_and_named_in_the_snippet(monkeypat
     monkeypatch.setitem(sys.modules, "plugged_options", module)  # snippets look the target up by name
     t = target_from_module(module)
     case = Case("conv", 2, 1, 1, 1, 1, (4, 4), (2, 2), 1, 1, padding_mode="circular")
-    ops = conv_oracle.strategies.make_operands(case, "exact", 0)
+    ops = make_operands(case, "exact", 0)
     with pytest.raises(AssertionError) as info:
         properties.forward(t, case, ops, "float32")
     assert seen and set(seen) == {"circular"}  # (the suite may call twice: uninitialised-memory check)
@@ -191,6 +192,42 @@ def test_index_error_counts_as_a_torch_rejection():
         raise IndexError("Dimension out of range")
     assert properties.error_parity(target_from_module(_module(conv2d=conv2d)), NEG_PAD)["target_error"].startswith(
         "IndexError")
+
+
+def test_a_missing_function_is_not_a_verdict():
+    """The one meaning of MissingFunction: the target lacks the function (here conv1d); the property
+    raises it (not a failure, not a skip for capability)."""
+    from conv_oracle.targets import MissingFunction
+    case = Case("conv", 1, 1, 1, 1, 1, (4,), (2,))
+    ops = make_operands(case, "exact", 0)
+    with pytest.raises(MissingFunction, match="does not define conv1d"):
+        properties.forward(target_from_module(_module()), case, ops, "float32")
+    assert issubclass(MissingFunction, LookupError) and issubclass(properties.Unsupported, LookupError)
+    assert not issubclass(MissingFunction, properties.Unsupported)  # a capability skip is another meaning
+    assert not issubclass(properties.Unsupported, MissingFunction)
+
+
+@pytest.mark.parametrize("error", [KeyError, IndexError])
+def test_a_targets_own_lookup_error_on_a_valid_call_is_a_failure(error):
+    """A KeyError / IndexError from the target's own code is judged like any other exception: the
+    failure names it, the configuration and the snippet."""
+    def conv2d(*args, **kwargs):
+        raise error("tile (2, 2)")
+    case = Case("conv", 2, 1, 1, 1, 1, (4, 4), (2, 2))
+    ops = make_operands(case, "exact", 0)
+    with pytest.raises(AssertionError) as info:
+        properties.forward(target_from_module(_module(conv2d=conv2d)), case, ops, "float32")
+    message = str(info.value)
+    assert f"raised {error.__name__} on a valid configuration" in message
+    assert "Reproduce with target plugged:" in message and "plugged.conv2d(" in message
+
+
+def test_a_key_error_on_an_invalid_call_is_a_wrong_error():
+    """KeyError is not among torch's rejections: raising it on an invalid call is the wrong error."""
+    def conv2d(*args, **kwargs):
+        raise KeyError("padding")
+    with pytest.raises(AssertionError, match="raised KeyError on an invalid configuration"):
+        properties.error_parity(target_from_module(_module(conv2d=conv2d)), NEG_PAD)
 
 
 @pytest.mark.parametrize("name, marker", [("torch", "torch.nn.functional.conv1d("),

@@ -54,7 +54,7 @@ def known_deviations(records: list[dict]) -> list[dict]:
             row["matched"] += 1
             row["targets"].add(r.get("target"))
         for ident in r.get("deviations_in_scope") or []:  # a failure listed here was of another kind
-            rows[ident]["in_scope_failed" if r.get("verdict") == "fail" else "in_scope_passed"] += 1
+            rows[ident]["in_scope_failed" if r.get("verdict") == Verdict.FAIL else "in_scope_passed"] += 1
     return [{"id": k, "matched": v["matched"], "in_scope_passed": v["in_scope_passed"],
              "in_scope_failed": v["in_scope_failed"],
              "targets": sorted(t for t in v["targets"] if t), "reproduced": v["matched"] > 0}

@@ -132,19 +132,12 @@ def _with_shrinking(records: list[dict]) -> dict:
         key = (r.get("test"), r.get("target"))
         if key in failed_tests:
             shrink += 1
-<<<<<<< HEAD
-            shrink_failed += r.get("verdict") == "fail"
+            shrink_failed += r.get("verdict") == Verdict.FAIL
         else:
             drawn.append(r)
-            if r.get("verdict") == "fail":
+            if r.get("verdict") == Verdict.FAIL:
                 failed_tests.add(key)
     return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed, "drawn": _tally(drawn)}
-=======
-            shrink_failed += r.get("verdict") == Verdict.FAIL
-        elif r.get("verdict") == Verdict.FAIL:
-            failed_tests.add(key)
-    return {**tally, "shrinking": shrink, "shrinking_failed": shrink_failed}
->>>>>>> contracts
 
 
 def by_property(records: list[dict], targets: list[str]) -> list[dict]:

@@ -20,6 +20,11 @@ Per valid case:
 * ``verdict`` / ``mismatches``: each property of :mod:`conv_oracle.checks.properties` that disagreed with
   the oracle, with the first lines of its message. A failing property never aborts the snapshot.
 
+Every call of the target runs in its isolated worker (:mod:`conv_oracle.checks.isolation`), at the
+thread count of the pass: a target that crashes or hangs on a case gets that case's record (the
+exact call's crash as ``exact`` in ``mismatches``, the outcome ``rejected`` with the crash as its
+error) and the snapshot goes on.
+
 Per invalid call: rejected (error type and message) or accepted (a mismatch), in float32, and per
 other dtype in ``by_dtype``.
 The main pass runs torch single-threaded; the N-thread pass makes oneDNN pick its parallel kernels.
@@ -39,6 +44,7 @@ import numpy as np
 
 from .. import __version__
 from ..checks import properties
+from ..checks.isolation import Example, isolated
 from ..checks.operands import exact_magnitude, make_operands
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.records import mask_record
@@ -154,31 +160,24 @@ def _check(rec: dict, name: str, fn, *args, **kwargs):
         return None
 
 
-def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool = False):
-    """Accept or reject; on accept, the shape and digests of output and gradients. Returns
-    ``(operands, dtype, exact)``; operands None when rejected."""
+def _call_example(target, case, x, w, b, dtype, x_layout, w_layout, **_) -> Example:
+    return Example(case, x, w, b, dtype, x_layout, w_layout)
+
+
+@isolated(describe=_call_example)
+def exact_call(target: Target, case, x, w, b, dtype: str, x_layout: str, w_layout: str, seed: int, m: int) -> dict:
+    """The exact-mode call and its backward pass, in the target's worker: ``{"rejected": error}``, or
+    the output shape, the digests of operands, output and gradients, and ``backward``: the error the
+    backward pass raised (None when it ran)."""
     import torch
-    case = entry.case
-    m = min(3, exact_magnitude(case, target.exactness_dtype(EXACT_DTYPE), gradients=True))
-    dtype = EXACT_DTYPE if m else "float64"
-    m = m or min(3, exact_magnitude(case, "float64", gradients=True))
-    layout = "expanded" if "expanded" in (entry.x_layout, entry.w_layout) else "contiguous"
-    ops = make_operands(case, "exact", entry.seed, m, layout)
     try:
-        call = execution.run(target, case, ops.x, ops.w, ops.b, dtype, entry.x_layout, entry.w_layout,
-                             requires_grad=True)
+        call = execution.run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad=True)
     except Exception as exc:  # any exception is a rejection; REJECTIONS are the expected kinds
-        if not at_n:
-            rec.update(outcome="rejected", error=error_text(exc))
-        rec["mismatches"][mismatch_name("acceptance", threads=at_n)] = (f"rejected a valid configuration: "
-                                                                        f"{error_text(exc)}")
-        return None, dtype, None
-    if not at_n:
-        rec.update(outcome="accepted", output_shape=list(call.out.shape))
+        return {"rejected": error_text(exc)}
     shape = tuple(call.out.shape)
-    gy = np.random.default_rng(ops.seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as gradients()
-    exact = {"dtype": dtype, "operands": digest(ops.x, ops.w, ops.b, gy),
-             "output": digest(execution.to_numpy(call.out))}
+    gy = np.random.default_rng(seed + 1).integers(-m, m + 1, size=shape).astype(np.float64)  # as gradients()
+    exact = {"dtype": dtype, "operands": digest(x, w, b, gy), "output": digest(execution.to_numpy(call.out))}
+    result = {"shape": list(shape), "exact": exact, "backward": None}
     try:
         execution.backward(target, call.out,
                            torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype))
@@ -186,8 +185,40 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool = 
             if t is not None:
                 exact[f"grad_{wrt}"] = digest(execution.to_numpy(t.grad)) if t.grad is not None else None
     except Exception as exc:
-        rec["mismatches"][mismatch_name("backward", threads=at_n)] = f"raised {error_text(exc)}"
-    return ops, dtype, exact
+        result["backward"] = error_text(exc)
+    return result
+
+
+def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool = False):
+    """Accept or reject; on accept, the shape and digests of output and gradients. Returns
+    ``(operands, dtype, exact)``; operands None when rejected or when the call crashed."""
+    case = entry.case
+    m = min(3, exact_magnitude(case, target.exactness_dtype(EXACT_DTYPE), gradients=True))
+    dtype = EXACT_DTYPE if m else "float64"
+    m = m or min(3, exact_magnitude(case, "float64", gradients=True))
+    layout = "expanded" if "expanded" in (entry.x_layout, entry.w_layout) else "contiguous"
+    ops = make_operands(case, "exact", entry.seed, m, layout)
+    try:
+        got = exact_call(target, case, ops.x, ops.w, ops.b, dtype, entry.x_layout, entry.w_layout, ops.seed, m)
+    except AssertionError as exc:  # isolation: the target crashed, hung or returned uninitialised memory
+        text = first_lines(exc)
+        if not at_n:  # the error: what happened (``crash: [exact_call] the target crashed: ... SIGSEGV ...``)
+            kind = (getattr(exc, "details", None) or {}).get("kind") or "crash"
+            what = next((line for line in text.splitlines() if line.startswith("[")), text.splitlines()[-1])
+            rec.update(outcome="rejected", error=f"{kind}: {what}"[:200])
+        rec["mismatches"][mismatch_name("exact", threads=at_n)] = text
+        return None, dtype, None
+    if "rejected" in got:
+        if not at_n:
+            rec.update(outcome="rejected", error=got["rejected"])
+        rec["mismatches"][mismatch_name("acceptance", threads=at_n)] = (f"rejected a valid configuration: "
+                                                                        f"{got['rejected']}")
+        return None, dtype, None
+    if not at_n:
+        rec.update(outcome="accepted", output_shape=got["shape"])
+    if got["backward"] is not None:
+        rec["mismatches"][mismatch_name("backward", threads=at_n)] = f"raised {got['backward']}"
+    return ops, dtype, got["exact"]
 
 
 def _float_shares(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool, gradient_dtypes) -> dict:
@@ -236,25 +267,37 @@ def _pinned(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool) -> d
     case = entry.case
     x, w = (np.array(a, dtype=np.float64) for a in entry.operands)
     b = np.zeros(case.bias_shape) if case.bias else None
-    mask = case.untouched_mask()
     out = {}
     for dt in FLOAT_DTYPES:
         if dt not in target.dtypes:
             continue
         try:
-            got = execution.to_numpy(execution.run(target, case, x, w, b, dt, entry.x_layout, entry.w_layout).out)
+            got = pinned_call(target, case, x, w, b, dt, entry.x_layout, entry.w_layout)
+        except AssertionError as exc:  # isolation: the target crashed, hung or returned uninitialised memory
+            rec["mismatches"][mismatch_name("pinned", dt, threads=at_n)] = first_lines(exc)
+            out[dt] = None
+            continue
         except Exception as exc:
             rec["mismatches"][mismatch_name("pinned", dt, threads=at_n)] = f"raised {error_text(exc)}"
             out[dt] = None
             continue
-        cells = got[(Ellipsis,) + tuple(np.nonzero(mask))]
-        exact = bool(np.all(cells.view(np.int64) == np.zeros_like(cells).view(np.int64)))
-        if not exact:
-            bad = cells[cells.view(np.int64) != 0]
+        if got["bad"]:
             rec["mismatches"][mismatch_name("pinned", dt, threads=at_n)] = (
-                f"{bad.size} of {cells.size} cells that no input reaches are {bad.flat[0]!r}, not exactly the bias 0")
-        out[dt] = {"output": digest(got), "untouched_exact": exact}
+                f"{got['bad']} of {got['cells']} cells that no input reaches are {got['first_bad']}, "
+                f"not exactly the bias 0")
+        out[dt] = {"output": got["output"], "untouched_exact": not got["bad"]}
     return out
+
+
+@isolated(describe=_call_example)
+def pinned_call(target: Target, case, x, w, b, dtype: str, x_layout: str, w_layout: str) -> dict:
+    """A finding's call, in the target's worker: the output digest and the cells no input reaches
+    (``cells``), how many of them are not exactly the bias 0 (``bad``) and the first such value."""
+    got = execution.to_numpy(execution.run(target, case, x, w, b, dtype, x_layout, w_layout).out)
+    cells = got[(Ellipsis,) + tuple(np.nonzero(case.untouched_mask()))]
+    bad = cells[cells.view(np.int64) != 0]
+    return {"output": digest(got), "cells": int(cells.size), "bad": int(bad.size),
+            "first_bad": repr(bad.flat[0]) if bad.size else None}
 
 
 def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:

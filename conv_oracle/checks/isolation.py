@@ -22,7 +22,9 @@ worker started) before exiting; a server whose process dies gets SIGTERM from th
 whose server dies gets SIGKILL (see :mod:`conv_oracle.machine.processes`).
 
 A target's ``env`` (environment variables read when its library loads, e.g. ``ONEDNN_MAX_CPU_ISA``)
-applies to its worker only; ``threads`` sets the worker's torch thread count. Environment:
+applies to its worker only. Each call runs at the target's ``threads`` when it pins one, else at the
+caller's torch thread count at the time of the call (it travels with the request; the worker sets it
+before the call, so the recorded path names it). Environment:
 ``CONV_ORACLE_ISOLATION=off`` runs properties in-process (for debuggers); ``CONV_ORACLE_CALL_TIMEOUT``
 is the per-call limit in seconds (default 300).
 """
@@ -297,7 +299,8 @@ class Worker:
         # OpenMP threads that spin after each call would take the cores the parent (Hypothesis, the
         # oracle) needs while the worker waits: ~2x slower on 2 cores. Results do not depend on it.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        threads = getattr(target, "threads", None) or _parent_threads()
+        self.threads = getattr(target, "threads", None)
+        threads = self.threads or _parent_threads()
         self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.checks.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
         _send(self.proc.stdin, {"sys_path": list(sys.path), "cwd": os.getcwd(), "threads": threads,
@@ -312,7 +315,8 @@ class Worker:
         """``("ok", value)`` or ``("raise", exc)``; raises _Died with the exit text on a crash or hang."""
         deadline, hung, path = time.monotonic() + timeout, False, None
         try:
-            _send(self.proc.stdin, (fn.__module__, fn.__qualname__, self.target_name, args, kwargs))
+            _send(self.proc.stdin, (fn.__module__, fn.__qualname__, self.target_name,
+                                    self.threads or _parent_threads(), args, kwargs))
             while True:
                 try:
                     reply = _recv(self.proc.stdout.fileno(), None if hung else deadline)
@@ -496,13 +500,13 @@ def _work(hello, requests: int, replies) -> None:
     # each call's execution path goes to the parent before the target runs, so a crash or a hang
     # is recorded with the path it happened on
     execution.on_path = lambda p: _send(replies, ("path", p))
-    if hello["threads"] and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(hello["threads"])
+    _set_threads(hello["threads"])
     while True:
         req = _recv(requests)
         if req is None:
             return
-        module, qualname, target_name, args, kwargs = req
+        module, qualname, target_name, threads, args, kwargs = req
+        _set_threads(threads)
         try:
             fn, describe = _resolve(module, qualname)
             reply = ("ok", twice(fn, load_target(target_name), args, kwargs, describe))
@@ -515,6 +519,13 @@ def _work(hello, requests: int, replies) -> None:
             _send(replies, reply)
         except Exception as exc:  # an unpicklable result
             _send(replies, ("raise", AssertionError(f"the worker could not return the result: {exc}")))
+
+
+def _set_threads(n: int | None) -> None:
+    """torch's thread count in the worker (a request's count: the caller's, or the target's own)."""
+    torch = sys.modules.get("torch")
+    if n and torch is not None and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def _stop_server(signum, frame) -> None:

@@ -1,5 +1,11 @@
-"""Fixtures for the baseline tests: snapshots of the installed torch and of planted targets."""
+"""Fixtures for the baseline tests: snapshots of the installed torch and of planted targets.
 
+A snapshot takes seconds to tens of seconds, so each one a test needs is taken once per test run and
+shared by every test (and every xdist worker) that needs it: stored as a baseline file under the
+run's temporary folder, the first worker to ask takes it while the others wait for the file."""
+
+import contextlib
+import fcntl
 import os
 import sys
 
@@ -11,6 +17,47 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:  # the planted target modules are loaded by name, like users' own targets
     sys.path.insert(0, HERE)
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory):
+    """A folder of this test run shared by its xdist workers (each has its own base temp below it)."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-snapshots"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def _locked(path):
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def shared_snapshot(shared_dir):
+    """``shared_snapshot(key, make)``: the baseline ``make()`` returns, taken once per test run under
+    ``key`` (the first worker to ask takes it; the others read its file) and read back from that file
+    by every caller, so all of them see the same data."""
+    from conv_oracle.baseline import schema
+    cache = {}
+
+    def get(key, make):
+        if key not in cache:
+            path = shared_dir / f"{key}.json"
+            with _locked(path):
+                if not path.exists():
+                    text = schema.dumps(make())
+                    path.with_suffix(".tmp").write_text(text)
+                    path.with_suffix(".tmp").replace(path)
+            cache[key] = schema.load(str(path))
+        return cache[key]
+
+    return get
 
 
 @pytest.fixture(scope="session")
@@ -26,23 +73,16 @@ def two_d_entries(corpus_entries):
 
 
 @pytest.fixture(scope="session")
-def torch_snapshot(corpus_entries):
-    """A snapshot of the installed torch (target ``torch``) over the whole corpus."""
+def torch_snapshot(corpus_entries, shared_snapshot):
+    """A snapshot of the installed torch (target ``torch``) over the whole corpus (taken once per run)."""
     from conv_oracle.baseline.snapshot import snapshot
     from conv_oracle.targets import load_target
-    return snapshot(load_target("torch"), corpus_entries)
+    return shared_snapshot("torch", lambda: snapshot(load_target("torch"), corpus_entries))
 
 
 @pytest.fixture(scope="session")
-def planted(two_d_entries):
-    """``planted(name)``: snapshot of the module target ``name`` over the 2-D corpus (cached)."""
+def planted(two_d_entries, shared_snapshot):
+    """``planted(name)``: snapshot of the module target ``name`` over the 2-D corpus (taken once per run)."""
     from conv_oracle.baseline.snapshot import snapshot
     from conv_oracle.targets import load_target
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            cache[name] = snapshot(load_target(name), two_d_entries)
-        return cache[name]
-
-    return get
+    return lambda name: shared_snapshot(name, lambda: snapshot(load_target(name), two_d_entries))

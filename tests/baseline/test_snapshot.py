@@ -3,6 +3,7 @@
 import numpy as np
 import torch.nn.functional as F
 
+from conv_oracle.baseline import schema
 from conv_oracle.baseline import snapshot as snap_mod
 from conv_oracle.baseline.diff import compare
 from conv_oracle.machine import fingerprint
@@ -17,7 +18,7 @@ ENVIRONMENT = ("torch_version", "torch_git", "torch_cuda", "build", "mkldnn_avai
 
 def test_snapshot_is_deterministic(torch_snapshot, corpus_entries):
     """Two snapshots of the same target in the same environment record identical case results."""
-    again = snap_mod.snapshot(load_target("torch"), corpus_entries)
+    again = schema.loads(schema.dumps(snap_mod.snapshot(load_target("torch"), corpus_entries)))  # as stored, like torch_snapshot
     first_diff = next((a["id"] for a, b in zip(torch_snapshot["cases"], again["cases"]) if a != b), None)
     assert first_diff is None, f"case {first_diff} differs between two snapshots of the same torch"
     assert again["cases"] == torch_snapshot["cases"]

@@ -2,8 +2,10 @@
 
 The end-to-end tests (marked e2e) run a small subset with the dev profile; each takes seconds."""
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -26,6 +28,25 @@ def conv_oracle_run(tmp_path, *args):
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.fixture(scope="module")
+def output_shape_run(tmp_path_factory):
+    """``(folder, proc)``: one complete ``conv-oracle run -n 2 -k test_output_shape --seed 7`` in ``folder``
+    (report in ``folder/out``), run once per test run and shared by the tests that check it, across
+    xdist workers (the first to ask runs it; the others wait for it). Read it; copy it to change it."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "cli-output-shape-run"
+    saved = folder / "proc.json"
+    with open(f"{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            folder.mkdir(exist_ok=True)
+            proc = conv_oracle_run(folder, "-n", "2", "-k", "test_output_shape", "--seed", "7")
+            saved.write_text(json.dumps({"args": proc.args, "returncode": proc.returncode, "stdout": proc.stdout,
+                                         "stderr": proc.stderr}))
+    data = json.loads(saved.read_text())
+    return folder, subprocess.CompletedProcess(data["args"], data["returncode"], data["stdout"], data["stderr"])
+
+
 def run_folder(out, proc):
     """The run folder conv-oracle printed in its first line (it must exist)."""
     first = proc.stdout.splitlines()[0]
@@ -41,9 +62,9 @@ def printed_paths_exist(proc):
 
 
 @pytest.mark.e2e
-def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(tmp_path):
-    out = tmp_path / "out"
-    proc = conv_oracle_run(tmp_path, "-n", "2", "-k", "test_output_shape", "--seed", "7")
+def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(output_shape_run):
+    where, proc = output_shape_run
+    out = where / "out"
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     folder = run_folder(out, proc)
     assert sorted(os.listdir(folder)) == FILES  # no .tmp- leftovers, no record parts
@@ -85,10 +106,11 @@ def test_run_fails_on_a_planted_faulty_target(tmp_path):
 
 
 @pytest.mark.e2e
-def test_run_with_nothing_collected_is_incomplete_and_keeps_latest(tmp_path):
-    out = tmp_path / "out"
-    first = conv_oracle_run(tmp_path, "-k", "test_output_shape")
+def test_run_with_nothing_collected_is_incomplete_and_keeps_latest(output_shape_run, tmp_path):
+    folder, first = output_shape_run
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr
+    out = tmp_path / "out"
+    shutil.copytree(folder / "out", out, symlinks=True)  # the complete run's report (latest: a relative link)
     complete = os.path.realpath(out / "latest")
     proc = conv_oracle_run(tmp_path, "-k", "no_test_is_called_this")
     assert proc.returncode == cli.EXIT_INCOMPLETE

@@ -31,6 +31,7 @@ import time
 from ..harness import matrix, records as records_mod
 from ..machine import processes
 from ..machine.fingerprint import cpu_info, fingerprint, summary_line
+from ..machine.settings import NAMES
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
 PROFILES = ("ci", "dev", "thorough")
@@ -82,7 +83,7 @@ def _child_env() -> dict:
     """The child imports this very copy of conv_oracle first."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
-    env.pop("CONV_ORACLE_RECORDS", None)
+    env.pop(NAMES["records"], None)
     return env
 
 

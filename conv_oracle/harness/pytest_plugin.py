@@ -3,12 +3,12 @@
 pytest loads it through the package's ``pytest11`` entry point, so the options work for
 ``pytest conv_oracle/suite``, ``pytest --pyargs conv_oracle.suite`` and other projects' suites alike. Options:
 
-* ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
-  (default ``torch``). Tests taking a ``target`` fixture run once per target.
+* ``--target NAME`` (repeatable; or the ``targets`` setting, :mod:`conv_oracle.machine.settings`):
+  implementations to check (default ``torch``). Tests taking a ``target`` fixture run once per target.
 * ``--known-deviations FILE`` (repeatable): TOML files of known deviations, scoped by op, dtype,
   backend, ISA level, torch version and configuration (:mod:`conv_oracle.harness.deviations`), applied per
   example on top of the suite's own ``conv_oracle/suite/known_deviations.toml``.
-* ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
+* ``--records DIR`` (or the ``records`` setting): write one JSON record per checked example.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import sys
 
 import pytest
 
+from ..machine.settings import NAMES, SettingsError, settings
+
 SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
 
 
@@ -26,22 +28,27 @@ def pytest_addoption(parser):
     group = parser.getgroup("conv_oracle")
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
-                         "torch-compile, onnxruntime, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
+                         f"torch-compile, onnxruntime, or an importable module path. Env: {NAMES['targets']} "
+                         "(comma separated)")
     group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
                     help="a TOML file of known deviations (repeatable) added to the suite's own "
                          "conv_oracle/suite/known_deviations.toml; format: conv_oracle/harness/deviations.py")
     group.addoption("--strict-deviations", action="store_true", default=False,
                     help="fail the run (exit status 1) when a known deviation whose scope ran was never "
                          "reproduced: for CI of a torch that should have fixed it")
-    group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
-                    help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
+    group.addoption("--records", default=_records_default(), metavar="DIR",
+                    help=f"write per-example records (JSONL) into DIR. Env: {NAMES['records']}")
+
+
+def _records_default() -> str | None:
+    try:
+        return settings().records
+    except SettingsError:  # reported as a usage error when the plugin is configured
+        return None
 
 
 def target_names(config) -> list[str]:
-    names = config.getoption("--target")
-    if not names:
-        env = os.environ.get("CONV_ORACLE_TARGET", "")
-        names = [n.strip() for n in env.split(",") if n.strip()] or ["torch"]
+    names = config.getoption("--target") or settings().targets
     return list(dict.fromkeys(names))
 
 
@@ -64,6 +71,16 @@ def active(config) -> bool:
         result = path.startswith(SUITE_DIR) or SUITE_DIR.startswith(path.rstrip(os.sep) + os.sep)
     config._conv_oracle_active = result
     return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """A malformed setting (:mod:`conv_oracle.machine.settings`) is a one-line usage error before any
+    conftest (which may load a profile) or test module (which may build a strategy) reads it."""
+    try:
+        settings()
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(tryfirst=True)  # before Hypothesis' plugin loads --hypothesis-profile

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import __version__
 from ..checks import properties
-from ..checks.operands import exact_magnitude, make_operands
+from ..checks.operands import exactness, make_operands
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.records import mask_record
 from ..machine import fingerprint as fingerprint_mod
@@ -160,9 +160,9 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, suffix: str =
     ``(operands, dtype, exact)``; operands None when rejected."""
     import torch
     case = entry.case
-    m = min(3, exact_magnitude(case, target.exactness_dtype(EXACT_DTYPE), gradients=True))
+    m = exactness(case, EXACT_DTYPE, target, gradients=True).magnitude
     dtype = EXACT_DTYPE if m else "float64"
-    m = m or min(3, exact_magnitude(case, "float64", gradients=True))
+    m = m or exactness(case, "float64", gradients=True).magnitude
     layout = "expanded" if "expanded" in (entry.x_layout, entry.w_layout) else "contiguous"
     ops = make_operands(case, "exact", entry.seed, m, layout)
     try:

@@ -17,7 +17,8 @@ is built, never read while drawing.
 
 from .cases import LAYOUTS, cases, layouts, tag_regimes
 from .invalid import INVALID_RULE_OPS, INVALID_RULES, InvalidCall, apply_shape_fault, invalid_cases
-from .operands import MANTISSA_BITS, Operands, exact_magnitude, make_operands, operands
+from .operands import MANTISSA_BITS, Exactness, Operands, exact_magnitude, exactness, make_operands, operands
 
-__all__ = ["cases", "layouts", "tag_regimes", "LAYOUTS", "operands", "make_operands", "exact_magnitude", "Operands",
+__all__ = ["cases", "layouts", "tag_regimes", "LAYOUTS", "operands", "make_operands", "exactness", "Exactness",
+           "exact_magnitude", "Operands",
            "MANTISSA_BITS", "invalid_cases", "InvalidCall", "INVALID_RULES", "INVALID_RULE_OPS", "apply_shape_fault"]

@@ -27,7 +27,7 @@ def _skip_unsupported(target, dtype):
 
 def _check(target, record, case, dtype, mode, seed, x_layout, w_layout, prop):
     assume(supports(target, case) is None)  # e.g. a plugged-in module without conv1d / conv3d
-    magnitude = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype)))
+    magnitude = cs.exactness(case, dtype, target).magnitude
     if mode == "exact" and magnitude == 0:
         mode = "float"  # no integer range is exact for this many terms in this dtype
     ops = cs.make_operands(case, mode, seed, magnitude or 1, x_layout if x_layout == "expanded" else "contiguous")

@@ -27,7 +27,7 @@ def test_gradient(target, record, wrt, mode, dtype, case, seed, x_layout, w_layo
     if wrt == "bias" and not case.bias:
         case = case.__class__(**{**case.to_dict(), "bias": True})
     cs.tag_regimes(case, x_layout)
-    m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
+    m = cs.exactness(case, dtype, target, gradients=True).magnitude
     used = mode if m else "float"
     ops = cs.make_operands(case, used, seed, m or 1, x_layout if x_layout == "expanded" else "contiguous")
     with record(f"gradient_{wrt}", target, case, dtype=dtype, mode=used, x_layout=x_layout, w_layout=w_layout,
@@ -53,7 +53,7 @@ def test_gradient_half(target, record, wrt, mode, dtype, case, seed, x_layout, w
         case = case.__class__(**{**case.to_dict(), "bias": True})
     cs.tag_regimes(case, x_layout)
     if mode == "exact":
-        m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
+        m = cs.exactness(case, dtype, target, gradients=True).magnitude
         assume(m > 0)
     else:
         m = 1  # a case whose bound is vacuous is refused by the property and recorded as not checkable

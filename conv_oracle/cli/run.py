@@ -231,13 +231,14 @@ def point_latest(out: str, folder: str) -> str:
 def check_targets(targets: list[str]) -> None:
     """Unknown targets are usage errors; a CUDA target without CUDA is an environment problem."""
     from ..targets import load_target
+    from ..targets.execution import unavailable
     for name in targets:
         try:
             t = load_target(name)
         except ImportError as exc:
             raise EnvironmentProblem(f"--target {name}: {exc}") from None
-        if t.device == "cuda" and not t.functions:
-            raise EnvironmentProblem(f"--target {name}: CUDA is not available on this machine")
+        if unavailable(t):
+            raise EnvironmentProblem(f"--target {name}: {unavailable(t)}")
 
 
 def summary_lines(summary: dict) -> list[str]:

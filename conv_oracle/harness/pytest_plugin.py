@@ -130,13 +130,14 @@ def _check_targets(config) -> None:
     """Every target loads and can run here; otherwise one line and pytest's usage-error status."""
     from ..definition.errors import ConvConfigError
     from ..targets import load_target
+    from ..targets.execution import unavailable
     for name in target_names(config):
         try:
             t = load_target(name)
         except ConvConfigError as exc:
             raise pytest.UsageError(f"--target {name}: {exc.rule}") from None
-        if t.device == "cuda" and not t.functions:
-            raise pytest.UsageError(f"--target {name}: CUDA is not available on this machine (environment)")
+        if unavailable(t):
+            raise pytest.UsageError(f"--target {name}: {unavailable(t)} (environment)")
 
 
 def _remove_stale_parts(folder: str) -> None:
@@ -216,8 +217,9 @@ def target(request):
             t.require_environment()
     except ConvConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
-    if t.device == "cuda" and not t.functions:
-        pytest.skip(f"{t.name}: CUDA is not available on this machine")
+    from ..targets.execution import unavailable
+    if unavailable(t):
+        pytest.skip(f"{t.name}: {unavailable(t)}")
     return t
 
 

@@ -132,13 +132,13 @@ def environment(target: Target) -> dict:
 
 
 def _libraries(config: str) -> dict:
-    """oneDNN and MKL versions from ``torch.__config__.show()`` (None where absent)."""
-    found = {"onednn": None, "mkl": None}
+    """oneDNN (as ``v3.12.0``; parsed by :func:`~conv_oracle.machine.fingerprint.onednn_version`) and MKL
+    versions from ``torch.__config__.show()`` (None where absent)."""
+    onednn = fingerprint_mod.onednn_version(config)
+    found = {"onednn": f"v{onednn}" if onednn else None, "mkl": None}
     for line in config.splitlines():
         line = line.strip(" -")
-        if "MKL-DNN" in line or "oneDNN" in line:
-            found["onednn"] = line.split("(Git")[0].replace("Intel(R) MKL-DNN", "").strip()
-        elif "Math Kernel Library" in line:
+        if "Math Kernel Library" in line:
             found["mkl"] = line.split("Version", 1)[-1].split("for Intel")[0].strip()
     return found
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..definition.case import OPS
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.matrix import fold, fold_phrase
 from ..machine.kernel_path import describe
-
-OPS = ("conv", "conv_transpose")
 
 
 def execution_paths(records: list[dict]) -> dict:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ..definition import geometry
-from ..definition.case import Case
+from ..definition.case import OPS, Case
 from ..machine.settings import settings
 from ..targets.execution import LAYOUTS
 
@@ -87,7 +87,7 @@ def _check_choice(name, value, allowed):
 
 
 def _check_args(op, nd, flags: dict, limits: dict):
-    _check_choice("op", op, ("conv", "conv_transpose"))
+    _check_choice("op", op, OPS)
     _check_choice("nd", nd, (1, 2, 3))
     for name, value in flags.items():
         if not isinstance(value, bool):
@@ -128,7 +128,7 @@ def _cases(draw, op: str | None, nd: int | None, *, padding_modes: bool, output_
     ``output_size``: both need ``nn`` modules, which plain functional targets cannot express.
     ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
     """
-    op = op or draw(st.sampled_from(["conv", "conv_transpose"]))
+    op = op or draw(st.sampled_from(OPS))
     nd = nd or draw(st.sampled_from([1, 2, 2, 3]))
     if nd == 3:
         max_side = max(1, max_side * 2 // 3)

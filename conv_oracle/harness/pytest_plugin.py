@@ -46,7 +46,7 @@ def pytest_addoption(parser):
 def _records_default() -> str | None:
     try:
         return settings().records
-    except SettingsError:  # reported as a usage error when the plugin is configured
+    except SettingsError:  # a usage error already, from pytest_load_initial_conftests
         return None
 
 

@@ -4,6 +4,17 @@ default, see conv_oracle/harness/profiles.py); ``--hypothesis-profile`` still ch
 The differential suite's options, fixtures and profiles come from the plugin
 conv_oracle.harness.pytest_plugin."""
 
+import pytest
+
 from conv_oracle.harness.profiles import load_default
+from conv_oracle.machine import settings
 
 load_default()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """A test that sets a CONV_ORACLE_* variable calls ``settings.reload()``; after it (and after
+    monkeypatch has restored the environment) the settings are read again, so none leak."""
+    yield
+    settings.reload()

@@ -26,7 +26,7 @@ PACKAGE = Path(conv_oracle.__file__).resolve().parent
 LAYERS = {
     "definition": 0,   # what a call is: parameters, geometry, torch's rules, dtypes, cases, invalid calls
     "oracle": 1,       # the numpy reference, and the reference applied to a case
-    "machine": 2,      # fingerprint, supported versions, which kernel path runs a call, process hygiene
+    "machine": 2,      # fingerprint, supported versions, which kernel path runs a call, process hygiene, settings
     "targets": 3,      # the implementations under test; placing tensors and calling them
     "checks": 4,       # operands, comparison, snippets, failure kinds, isolation, the properties
     "harness": 5,      # pytest plugin, records, known deviations, profiles, the ISA matrix

@@ -26,14 +26,13 @@ import json
 from dataclasses import dataclass
 
 from ..definition import geometry
-from ..definition.case import Case
+from ..definition.case import OPS, Case
 from ..definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
 from ..definition.invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
 from ..targets.execution import LAYOUTS
 
 CORPUS_VERSION = 2
 
-OPS = ("conv", "conv_transpose")
 REGIMES = ("<", "=", ">")
 VARIANTS = 4
 KERNELS = (3, 2, 3)  # per spatial axis, so that 2-D and 3-D cases are not square

@@ -45,7 +45,7 @@ import numpy as np
 from .. import __version__
 from ..checks import properties
 from ..checks.isolation import Example, isolated
-from ..checks.operands import exact_magnitude, make_operands
+from ..checks.operands import exactness, make_operands
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.records import mask_record
 from ..machine import fingerprint as fingerprint_mod
@@ -137,13 +137,13 @@ def environment(target: Target) -> dict:
 
 
 def _libraries(config: str) -> dict:
-    """oneDNN and MKL versions from ``torch.__config__.show()`` (None where absent)."""
-    found = {"onednn": None, "mkl": None}
+    """oneDNN (as ``v3.12.0``; parsed by :func:`~conv_oracle.machine.fingerprint.onednn_version`) and MKL
+    versions from ``torch.__config__.show()`` (None where absent)."""
+    onednn = fingerprint_mod.onednn_version(config)
+    found = {"onednn": f"v{onednn}" if onednn else None, "mkl": None}
     for line in config.splitlines():
         line = line.strip(" -")
-        if "MKL-DNN" in line or "oneDNN" in line:
-            found["onednn"] = line.split("(Git")[0].replace("Intel(R) MKL-DNN", "").strip()
-        elif "Math Kernel Library" in line:
+        if "Math Kernel Library" in line:
             found["mkl"] = line.split("Version", 1)[-1].split("for Intel")[0].strip()
     return found
 
@@ -193,9 +193,9 @@ def _exact_run(target: Target, entry: corpus_mod.Entry, rec: dict, at_n: bool = 
     """Accept or reject; on accept, the shape and digests of output and gradients. Returns
     ``(operands, dtype, exact)``; operands None when rejected or when the call crashed."""
     case = entry.case
-    m = min(3, exact_magnitude(case, target.exactness_dtype(EXACT_DTYPE), gradients=True))
+    m = exactness(case, EXACT_DTYPE, target, gradients=True).magnitude
     dtype = EXACT_DTYPE if m else "float64"
-    m = m or min(3, exact_magnitude(case, "float64", gradients=True))
+    m = m or exactness(case, "float64", gradients=True).magnitude
     layout = "expanded" if "expanded" in (entry.x_layout, entry.w_layout) else "contiguous"
     ops = make_operands(case, "exact", entry.seed, m, layout)
     try:

@@ -24,9 +24,9 @@ whose server dies gets SIGKILL (see :mod:`conv_oracle.machine.processes`).
 A target's ``env`` (environment variables read when its library loads, e.g. ``ONEDNN_MAX_CPU_ISA``)
 applies to its worker only. Each call runs at the target's ``threads`` when it pins one, else at the
 caller's torch thread count at the time of the call (it travels with the request; the worker sets it
-before the call, so the recorded path names it). Environment:
-``CONV_ORACLE_ISOLATION=off`` runs properties in-process (for debuggers); ``CONV_ORACLE_CALL_TIMEOUT``
-is the per-call limit in seconds (default 300).
+before the call, so the recorded path names it). Settings (:mod:`conv_oracle.machine.settings`):
+``isolation`` off runs properties in-process (for debuggers); ``call_timeout`` is the per-call limit in
+seconds.
 """
 
 from __future__ import annotations
@@ -50,14 +50,15 @@ import numpy as np
 
 from ..definition.case import Case
 from ..machine import processes
+from ..machine.settings import NAMES, Settings, settings
 from ..oracle.applied import oracle_forward
 from .failure_kinds import FailureKind
 from .operands import Operands, output_gradient
 from .poisons import TUNABLES, next_poison, poisoned
 
-ENV_MODE = "CONV_ORACLE_ISOLATION"
-ENV_TIMEOUT = "CONV_ORACLE_CALL_TIMEOUT"
-DEFAULT_TIMEOUT = 300.0
+ENV_MODE = NAMES["isolation"]
+ENV_TIMEOUT = NAMES["call_timeout"]
+DEFAULT_TIMEOUT = Settings.call_timeout
 #: seconds a fork server gets to stop its worker and exit on SIGTERM before it is killed outright
 STOP_GRACE = 5.0
 UNINITIALISED = "differs between two identical calls: uninitialised memory"
@@ -70,11 +71,11 @@ _in_worker = False
 
 def enabled() -> bool:
     """Whether properties run in workers here (not inside a worker; not switched off)."""
-    return not _in_worker and os.environ.get(ENV_MODE, "on").strip().lower() not in ("off", "0", "no", "false")
+    return not _in_worker and settings().isolation
 
 
 def call_timeout() -> float:
-    return float(os.environ.get(ENV_TIMEOUT, DEFAULT_TIMEOUT))
+    return settings().call_timeout
 
 
 @dataclass

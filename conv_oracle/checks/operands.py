@@ -47,18 +47,25 @@ def forward_terms(case: Case) -> int:
     return (cfg.in_channels // cfg.groups) * math.prod(cfg.kernel_size)
 
 
+GRADIENTS = ("input", "weight", "bias")
+
+
+def gradient_terms(case: Case, wrt: str) -> int:
+    """The most products summed into one cell of the gradient for ``wrt``: ``n`` in its float bound
+    ``gamma_n(u)``, which is vacuous (infinite) once ``n * u >= 1``."""
+    cfg = case.config()
+    return {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
+            "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
+            "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
+
+
 def exact_magnitude(case: Case, dtype: str, gradients: bool = False) -> int:
     """Largest integer ``m`` such that with every operand in ``[-m, m]`` each partial sum (forward,
     and the three gradients if asked) stays below ``2**mantissa``: results are then exact in
     any summation order. 0 when even ``m = 1`` cannot guarantee it."""
-    cfg = case.config()
-    counts = [forward_terms(case) + 1]
+    counts = [forward_terms(case) + 1]  # + 1: a bias, whether or not the case has one
     if gradients:
-        n = cfg.batch
-        taps = math.prod(cfg.kernel_size)
-        counts.append((cfg.out_channels // cfg.groups) * taps * input_copies(cfg))  # grad_input
-        counts.append(n * math.prod(cfg.input_size if case.transposed else cfg.output_size))  # grad_weight
-        counts.append(n * math.prod(cfg.output_size))  # grad_bias
+        counts += [gradient_terms(case, wrt) for wrt in GRADIENTS]
     limit = facts(dtype).exact_integer_limit
     m = math.isqrt(limit // max(counts))
     if not facts(dtype).storage or dtype in ("float16", "bfloat16"):  # the operands themselves must be representable

@@ -11,8 +11,6 @@ coverage properties also attach theirs to the AssertionError they raise (``error
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..definition.case import Case
@@ -27,7 +25,7 @@ from .comparison import (CheckContext, assert_exact, assert_within, comparison_b
                          suspicious_precision, vacuous_reason)
 from .failure_kinds import FailureKind
 from .isolation import Example, isolated
-from .operands import Operands, exactness, input_copies, output_gradient
+from .operands import Operands, exactness, forward_terms, gradient_terms, output_gradient
 from .verdicts import Verdict
 
 
@@ -95,11 +93,6 @@ def _guard_inputs(target: Target, case: Case, dtype: str, call: execution.Call) 
             f"those it was given)", kind=FailureKind.MODIFIED_INPUT)
 
 
-def _terms(case: Case) -> int:
-    cfg = case.config()
-    return (cfg.in_channels // cfg.groups) * math.prod(cfg.kernel_size) + (1 if case.bias else 0)
-
-
 def _bias_abs(case: Case, b) -> np.ndarray | float:
     return 0.0 if b is None else np.abs(b).reshape((-1,) + (1,) * case.nd)
 
@@ -135,7 +128,7 @@ def forward(target: Target, case: Case, ops: Operands, dtype: str, x_layout="con
         result["bound_share"] = 0.0
     else:
         P = oracle_forward(case, np.abs(x), np.abs(w), None)
-        n, precision = _terms(case), target.precision(dtype)
+        n, precision = forward_terms(case) + (1 if case.bias else 0), target.precision(dtype)
         bound = comparison_bound(P, _bias_abs(case, b), n, precision)
         vacuous = vacuous_reason(P, _bias_abs(case, b), n, precision, bound)
         if vacuous:
@@ -317,15 +310,6 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
                 f"weights hold NaN/Inf elsewhere)", cell, expected[cell], got[cell]), **result)
         result["poisoned"] = True
     return result
-
-
-def gradient_terms(case: Case, wrt: str) -> int:
-    """The most products summed into one cell of the gradient for ``wrt``: ``n`` in its float bound
-    ``gamma_n(u)``, which is vacuous (infinite) once ``n * u >= 1``."""
-    cfg = case.config()
-    return {"input": (cfg.out_channels // cfg.groups) * math.prod(cfg.kernel_size) * input_copies(cfg),
-            "weight": cfg.batch * math.prod(cfg.input_size if case.transposed else cfg.output_size),
-            "bias": cfg.batch * math.prod(cfg.output_size)}[wrt]
 
 
 @isolated(describe=_example)

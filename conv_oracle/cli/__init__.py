@@ -18,6 +18,7 @@ import importlib
 import sys
 
 from ..definition.errors import ConvConfigError
+from ..machine.settings import SettingsError, settings
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 
@@ -69,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        settings()  # a malformed setting in the environment: one line, before anything runs
         return int(importlib.import_module(args._module).main(args) or 0)
-    except (ConvConfigError, UsageError) as exc:
+    except (ConvConfigError, UsageError, SettingsError) as exc:
         print(f"conv-oracle {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except EnvironmentProblem as exc:

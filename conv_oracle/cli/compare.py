@@ -15,6 +15,7 @@ from ..baseline.schema import BaselineError, dumps, load
 from ..baseline.snapshot import snapshot
 from ..harness.records import atomic_write
 from ..targets import load_target
+from ..targets.execution import unavailable
 from . import UsageError
 from .snapshot import ensure_writable, require_supported
 
@@ -64,8 +65,8 @@ def main(args) -> int:
         if args.new == CURRENT:
             require_supported()
             target = load_target(args.target or old["target"]["name"])
-            if target.device == "cuda" and not target.functions:
-                raise UsageError(f"target {target.name}: CUDA is not available on this machine")
+            if unavailable(target):
+                raise UsageError(f"target {target.name}: {unavailable(target)}")
             new = snapshot(target)
             new_name = f"current ({target.name}, torch {new['environment']['torch_version']})"
             if args.save:

@@ -14,11 +14,12 @@ import re
 
 import numpy as np
 
+from ..definition import case as case_mod
 from ..definition.case import Case
 from . import UsageError
 from .explanation import compute, render
 
-OPS = {f"{op}{nd}d": (op, nd) for op in ("conv", "conv_transpose") for nd in (1, 2, 3)}
+OPS = {f"{op}{nd}d": (op, nd) for op in case_mod.OPS for nd in (1, 2, 3)}
 PER_DIM = "an int, or one int per spatial dimension separated by ',' or 'x' (2,3 or 2x3)"
 
 

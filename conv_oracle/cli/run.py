@@ -32,6 +32,7 @@ from ..harness import matrix, records as records_mod
 from ..harness.records import JUDGED
 from ..machine import processes
 from ..machine.fingerprint import cpu_info, fingerprint, summary_line
+from ..machine.settings import NAMES
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
 PROFILES = ("ci", "dev", "thorough")
@@ -83,7 +84,7 @@ def _child_env() -> dict:
     """The child imports this very copy of conv_oracle first."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH", "")) if p)
-    env.pop("CONV_ORACLE_RECORDS", None)
+    env.pop(NAMES["records"], None)
     return env
 
 
@@ -231,13 +232,14 @@ def point_latest(out: str, folder: str) -> str:
 def check_targets(targets: list[str]) -> None:
     """Unknown targets are usage errors; a CUDA target without CUDA is an environment problem."""
     from ..targets import load_target
+    from ..targets.execution import unavailable
     for name in targets:
         try:
             t = load_target(name)
         except ImportError as exc:
             raise EnvironmentProblem(f"--target {name}: {exc}") from None
-        if t.device == "cuda" and not t.functions:
-            raise EnvironmentProblem(f"--target {name}: CUDA is not available on this machine")
+        if unavailable(t):
+            raise EnvironmentProblem(f"--target {name}: {unavailable(t)}")
 
 
 def summary_lines(summary: dict) -> list[str]:

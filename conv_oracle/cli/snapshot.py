@@ -10,6 +10,7 @@ from ..baseline.snapshot import baseline_name, snapshot
 from ..harness.records import atomic_write
 from ..machine import compat
 from ..targets import load_target
+from ..targets.execution import unavailable
 from . import UsageError
 
 
@@ -48,8 +49,8 @@ def main(args) -> int:
     ensure_writable(args.out)
     require_supported()
     target = load_target(args.target)
-    if target.device == "cuda" and not target.functions:
-        raise UsageError(f"target {target.name}: CUDA is not available on this machine")
+    if unavailable(target):
+        raise UsageError(f"target {target.name}: {unavailable(target)}")
     snap = snapshot(target)
     try:
         atomic_write(args.out, dumps(snap))

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from . import geometry
-from .case import Case
+from .case import OPS, Case
 from .params import per_dim
 
-BOTH = ("conv", "conv_transpose")
+BOTH = OPS
 
 
 class InvalidCall:

@@ -5,10 +5,10 @@ pytest plugin, or :func:`load_default` in the project's conftest).
 ``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail. Only
 ci and meta are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes
 them; with a derandomized profile the plugin applies the seed to a seeded copy of it).
-Choose with ``--hypothesis-profile NAME`` or ``CONV_ORACLE_PROFILE=NAME``.
+Choose with ``--hypothesis-profile NAME`` or the ``profile`` setting (:mod:`conv_oracle.machine.settings`).
 """
 
-import os
+from ..machine.settings import settings as _settings
 
 CI_EXAMPLES = 60
 _registered = False
@@ -34,7 +34,7 @@ def register_profiles() -> None:
 
 
 def load_default() -> None:
-    """Register the profiles and load ``CONV_ORACLE_PROFILE`` (default ci)."""
+    """Register the profiles and load the ``profile`` setting (default ci)."""
     from hypothesis import settings
     register_profiles()
-    settings.load_profile(os.environ.get("CONV_ORACLE_PROFILE", "ci"))
+    settings.load_profile(_settings().profile)

@@ -3,12 +3,15 @@
 pytest loads it through the package's ``pytest11`` entry point, so the options work for
 ``pytest conv_oracle/suite``, ``pytest --pyargs conv_oracle.suite`` and other projects' suites alike. Options:
 
-* ``--target NAME`` (repeatable; or ``CONV_ORACLE_TARGET=a,b``): implementations to check
-  (default ``torch``). Tests taking a ``target`` fixture run once per target.
+* ``--target NAME`` (repeatable; or the ``targets`` setting, :mod:`conv_oracle.machine.settings`):
+  implementations to check (default ``torch``). Tests taking a ``target`` fixture run once per target.
 * ``--known-deviations FILE`` (repeatable): TOML files of known deviations, scoped by op, dtype,
   backend, ISA level, torch version and configuration (:mod:`conv_oracle.harness.deviations`), applied per
   example on top of the suite's own ``conv_oracle/suite/known_deviations.toml``.
-* ``--records DIR`` (or ``CONV_ORACLE_RECORDS``): write one JSON record per checked example.
+* ``--records DIR`` (or the ``records`` setting): write one JSON record per checked example.
+
+Per-session state (whether the plugin is active, the recorder, the known deviations, the deviation
+tallies) lives on ``config.stash`` under the keys below, never in module globals.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import sys
 
 import pytest
 
+from ..machine.settings import NAMES, SettingsError, settings
+
 SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
 
 
@@ -26,30 +31,49 @@ def pytest_addoption(parser):
     group = parser.getgroup("conv_oracle")
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
-                         "torch-compile, onnxruntime, or an importable module path. Env: CONV_ORACLE_TARGET (comma separated)")
+                         f"torch-compile, onnxruntime, or an importable module path. Env: {NAMES['targets']} "
+                         "(comma separated)")
     group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
                     help="a TOML file of known deviations (repeatable) added to the suite's own "
                          "conv_oracle/suite/known_deviations.toml; format: conv_oracle/harness/deviations.py")
     group.addoption("--strict-deviations", action="store_true", default=False,
                     help="fail the run (exit status 1) when a known deviation whose scope ran was never "
                          "reproduced: for CI of a torch that should have fixed it")
-    group.addoption("--records", default=os.environ.get("CONV_ORACLE_RECORDS"), metavar="DIR",
-                    help="write per-example records (JSONL) into DIR. Env: CONV_ORACLE_RECORDS")
+    group.addoption("--records", default=_records_default(), metavar="DIR",
+                    help=f"write per-example records (JSONL) into DIR. Env: {NAMES['records']}")
+
+
+def _records_default() -> str | None:
+    try:
+        return settings().records
+    except SettingsError:  # a usage error already, from pytest_load_initial_conftests
+        return None
 
 
 def target_names(config) -> list[str]:
-    names = config.getoption("--target")
-    if not names:
-        env = os.environ.get("CONV_ORACLE_TARGET", "")
-        names = [n.strip() for n in env.split(",") if n.strip()] or ["torch"]
+    names = config.getoption("--target") or settings().targets
     return list(dict.fromkeys(names))
+
+
+# ---- per-session state, on config.stash ------------------------------------------------------
+
+#: whether this session runs the suite (:func:`active`)
+ACTIVE = pytest.StashKey[bool]()
+#: the records writer (:func:`_recorder`)
+RECORDER = pytest.StashKey["object"]()
+#: the known deviations in force (:func:`_deviations`)
+DEVIATIONS = pytest.StashKey["object"]()
+#: per deviation id, the in-scope / matched counts already attached to a report
+DEVIATION_SENT = pytest.StashKey["tuple[dict[str, int], dict[str, int]]"]()
+#: per deviation id, [in scope, matched] summed from the "call" reports (on the xdist controller: all workers')
+DEVIATION_TOTALS = pytest.StashKey["dict[str, list[int]]"]()
 
 
 def active(config) -> bool:
     """Whether this session runs the suite: ``--target`` or ``--records`` given, or an argument names
     the suite (or a folder holding it). Otherwise the plugin stays silent: no header, no imports of torch or
     Hypothesis, no thread counts, no warning filters."""
-    cached = getattr(config, "_conv_oracle_active", None)
+    cached = config.stash.get(ACTIVE, None)
     if cached is not None:
         return cached
     result = bool(config.getoption("--target") or config.getoption("--records"))
@@ -62,13 +86,24 @@ def active(config) -> bool:
             continue
         path = os.path.abspath(arg)
         result = path.startswith(SUITE_DIR) or SUITE_DIR.startswith(path.rstrip(os.sep) + os.sep)
-    config._conv_oracle_active = result
+    config.stash[ACTIVE] = result
     return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """A malformed setting (:mod:`conv_oracle.machine.settings`) is a one-line usage error before any
+    conftest (which may load a profile) or test module (which may build a strategy) reads it."""
+    try:
+        settings()
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(tryfirst=True)  # before Hypothesis' plugin loads --hypothesis-profile
 def pytest_configure(config):
     config.addinivalue_line("markers", "differential: a target-vs-oracle property of the conv_oracle suite")
+    config.pluginmanager.register(DeviationTallies(config), "conv_oracle_deviation_tallies")
     if config.getoption("hypothesis_profile", None) or active(config):
         from .profiles import register_profiles
         register_profiles()
@@ -95,13 +130,14 @@ def _check_targets(config) -> None:
     """Every target loads and can run here; otherwise one line and pytest's usage-error status."""
     from ..definition.errors import ConvConfigError
     from ..targets import load_target
+    from ..targets.execution import unavailable
     for name in target_names(config):
         try:
             t = load_target(name)
         except ConvConfigError as exc:
             raise pytest.UsageError(f"--target {name}: {exc.rule}") from None
-        if t.device == "cuda" and not t.functions:
-            raise pytest.UsageError(f"--target {name}: CUDA is not available on this machine (environment)")
+        if unavailable(t):
+            raise pytest.UsageError(f"--target {name}: {unavailable(t)} (environment)")
 
 
 def _remove_stale_parts(folder: str) -> None:
@@ -111,10 +147,10 @@ def _remove_stale_parts(folder: str) -> None:
 
 
 def _recorder(config):
-    rec = getattr(config, "_conv_oracle_recorder", None)
+    rec = config.stash.get(RECORDER, None)
     if rec is None:
         from .records import Recorder
-        rec = config._conv_oracle_recorder = Recorder(config.getoption("--records"), _worker_id(config))
+        rec = config.stash[RECORDER] = Recorder(config.getoption("--records"), _worker_id(config))
     return rec
 
 
@@ -152,8 +188,8 @@ def pytest_report_header(config):
 def pytest_sessionstart(session):
     """Known-deviation tallies start empty; a ``--hypothesis-seed`` applies to a derandomized profile
     too (as a seeded copy of it)."""
-    _DEVIATION_TOTALS.clear()  # one session's tallies (a process may run several, e.g. under pytester)
     config = session.config
+    config.stash[DEVIATION_TOTALS] = {}  # one session's tallies
     if config.getoption("hypothesis_seed", None) is None or "hypothesis" not in sys.modules:
         return
     from hypothesis import settings
@@ -181,8 +217,9 @@ def target(request):
             t.require_environment()
     except ConvConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
-    if t.device == "cuda" and not t.functions:
-        pytest.skip(f"{t.name}: CUDA is not available on this machine")
+    from ..targets.execution import unavailable
+    if unavailable(t):
+        pytest.skip(f"{t.name}: {unavailable(t)}")
     return t
 
 
@@ -246,15 +283,15 @@ def _path_event(rec: dict, dtype) -> None:
 
 def _deviations(config):
     """The entries in force (built-in list plus ``--known-deviations`` files), loaded once per process."""
-    devs = getattr(config, "_conv_oracle_deviations", None)
+    devs = config.stash.get(DEVIATIONS, None)
     if devs is None:
         from .deviations import DeviationFileError, Deviations
         try:
             devs = Deviations.from_files(config.getoption("--known-deviations") or [])
         except DeviationFileError as exc:
             raise pytest.UsageError(str(exc)) from None
-        config._conv_oracle_deviations = devs
-        config._conv_oracle_deviation_sent = ({}, {})
+        config.stash[DEVIATIONS] = devs
+        config.stash[DEVIATION_SENT] = ({}, {})
     return devs
 
 
@@ -283,10 +320,10 @@ def _example_scope(prop, target, case, fields, rec) -> dict:
 
 def _deviation_counts(item) -> None:
     """Attach this test's new in-scope / matched counts to its report (xdist carries them to the controller)."""
-    devs = getattr(item.config, "_conv_oracle_deviations", None)
+    devs = item.config.stash.get(DEVIATIONS, None)
     if devs is None:
         return
-    sent_scope, sent_match = item.config._conv_oracle_deviation_sent
+    sent_scope, sent_match = item.config.stash[DEVIATION_SENT]
     delta = {}
     for e in devs.entries:
         ds = devs.in_scope_counts[e.id] - sent_scope.get(e.id, 0)
@@ -298,34 +335,43 @@ def _deviation_counts(item) -> None:
         item.user_properties.append(("conv_oracle_deviations", delta))
 
 
-def pytest_runtest_logreport(report):
-    if report.when != "call":  # the teardown report carries the item's user_properties again
-        return
-    totals = _DEVIATION_TOTALS
-    for key, value in getattr(report, "user_properties", ()):
-        if key == "conv_oracle_deviations":
-            for ident, (ds, dm) in value.items():
-                t = totals.setdefault(ident, [0, 0])
-                t[0] += ds
-                t[1] += dm
+def _totals(config) -> dict[str, list[int]]:
+    return config.stash.setdefault(DEVIATION_TOTALS, {})
 
 
-_DEVIATION_TOTALS: dict[str, list[int]] = {}
+class DeviationTallies:
+    """Registered per session (as xdist registers its session objects): sums the deviation counts the
+    "call" reports carry (on the xdist controller, every worker's) into ``config.stash``."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":  # the teardown report carries the item's user_properties again
+            return
+        for key, value in getattr(report, "user_properties", ()):
+            if key == "conv_oracle_deviations":
+                totals = _totals(self.config)
+                for ident, (ds, dm) in value.items():
+                    t = totals.setdefault(ident, [0, 0])
+                    t[0] += ds
+                    t[1] += dm
 
 
-def not_reproduced() -> list[str]:
+def not_reproduced(config) -> list[str]:
     """Entries whose scope ran in this session (this process, or the xdist controller) without one match."""
-    return sorted(ident for ident, (scope, matched) in _DEVIATION_TOTALS.items() if scope and not matched)
+    return sorted(ident for ident, (scope, matched) in _totals(config).items() if scope and not matched)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Known deviations that matched, and those whose scope ran without reproducing them (like XPASS)."""
-    devs = getattr(config, "_conv_oracle_deviations", None)
-    if devs is None and not _DEVIATION_TOTALS:
+    devs = config.stash.get(DEVIATIONS, None)
+    totals = _totals(config)
+    if devs is None and not totals:
         return
     entries = {e.id: e for e in (devs.entries if devs else [])}
     lines = []
-    for ident, (scope, matched) in sorted(_DEVIATION_TOTALS.items()):
+    for ident, (scope, matched) in sorted(totals.items()):
         if matched:
             lines.append(f"known deviation {ident}: {matched} of {scope} example(s) in its scope deviated as expected")
         elif scope:
@@ -335,7 +381,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_sep("-", "conv_oracle known deviations")
         for line in lines:
             terminalreporter.write_line(line)
-    missing = not_reproduced()
+    missing = not_reproduced(config)
     if missing:
         strict = config.getoption("--strict-deviations")
         terminalreporter.write_line(
@@ -355,7 +401,7 @@ def pytest_runtest_makereport(item, call):
         _deviation_counts(item)
         report.user_properties = list(item.user_properties)
     if report.when == "call" and report.failed and item.config.getoption("--records"):
-        rec = getattr(item.config, "_conv_oracle_recorder", None)
+        rec = item.config.stash.get(RECORDER, None)
         if rec is not None:
             rec.mark_reported(item.nodeid)
 
@@ -366,10 +412,10 @@ def _worker_id(config) -> str:
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
-    if (config.getoption("--strict-deviations") and not hasattr(config, "workerinput") and not_reproduced()
+    if (config.getoption("--strict-deviations") and not hasattr(config, "workerinput") and not_reproduced(config)
             and session.exitstatus == 0):
         session.exitstatus = 1
-    rec = getattr(config, "_conv_oracle_recorder", None)
+    rec = config.stash.get(RECORDER, None)
     if rec is not None:
         rec.close()
     if "conv_oracle.checks.isolation" in sys.modules:

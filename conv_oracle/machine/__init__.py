@@ -1,1 +1,1 @@
-"""Layer 2, the machine (fingerprint, versions, kernel path, processes): the definition; torch only in functions."""
+"""Layer 2, the machine (fingerprint, versions, kernel path, processes, settings): the definition; torch only in functions."""

@@ -131,10 +131,15 @@ def fingerprint(with_torch: bool = True) -> dict:
     return fp
 
 
+def cap_in(env) -> str:
+    """The oneDNN ISA cap an environment sets: ``ONEDNN_MAX_CPU_ISA``, else its older name
+    ``DNNL_MAX_CPU_ISA``, else ``'ALL'``."""
+    return env.get("ONEDNN_MAX_CPU_ISA") or env.get("DNNL_MAX_CPU_ISA") or "ALL"
+
+
 def isa_cap(fp: dict) -> str:
     """The oneDNN ISA cap in effect ('ALL' when none is set)."""
-    env = fp.get("env", {})
-    return env.get("ONEDNN_MAX_CPU_ISA") or env.get("DNNL_MAX_CPU_ISA") or "ALL"
+    return cap_in(fp.get("env", {}))
 
 
 def hardware_class(fp: dict) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import os
 
+from .fingerprint import cap_in
+
 #: oneDNN's x86 ISA levels (ONEDNN_MAX_CPU_ISA values), lowest first, with the CPU flags each needs
 #: and the ATen CPU capability (ATEN_CPU_CAPABILITY) that matches it
 ISA_LEVELS = (
@@ -59,7 +61,7 @@ def effective_isa(flags, env=None) -> str | None:
     levels = cpu_isa_levels(flags)
     if not levels:
         return None
-    cap = (env.get("ONEDNN_MAX_CPU_ISA") or env.get("DNNL_MAX_CPU_ISA") or "ALL").upper()
+    cap = cap_in(env).upper()
     if cap in LEVEL_NAMES and LEVEL_NAMES.index(cap) < LEVEL_NAMES.index(levels[-1]):
         return cap
     return levels[-1]
@@ -144,7 +146,7 @@ def path(backend: str | None, device: str = "cpu") -> dict:
     out = {"backend": backend, "device": device}
     if device == "cpu":
         out["isa"] = effective_isa(_cpu_flags())
-        out["isa_cap"] = os.environ.get("ONEDNN_MAX_CPU_ISA") or "ALL"
+        out["isa_cap"] = cap_in(os.environ)
         try:
             import torch
             out["aten"] = torch.backends.cpu.get_cpu_capability()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ..definition.case import OPS
 from . import paths, svg
 
 CSS = """
@@ -145,13 +146,13 @@ def _distinct(s: dict) -> str:
     rows = []
     for r in s["distinct"]:
         cells = [_td(r["parameter"])]
-        for op in ("conv", "conv_transpose"):
+        for op in OPS:
             vals = r["values"].get(op, [])
             inner = "".join(f"<code>{_e(v)}</code>" for v in vals) or '<span class="muted">none</span>'
             cells.append(f'<td class="values">{inner}</td>')
         rows.append(cells)
     return ('<h2 id="distinct">Distinct values seen per parameter</h2><p class="muted">Per-dimension arguments '
-            "are listed element by element.</p>" + _table(["parameter", "conv", "conv_transpose"], rows))
+            "are listed element by element.</p>" + _table(["parameter", *OPS], rows))
 
 
 def _bar(share: float) -> str:

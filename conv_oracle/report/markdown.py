@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..definition.case import OPS
 from . import paths
 from .text import ascii_map
 
@@ -87,7 +88,7 @@ def _coverage(s: dict) -> list[str]:
 def _distinct(s: dict) -> list[str]:
     rows = [[r["parameter"], " ".join(f"`{v}`" for v in r["values"].get("conv", [])),
              " ".join(f"`{v}`" for v in r["values"].get("conv_transpose", []))] for r in s["distinct"]]
-    return ["## Distinct values seen per parameter", "", table(["parameter", "conv", "conv_transpose"], rows), ""]
+    return ["## Distinct values seen per parameter", "", table(["parameter", *OPS], rows), ""]
 
 
 def _skips(s: dict) -> list[str]:

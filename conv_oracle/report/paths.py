@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ..definition.case import OPS
 from ..definition.dtypes import FLOAT_DTYPES
 from ..harness.matrix import fold, fold_phrase
 from ..harness.records import JUDGED, Verdict
 from ..machine.kernel_path import describe
-
-OPS = ("conv", "conv_transpose")
 
 
 def execution_paths(records: list[dict]) -> dict:

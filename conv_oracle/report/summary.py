@@ -14,13 +14,12 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from ..definition.case import Case
+from ..definition.case import OPS, Case
 from ..definition.errors import ConvConfigError
 from ..definition.historical import SEED_6X6
 from ..harness.records import Verdict
+from ..targets.execution import LAYOUTS
 
-OPS = ("conv", "conv_transpose")
-LAYOUT_VALUES = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
 MAX_MAPS = 10
 MAX_FAILING_MAPS = 3
 
@@ -48,8 +47,8 @@ PARAMETERS = (
     Parameter("padding_mode", "padding_mode", ("zeros", "reflect", "replicate", "circular")),
     Parameter("dtype", "dtype", ("float32", "float64", "float16", "bfloat16"), on_record=True),
     Parameter("mode", "operands", ("exact", "float"), on_record=True),
-    Parameter("x_layout", "input layout", LAYOUT_VALUES, on_record=True),
-    Parameter("w_layout", "weight layout", LAYOUT_VALUES, on_record=True),
+    Parameter("x_layout", "input layout", LAYOUTS, on_record=True),
+    Parameter("w_layout", "weight layout", LAYOUTS, on_record=True),
     Parameter("dims", "dims", ("1d", "2d", "3d")),
     Parameter("batch", "batch", ("unbatched", "batch1", "batchN")),
     Parameter("bias", "bias", ("no", "yes")),

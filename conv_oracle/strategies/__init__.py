@@ -10,13 +10,15 @@ Hypothesis strategies for convolution property tests (public; import them into y
 * :func:`layouts` draws memory layouts; :func:`invalid_cases` draws one configuration per rule torch
   enforces, with the rule's name.
 
-Sizes are bounded by ``CONV_ORACLE_MAX_SIDE`` (spatial length, default 9), ``CONV_ORACLE_MAX_CHANNELS``
-(channels per group, default 3) and ``CONV_ORACLE_MAX_BATCH`` (default 3).
+Sizes are bounded by the settings ``max_side`` (spatial length), ``max_channels`` (channels per group) and
+``max_batch`` (:mod:`conv_oracle.machine.settings`: environment variables read once), fixed when a strategy
+is built, never read while drawing.
 """
 
 from .cases import LAYOUTS, cases, layouts, tag_regimes
 from .invalid import INVALID_RULE_OPS, INVALID_RULES, InvalidCall, apply_shape_fault, invalid_cases
-from .operands import MANTISSA_BITS, Operands, exact_magnitude, make_operands, operands
+from .operands import MANTISSA_BITS, Exactness, Operands, exact_magnitude, exactness, make_operands, operands
 
-__all__ = ["cases", "layouts", "tag_regimes", "LAYOUTS", "operands", "make_operands", "exact_magnitude", "Operands",
+__all__ = ["cases", "layouts", "tag_regimes", "LAYOUTS", "operands", "make_operands", "exactness", "Exactness",
+           "exact_magnitude", "Operands",
            "MANTISSA_BITS", "invalid_cases", "InvalidCall", "INVALID_RULES", "INVALID_RULE_OPS", "apply_shape_fault"]

@@ -12,18 +12,15 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ..definition import geometry
-from ..definition.case import Case
+from ..definition.case import OPS, Case
+from ..machine.settings import settings
 from ..targets.execution import LAYOUTS
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
 def _limits(max_side, max_channels, max_batch):
-    return (max_side or _env_int("CONV_ORACLE_MAX_SIDE", 9),
-            max_channels or _env_int("CONV_ORACLE_MAX_CHANNELS", 3),
-            max_batch or _env_int("CONV_ORACLE_MAX_BATCH", 3))
+    """The size bounds given, the settings' (:mod:`conv_oracle.machine.settings`) for those not given."""
+    s = settings()
+    return max_side or s.max_side, max_channels or s.max_channels, max_batch or s.max_batch
 
 
 #: per-dimension stride relation to the effective kernel E: ">" (a gap: windows / kernel copies
@@ -90,7 +87,7 @@ def _check_choice(name, value, allowed):
 
 
 def _check_args(op, nd, flags: dict, limits: dict):
-    _check_choice("op", op, ("conv", "conv_transpose"))
+    _check_choice("op", op, OPS)
     _check_choice("nd", nd, (1, 2, 3))
     for name, value in flags.items():
         if not isinstance(value, bool):
@@ -119,6 +116,7 @@ def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool =
     _check_args(op, nd, dict(padding_modes=padding_modes, output_size=output_size, module_only=module_only,
                              untouched=untouched),
                 dict(max_side=max_side, max_channels=max_channels, max_batch=max_batch, min_terms=min_terms))
+    max_side, max_channels, max_batch = _limits(max_side, max_channels, max_batch)  # when built, not drawn
     drawn = _cases(op, nd, padding_modes=padding_modes, output_size=output_size, module_only=module_only,
                    max_side=max_side, max_channels=max_channels, max_batch=max_batch, min_terms=min_terms)
     # a filter, not a construction: about a third of draws have no such cell, well within Hypothesis' budget
@@ -126,17 +124,15 @@ def cases(op: str | None = None, nd: int | None = None, *, padding_modes: bool =
 
 
 @st.composite
-def _cases(draw, op: str | None = None, nd: int | None = None, *, padding_modes: bool = True,
-           output_size: bool = True, module_only: bool = False, max_side: int | None = None,
-           max_channels: int | None = None, max_batch: int | None = None, min_terms: int | None = None) -> Case:
+def _cases(draw, op: str | None, nd: int | None, *, padding_modes: bool, output_size: bool, module_only: bool,
+           max_side: int, max_channels: int, max_batch: int, min_terms: int | None = None) -> Case:
     """Valid cases for ``op`` ('conv' / 'conv_transpose' / None for both) in ``nd`` dims (None: 1-3).
 
     ``padding_modes=False`` keeps ``padding_mode='zeros'`` and ``output_size=False`` never sets
     ``output_size``: both need ``nn`` modules, which plain functional targets cannot express.
     ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
     """
-    max_side, max_channels, max_batch = _limits(max_side, max_channels, max_batch)
-    op = op or draw(st.sampled_from(["conv", "conv_transpose"]))
+    op = op or draw(st.sampled_from(OPS))
     nd = nd or draw(st.sampled_from([1, 2, 2, 3]))
     if nd == 3:
         max_side = max(1, max_side * 2 // 3)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from ..definition.case import OPS
 from ..definition.invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall, apply_shape_fault
 from .cases import cases
 
@@ -32,7 +33,7 @@ def invalid_cases(rule: str | None = None, op: str | None = None) -> st.SearchSt
     """Calls torch must reject, for one rule and operator (or any): see :data:`INVALID_RULES`."""
     if rule is not None and rule not in INVALID_RULES:
         raise InvalidArgument(f"rule={rule!r}: unknown rule; known: {sorted(INVALID_RULES)}")
-    if op is not None and op not in ("conv", "conv_transpose"):
+    if op is not None and op not in OPS:
         raise InvalidArgument(f"op={op!r}: must be None, 'conv' or 'conv_transpose'")
     pairs = [(r, o) for r, o in INVALID_RULE_OPS if (rule is None or r == rule) and (op is None or o == op)]
     if not pairs:

@@ -14,7 +14,7 @@ from ..checks.operands import (MANTISSA_BITS, Exactness, Operands, exact_magnitu
 def operands(draw, case: Case, mode: str = "exact", dtype: str = "float32", layout: str = "contiguous",
              gradients: bool = False) -> Operands:
     """Operands for ``case``. In exact mode, values are integers in ``[-m, m]`` with
-    ``m = min(3, exact_magnitude(case, dtype))``; if no ``m`` keeps ``dtype`` exact, ``float`` values
+    ``m = exactness(case, dtype).magnitude`` (the one policy, :mod:`conv_oracle.checks.operands`); if no ``m`` keeps ``dtype`` exact, ``float`` values
     are drawn instead and ``mode`` says so."""
     if mode == "exact":
         m = exactness(case, dtype, gradients=gradients).magnitude

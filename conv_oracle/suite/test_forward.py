@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from conv_oracle import strategies as cs
 from conv_oracle.checks import properties
+from conv_oracle.definition.case import OPS
 from conv_oracle.definition.dtypes import FLOAT_DTYPES
 from conv_oracle.definition.historical import HISTORICAL_MODULES
 from conv_oracle.strategies.historical import pinned
@@ -27,7 +28,7 @@ def _skip_unsupported(target, dtype):
 
 def _check(target, record, case, dtype, mode, seed, x_layout, w_layout, prop):
     assume(supports(target, case) is None)  # e.g. a plugged-in module without conv1d / conv3d
-    magnitude = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype)))
+    magnitude = cs.exactness(case, dtype, target).magnitude
     if mode == "exact" and magnitude == 0:
         mode = "float"  # no integer range is exact for this many terms in this dtype
     ops = cs.make_operands(case, mode, seed, magnitude or 1, x_layout if x_layout == "expanded" else "contiguous")
@@ -74,7 +75,7 @@ def test_layouts(target, record, layout, dtype, case, seed, other):
 @given(data=st.data())
 def test_dims_and_batch(target, record, nd, batch, data):
     """Every dimensionality with unbatched, single and multi-sample batches."""
-    ops = [op for op in ("conv", "conv_transpose") if target.function(f"{op}{nd}d")]
+    ops = [op for op in OPS if target.function(f"{op}{nd}d")]
     if not ops:
         pytest.skip(f"{target.name} defines neither conv{nd}d nor conv_transpose{nd}d")
     case = data.draw(cs.cases(op=data.draw(st.sampled_from(ops), label="op"), nd=nd, padding_modes=False,

@@ -185,6 +185,14 @@ def to_numpy(t) -> np.ndarray:
     return array
 
 
+def unavailable(target: Target) -> str | None:
+    """Why ``target`` cannot run on this machine at all, or None: a CUDA target without CUDA (the
+    built-in CUDA targets load without functions there)."""
+    if target.device == "cuda" and not target.functions:
+        return "CUDA is not available on this machine"
+    return None
+
+
 def supports(target: Target, case: Case) -> str | None:
     """None if ``target`` can run ``case``; otherwise the reason it cannot."""
     if case.needs_module and not target.modules and not _own_options(target, case):
@@ -192,6 +200,4 @@ def supports(target: Target, case: Case) -> str | None:
         return f"{target.name} does not take {missing} itself (capability options) and runs no torch nn modules"
     if (not case.needs_module or _own_options(target, case)) and target.function(case.fn_name) is None:
         return f"{target.name} does not define {case.fn_name}"
-    if target.device == "cuda" and not target.functions:
-        return "CUDA is not available"
-    return None
+    return unavailable(target)

@@ -35,6 +35,8 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.capi import onnxruntime_pybind11_state as _state
 
+from ..machine.settings import NAMES, settings
+
 DEVICE = "cpu"
 TORCH_KERNELS = False  # no torch convolution kernel runs: torch's known deviations do not apply
 OPSET = 22
@@ -182,7 +184,7 @@ def _has_kernels(dtype: str) -> bool:
     probe = (f"import torch, conv_oracle.targets.onnxruntime as m; t = torch.{dtype}\n"
              "m.conv2d(torch.ones(1, 1, 2, 2, dtype=t), torch.ones(1, 1, 1, 1, dtype=t))\n"
              "m.conv_transpose2d(torch.ones(1, 1, 2, 2, dtype=t), torch.ones(1, 1, 1, 1, dtype=t))")
-    env = dict(os.environ, CONV_ORACLE_ORT_PROBE="1")
+    env = dict(os.environ, **{NAMES["ort_probe"]: "1"})
     return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, timeout=120).returncode == 0
 
 
@@ -192,7 +194,7 @@ REJECTIONS = (_state.Fail, _state.InvalidArgument, _state.RuntimeException, _sta
 
 CAPABILITY = {
     # float32 always; float16 where the build has kernels (the probe's own child skips the probe)
-    "dtypes": ("float32",) + (() if os.environ.get("CONV_ORACLE_ORT_PROBE") or not _has_kernels("float16")
+    "dtypes": ("float32",) + (() if settings().ort_probe or not _has_kernels("float16")
                               else ("float16",)),
     "devices": ("cpu",),
     "autograd": False,

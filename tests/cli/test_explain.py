@@ -10,6 +10,7 @@ import pytest
 from conv_oracle import cli
 from conv_oracle.cli import explain as cmd
 from conv_oracle.cli import UsageError
+from conv_oracle.machine.settings import reload as reload_settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED = ["explain", "conv_transpose2d", "--input", "2x2", "--kernel", "2", "--stride", "4",
@@ -132,6 +133,7 @@ def test_disagreement_is_reported_with_exit_1(monkeypatch, capsys):
 
     monkeypatch.setattr(execution, "run", off_by_one)
     monkeypatch.setenv("CONV_ORACLE_ISOLATION", "off")  # the planted fault lives in this process
+    reload_settings()
     code, out, _ = run(SEED, capsys)
     assert code == 1
     assert "DISAGREE in 36 of 36 cells; first at (0, 0, 0): torch 2.0, oracle 1.0." in out

@@ -68,3 +68,28 @@ def test_plugin_is_quiet_in_an_unrelated_project(tmp_path):
                        env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "conv_oracle" not in r.stdout.replace("plugins: conv_oracle", "")
+
+
+def test_plugin_state_lives_on_the_config_stash():
+    """No module globals: each session's tallies live on its own config.stash (as pytest-xdist keeps
+    its state), summed from the "call" reports only (teardown reports repeat the user_properties)."""
+    from types import SimpleNamespace
+
+    import pytest
+    from conv_oracle.harness import pytest_plugin as plugin
+
+    mutable = [name for name, value in vars(plugin).items()
+               if isinstance(value, (dict, list, set)) and not name.startswith("__") and value is not plugin.NAMES]
+    assert not mutable, mutable
+
+    def report(when, delta):
+        return SimpleNamespace(when=when, user_properties=[("conv_oracle_deviations", delta)])
+
+    first, second = SimpleNamespace(stash=pytest.Stash()), SimpleNamespace(stash=pytest.Stash())
+    tallies = plugin.DeviationTallies(first)
+    tallies.pytest_runtest_logreport(report("call", {"a": [3, 0], "b": [2, 1]}))
+    tallies.pytest_runtest_logreport(report("teardown", {"a": [3, 0], "b": [2, 1]}))
+    tallies.pytest_runtest_logreport(report("call", {"a": [1, 0]}))
+    plugin.DeviationTallies(second).pytest_runtest_logreport(report("call", {"a": [1, 1]}))
+    assert first.stash[plugin.DEVIATION_TOTALS] == {"a": [4, 0], "b": [2, 1]}
+    assert plugin.not_reproduced(first) == ["a"] and plugin.not_reproduced(second) == []

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from conv_oracle import ConvConfigError, strategies as cs
+from conv_oracle.machine.settings import reload as reload_settings
 
 def _sample(strategy, n=400):
     """``n`` derandomized draws (a fixed, reproducible sample)."""
@@ -52,6 +53,7 @@ def test_featured_regime_is_at_least_half():
 def test_sizes_are_bounded(monkeypatch):
     monkeypatch.setenv("CONV_ORACLE_MAX_SIDE", "5")
     monkeypatch.setenv("CONV_ORACLE_MAX_CHANNELS", "2")
+    reload_settings()
     for c in _sample(cs.cases(), 200):
         assert max(c.input_size) <= 5 + max(c.kernel_size) * 3, c  # 'valid' may grow L to the kernel
         assert c.in_channels <= 2 * c.groups and c.out_channels <= 2 * c.groups

@@ -1,0 +1,143 @@
+"""The settings read from the environment: every ``CONV_ORACLE_*`` variable, read here and nowhere else.
+
+:func:`settings` parses them once per process into a frozen :class:`Settings` (one typed field per
+variable, its default, its parse rule) and caches it; :func:`reload` reads them again (tests that
+set variables, and the CLI after it sets one for a child). A variable that is unset or empty (blanks
+only) takes its default; a malformed value raises :class:`SettingsError`, one line naming the
+variable, the value and the rule. Other modules name a variable through :data:`NAMES` (e.g. to set
+it for a child process), never by its literal name.
+
+The variables, their meanings and defaults: :func:`table` (the README's table, checked by a test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+PREFIX = "CONV_ORACLE_"
+
+_TRUE = ("on", "1", "yes", "true")
+_FALSE = ("off", "0", "no", "false")
+
+
+class SettingsError(ValueError):
+    """A malformed ``CONV_ORACLE_*`` value: ``str()`` is one line naming the variable, the value and the rule."""
+
+    def __init__(self, variable: str, value: str, rule: str):
+        self.variable, self.value, self.rule = variable, value, rule
+        super().__init__(f"{variable}={value!r}: must be {rule}")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise ValueError
+    return names
+
+
+def _switch(text: str) -> bool:
+    key = text.lower()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError
+    return value
+
+
+def _setting(variable: str, default, parse: Callable[[str], object], rule: str, meaning: str):
+    return field(default=default, metadata={"variable": PREFIX + variable, "parse": parse, "rule": rule,
+                                            "meaning": meaning})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One field per ``CONV_ORACLE_*`` variable (its metadata: the variable, the parse rule, the meaning)."""
+
+    targets: tuple[str, ...] = _setting(
+        "TARGET", ("torch",), _names, "comma-separated target names, at least one",
+        "targets to check when --target is not given")
+    records: str | None = _setting(
+        "RECORDS", None, str, "a folder", "folder for the per-example records when --records is not given")
+    profile: str = _setting("PROFILE", "ci", str, "a Hypothesis profile name", "the Hypothesis profile loaded by default")
+    isolation: bool = _setting(
+        "ISOLATION", True, _switch, f"one of {', '.join(_TRUE + _FALSE)}",
+        "run properties in supervised worker processes")
+    call_timeout: float = _setting(
+        "CALL_TIMEOUT", 300.0, _seconds, "a positive number of seconds",
+        "seconds one isolated call may take before it counts as a hang")
+    max_side: int = _setting("MAX_SIDE", 9, _positive_int, "a positive integer", "the strategies' largest spatial length")
+    max_channels: int = _setting("MAX_CHANNELS", 3, _positive_int, "a positive integer",
+                                 "the strategies' most channels per group")
+    max_batch: int = _setting("MAX_BATCH", 3, _positive_int, "a positive integer", "the strategies' largest batch")
+    ort_probe: bool = _setting("ORT_PROBE", False, _switch, f"one of {', '.join(_TRUE + _FALSE)}",
+                               "internal: set in the child process that probes ONNX Runtime's kernels")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Parse ``environ`` (default ``os.environ``); unset or blank variables take their defaults."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            variable = f.metadata["variable"]
+            text = environ.get(variable, "").strip()
+            if not text:
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](text)
+            except ValueError:
+                raise SettingsError(variable, environ[variable], f.metadata["rule"]) from None
+        return cls(**values)
+
+
+#: field name -> its environment variable
+NAMES: dict[str, str] = {f.name: f.metadata["variable"] for f in dataclasses.fields(Settings)}
+
+_current: Settings | None = None
+
+
+def settings() -> Settings:
+    """This process's settings, parsed from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = Settings.from_environ()
+    return _current
+
+
+def reload() -> Settings:
+    """Read the environment again (after a test or the CLI changed it) and return the new settings."""
+    global _current
+    _current = None
+    return settings()
+
+
+def table() -> list[tuple[str, str, str]]:
+    """``(variable, meaning, default)`` for each setting, in field order (the README's table)."""
+    out = []
+    for f in dataclasses.fields(Settings):
+        default = f.default
+        if isinstance(default, bool):
+            default = "on" if default else "off"
+        elif isinstance(default, tuple):
+            default = ",".join(default)
+        elif isinstance(default, float) and default.is_integer():
+            default = int(default)
+        out.append((f.metadata["variable"], f.metadata["meaning"], "none" if default is None else str(default)))
+    return out

@@ -23,6 +23,7 @@ DEPTH_TAPS = Case("conv", 3, 1, 3, 1, 1, (1, 1, 5), (2, 2, 1), padding="same", d
 LENGTH_0 = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=1)
 LENGTH_NEG = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=2)
 DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dilation=(1, 0))
+INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
 
 
@@ -71,6 +72,11 @@ PINS = {
         dict(property="forward_exact", op="conv", case=WIDTH_1, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells(None, 1.4e-37)},
+        {"kind": "crash", "cells": []}),
+    "onednn-amx-bf16-transposed-input-grad-width-1": (
+        dict(property="gradient_input", op="conv_transpose", case=INPUT_WIDTH_1, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "uninitialised", "cells": cells(None, 5.0, (0, 2, 0))},
         {"kind": "crash", "cells": []}),
     "onnxruntime-convtranspose-output-padding-between-stride-and-dilation": (
         dict(property="forward_exact", op="conv_transpose", case=ORT, dtype="float32", target="onnxruntime",

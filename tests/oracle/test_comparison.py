@@ -337,3 +337,19 @@ def test_within_ranks_a_nan_bound_cell_first_like_a_zero_bound():
     with pytest.raises(AssertionError) as info:
         C.assert_within(np.zeros(2), np.array([5.0, 2.0]), np.array([1.0, np.nan]), ctx())
     assert [c["index"][0] for c in info.value.details["cells"]] == [1, 0]
+
+
+def test_exact_rejects_a_smaller_value_too():
+    with pytest.raises(AssertionError) as info:
+        C.assert_exact(np.array([1.0, 2.0]), np.array([1.0, 1.5]), ctx())
+    assert info.value.details["cells"] == [{"index": [1], "expected": 2.0, "got": 1.5}]
+
+
+def test_within_ranks_by_the_share_of_the_bound_not_the_error():
+    with pytest.raises(AssertionError) as info:
+        C.assert_within(np.zeros(2), np.array([5.0, 3.0]), np.array([4.0, 1.0]), ctx())
+    assert [c["index"][0] for c in info.value.details["cells"]] == [1, 0]  # 3x before 1.25x
+
+
+def test_within_a_zero_bound_met_exactly_uses_no_share():
+    assert C.assert_within(np.ones(3), np.ones(3), np.zeros(3), ctx()) == 0.0

@@ -353,3 +353,9 @@ def test_within_ranks_by_the_share_of_the_bound_not_the_error():
 
 def test_within_a_zero_bound_met_exactly_uses_no_share():
     assert C.assert_within(np.ones(3), np.ones(3), np.zeros(3), ctx()) == 0.0
+
+
+def test_within_ranks_bounds_below_1_by_their_share_too():
+    with pytest.raises(AssertionError) as info:
+        C.assert_within(np.zeros(2), np.array([1.0, 6.0]), np.array([0.5, 4.0]), ctx())
+    assert [c["index"][0] for c in info.value.details["cells"]] == [0, 1]  # 2x before 1.5x

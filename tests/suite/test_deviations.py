@@ -198,3 +198,192 @@ def test_malformed_user_file_is_a_usage_error(tmp_path):
     path.write_text('[[deviation]]\nid = "x"\nreason = "y"\nbackend = 3\n')
     r = run_suite("-k", "test_bias_only_output_cells and float64", "--known-deviations", str(path))
     assert r.returncode == 4 and "'backend' must be a string" in r.stdout + r.stderr
+
+
+# -- written against surviving mutants of conv_oracle/harness/deviations.py (docs/mutation-testing.md) --
+
+def test_isa_bounds_are_inclusive_and_an_unknown_isa_is_out_of_scope(tmp_path):
+    (e,) = load(tmp_path, 'isa_min = "AVX2"\nisa_max = "AVX512_CORE"')
+    for isa, inside in (("AVX2", True), ("AVX512_CORE", True), ("AVX512_CORE_BF16", False), ("SSE41", False),
+                        (None, False)):
+        assert e.in_scope(example(path={"backend": "MkldnnTranspose", "isa": isa})) is inside, isa
+    (top,) = load(tmp_path, 'isa_max = "AVX512_CORE_BF16"')
+    assert top.in_scope(example(path={"backend": "MkldnnTranspose", "isa": "AVX2"}))
+    assert not top.in_scope(example(path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}))
+
+
+def test_touched_cells_condition_is_the_opposite_of_bias_only(tmp_path):
+    (t,) = load(tmp_path, 'cells = "touched"')
+    bias_only = {"cells": [_cell(0.0, "nan", (0, 0, 1, 3))]}
+    touched = {"cells": [_cell(0.0, "nan", (0, 0, 0, 0))]}
+    both = {"cells": [_cell(0.0, "nan", (0, 0, 0, 0)), _cell(0.0, "nan", (0, 0, 1, 3))]}
+    assert t.covers_failure(example(), touched)
+    assert not t.covers_failure(example(), bias_only) and not t.covers_failure(example(), both)
+    (b,) = load(tmp_path, 'cells = "bias_only"')
+    assert not b.covers_failure(example(), both)
+
+
+def test_cells_condition_needs_cells_and_a_transposed_case(tmp_path):
+    (e,) = load(tmp_path, 'cells = "bias_only"')
+    assert not e.covers_failure(example(), {"kind": "nonfinite", "cells": []})  # of its kind, but no cells
+    assert not e.covers_failure(example(case=None), {"cells": [_cell(0.0, "nan")]})
+    conv = Case("conv", 2, 1, 1, 1, 1, (7, 7), (2, 2), stride=3)  # skipped pixels, but no bias-only cells
+    assert not e.covers_failure(example(case=conv), {"cells": [_cell(0.0, "nan", (0, 0, 1, 1))]})
+
+
+def test_describe_names_the_scope_and_the_link(tmp_path):
+    (e,) = load(tmp_path, 'link = "https://example.org/1"\nop = "conv"\ntorch = ">=2.13"\nisa_min = "AVX2"\n'
+                          'regimes = {output_padding = ["<stride"]}\nwhen = "groups == 1"\ncells = "touched"\n'
+                          'got = "nan"')
+    assert e.describe() == ("e (op conv; kind nonfinite; torch >=2.13; ISA AVX2..; output_padding <stride; "
+                            "when groups == 1; cells touched; got nan): r [https://example.org/1]")
+    (bare,) = load(tmp_path, "")
+    assert bare.describe() == "e (kind nonfinite): r"
+
+
+def test_match_counts_scope_and_matches_per_entry(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text('[[deviation]]\nid = "a"\nreason = "r"\nkind = "crash"\nop = "conv"\n'
+                    '[[deviation]]\nid = "b"\nreason = "r"\nkind = "nonfinite"\n')
+    devs = D.Deviations.from_files([str(path)], builtin=False)
+    nan = {"cells": [_cell(0.0, "nan")]}
+    assert devs.match(example(), nan).id == "b"  # a is out of scope (op conv_transpose)
+    assert devs.match(example(), {"kind": "hang", "cells": []}) is None
+    assert devs.in_scope_counts == {"a": 0, "b": 2} and devs.matched_counts == {"a": 0, "b": 1}
+    a = devs.entries[0]
+    assert devs.match(example(), {"kind": "crash", "cells": []}, in_scope=[a]).id == "a"  # the given scope
+    assert devs.match(example(), nan, in_scope=[]) is None
+    assert devs.in_scope_counts == {"a": 0, "b": 2} and devs.matched_counts == {"a": 1, "b": 1}  # scope given: not recounted
+
+
+def test_an_unknown_kind_is_named_first_of_several(tmp_path):
+    with pytest.raises(D.DeviationFileError, match="kind='segfault' must be one of"):
+        load(tmp_path, "", kind='["crash", "segfault", "boom"]')
+
+
+def test_errors_number_the_entry_from_1(tmp_path):
+    path = tmp_path / "d.toml"
+    path.write_text('[[deviation]]\nid = "a"\nreason = "r"\nkind = "crash"\n[[deviation]]\nid = "b"\nreason = "r"\n')
+    with pytest.raises(D.DeviationFileError, match=r"d.toml: deviation #2 \(b\): 'kind' is required"):
+        D.load(str(path))
+
+
+def test_got_conditions_nonfinite_and_zero(tmp_path):
+    (n,) = load(tmp_path, 'got = "nonfinite"')
+    assert n.covers_failure(example(), {"cells": [_cell(0.0, "nan"), _cell(1.0, "-inf")]})
+    (f,) = load(tmp_path, 'got = "nonfinite"', kind='"wrong_value"')
+    assert not f.covers_failure(example(), {"cells": [_cell(0.0, 2.0)]})
+    (z,) = load(tmp_path, 'got = "zero"', kind='"wrong_value"')
+    assert not z.covers_failure(example(), {"cells": [_cell(3.0, -3.0)]})  # negative is not zero
+    assert z.covers_failure(example(), {"cells": [_cell(3.0, -0.0)]})
+
+
+def test_got_condition_on_an_unreadable_value_does_not_cover(tmp_path):
+    (e,) = load(tmp_path, 'got = "nan"', kind='"wrong_value"')
+    assert not e.covers_failure(example(), {"cells": [_cell(3.0, None)]})  # float(None): TypeError
+    assert not e.covers_failure(example(), {"cells": [_cell(3.0, "garbage")]})  # ValueError
+
+
+def test_output_length_of_transposed_strides_and_padded_convolutions():
+    transposed = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=2)  # (3-1)*2 + 1*(2-1) + 1 = 6
+    assert D._case_vocabulary(transposed)["output_length"] == (6,)
+    padded = Case("conv", 1, 1, 1, 1, 1, (5,), (3,), padding=2)  # (5 + 4 - 2 - 1) // 1 + 1 = 7
+    assert D._case_vocabulary(padded)["output_length"] == (7,)
+
+
+def test_stride_0_has_no_output_length_and_other_conditions_still_apply(tmp_path):
+    stride_0 = Case("conv", 1, 1, 1, 1, 1, (5,), (3,), stride=0)
+    assert D._case_vocabulary(stride_0)["output_length"] == (None,)
+    (e,) = load(tmp_path, 'when = "groups == 1"', kind='"accepted_invalid"')
+    assert e.in_scope(example(op="conv", case=stride_0))
+
+
+def test_an_example_without_torch_kernels_flag_runs_torch_kernels(tmp_path):
+    (e,) = load(tmp_path, 'op = "conv_transpose"')
+    ex = example()
+    del ex["torch_kernels"]
+    assert e.in_scope(ex)
+
+
+def test_an_unconditioned_entry_needs_no_case_but_a_conditioned_one_does(tmp_path):
+    (e,) = load(tmp_path, 'op = "conv_transpose"')
+    assert e.in_scope(example(case=None))
+    (r,) = load(tmp_path, 'regimes = {output_padding = ["<stride"]}')
+    assert r.in_scope(example()) and not r.in_scope(example(case=None))
+    (w,) = load(tmp_path, 'when = "groups == 1"')
+    assert w.in_scope(example()) and not w.in_scope(example(case=None))
+
+
+def test_a_configuration_without_regimes_is_out_of_a_regime_scope(tmp_path):
+    (r,) = load(tmp_path, 'regimes = {output_padding = ["<stride"]}')
+    bad_stride = Case("conv", 1, 1, 1, 1, 1, (5,), (3,), stride=(1, 1))  # two strides for one dimension
+    assert not r.in_scope(example(case=bad_stride))  # no exception either
+
+
+def test_cells_condition_on_an_invalid_configuration_does_not_cover(tmp_path):
+    (e,) = load(tmp_path, 'cells = "bias_only"')
+    dilation_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dilation=(1, 0))
+    assert not e.covers_failure(example(case=dilation_0), {"cells": [_cell(0.0, "nan", (0, 0, 3, 0))]})
+
+
+def test_cells_condition_in_one_and_three_dimensions(tmp_path):
+    (b,) = load(tmp_path, 'cells = "bias_only"')
+    (t,) = load(tmp_path, 'cells = "touched"')
+    one = Case("conv_transpose", 1, 1, 1, 1, 1, (2,), (2,), stride=3, output_padding=1, bias=False)
+    assert one.untouched_mask().tolist() == [False, False, True, False, False, True]
+    bias_only, touched = {"cells": [_cell(0.0, "nan", (0, 0, 2))]}, {"cells": [_cell(0.0, "nan", (0, 0, 1))]}
+    assert b.covers_failure(example(case=one), bias_only) and not b.covers_failure(example(case=one), touched)
+    assert t.covers_failure(example(case=one), touched) and not t.covers_failure(example(case=one), bias_only)
+    three = Case("conv_transpose", 3, 1, 1, 1, 1, (1, 1, 2), (1, 1, 2), stride=(1, 1, 3), output_padding=(0, 0, 1),
+                 bias=False)
+    assert three.untouched_mask()[0, 0, 2] and not three.untouched_mask()[0, 0, 1]
+    assert b.covers_failure(example(case=three), {"cells": [_cell(0.0, "nan", (0, 0, 0, 0, 2))]})
+    assert not b.covers_failure(example(case=three), {"cells": [_cell(0.0, "nan", (0, 0, 0, 0, 1))]})
+
+
+def test_regimes_must_be_lists_and_files_must_be_toml(tmp_path):
+    with pytest.raises(D.DeviationFileError, match="'regimes' must be a table of tag = \\[values\\]"):
+        load(tmp_path, 'regimes = {output_padding = "<stride"}')
+    path = tmp_path / "bad.toml"
+    path.write_text("[[deviation]\nid = ")
+    with pytest.raises(D.DeviationFileError, match="bad.toml: not valid TOML"):
+        D.load(str(path))
+    with pytest.raises(D.DeviationFileError, match="cannot read the known-deviations file"):
+        D.load(str(tmp_path / "missing.toml"))
+
+
+def test_a_condition_that_cannot_be_evaluated_is_out_of_scope(tmp_path):
+    (e,) = load(tmp_path, 'when = "stride[1] == 3"')  # FINDING is 2-d: in scope; a 1-d case has no stride[1]
+    assert e.in_scope(example())
+    assert not e.in_scope(example(case=Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,))))
+
+
+def test_a_when_that_does_not_parse_is_a_file_error(tmp_path):
+    with pytest.raises(D.DeviationFileError, match=r"when='stride >' is not an expression \("):
+        load(tmp_path, 'when = "stride >"')
+
+
+def test_output_length_of_a_transposed_call_uses_every_parameter():
+    # (3-1)*2 - 2*1 + 2*(3-1) + 1 + 1 = 8
+    case = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (3,), stride=2, padding=1, dilation=2, output_padding=1)
+    assert D._case_vocabulary(case)["output_length"] == (8,)
+
+
+def test_a_negative_stride_has_no_output_length():
+    assert D._case_vocabulary(Case("conv", 1, 1, 1, 1, 1, (5,), (3,), stride=-1))["output_length"] == (None,)
+
+
+def test_torch_range_includes_prereleases_inside_it(tmp_path):
+    (e,) = load(tmp_path, 'torch = ">=2.13,<2.15"')
+    assert e.in_scope(example(torch_version="2.14.0.dev20250101+cpu"))
+    assert not e.in_scope(example(torch_version="2.15.0"))
+    assert not e.in_scope(example(torch_version=None))  # an unknown version is "0"
+
+
+def test_an_id_of_the_builtin_list_cannot_be_reused(tmp_path):
+    builtin_id = D.load(D.BUILTIN_FILE)[0].id
+    path = tmp_path / "mine.toml"
+    path.write_text(f'[[deviation]]\nid = "{builtin_id}"\nreason = "r"\nkind = "crash"\n')
+    with pytest.raises(D.DeviationFileError, match="defined twice"):
+        D.Deviations.from_files([str(path)])
+    assert [e.id for e in D.Deviations.from_files([str(path)], builtin=False).entries] == [builtin_id]

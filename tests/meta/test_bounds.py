@@ -25,23 +25,20 @@ def failing_records(folder) -> list[dict]:
     return [r for r in records if "environment" not in r and r.get("verdict") == "fail"]
 
 
-def run_planted(fault: str, tmp_path, selection="test_forward_exact and float32", **env):
+def run_planted(fault: str, tmp_path, monkeypatch, *extra, selection="test_forward_exact and float32", **env):
     """The suite on ``faulty.<fault>`` with records: (completed process, its output, failing records, seconds)."""
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        t0 = time.monotonic()
-        result = run_suite(f"faulty.{fault}", selection, "--records", str(tmp_path / "records"))
-        seconds = time.monotonic() - t0
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    t0 = time.monotonic()
+    result = run_suite(f"faulty.{fault}", selection, "--records", str(tmp_path / "records"), *extra)
+    seconds = time.monotonic() - t0
     out = result.stdout + result.stderr
     assert result.returncode == 1, f"suite did not fail on faulty.{fault} (exit {result.returncode}):\n{out[-3000:]}"
     return result, out, failing_records(tmp_path / "records"), seconds
+
+
+#: no shrinking where it is not the point (the failing example is replayed all the same)
+META = ("--hypothesis-profile", "meta")
 
 
 #: the bound asserted for the planted hang: the first hang waits 20 s, the next ones 5 s each until
@@ -50,8 +47,9 @@ HANG_ENV = {"CONV_ORACLE_CALL_TIMEOUT": "20", "CONV_ORACLE_HANG_TIMEOUT": "5", "
 HANG_BOUND_S = 90
 
 
-def test_a_hang_on_a_family_of_configurations_is_found_shrunk_and_bounded(tmp_path):
-    _, out, failed, seconds = run_planted("hang_stride_gt_kernel", tmp_path, **HANG_ENV)
+def test_a_hang_on_a_family_of_configurations_is_found_shrunk_and_bounded(tmp_path, monkeypatch):
+    """The default profile (ci: shrinking included), so the bound holds while Hypothesis shrinks."""
+    _, out, failed, seconds = run_planted("hang_stride_gt_kernel", tmp_path, monkeypatch, **HANG_ENV)
     assert seconds < HANG_BOUND_S, f"the hanging run took {seconds:.0f} s (bound {HANG_BOUND_S} s)"
     assert failed and {r["failure"]["kind"] for r in failed} == {"hang"}, [r["failure"]["kind"] for r in failed]
     assert "did not return within 20 s" in failed[0]["failure"]["message"]  # the first: the full timeout
@@ -66,29 +64,61 @@ def test_a_hang_on_a_family_of_configurations_is_found_shrunk_and_bounded(tmp_pa
     assert "Reproduce with target faulty.hang_stride_gt_kernel:" in out
 
 
-def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(tmp_path):
-    _, out, failed, _ = run_planted("disables_mkldnn", tmp_path)
+def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(tmp_path, monkeypatch):
+    _, out, failed, _ = run_planted("disables_mkldnn", tmp_path, monkeypatch, *META)
     assert failed and {r["failure"]["kind"] for r in failed} == {"state_changed"}, [r["failure"] for r in failed]
     assert "mkldnn enabled: True -> False" in out
     assert "uninitialised memory" not in out  # the state is checked before the two runs are compared
-    # each failing example ran in a fresh fork: its first call changed the state again (a worker kept
-    # in the changed state would pass its later examples with oneDNN off, and shrinking would stop)
+    # the replay of the failing example ran in a fresh fork: its first call changed the state again (a
+    # worker kept in the changed state would pass it with oneDNN off: Hypothesis would call it flaky)
     assert len(failed) > 1
     assert "Reproduce with target faulty.disables_mkldnn:" in out
 
 
-def test_a_leak_is_reported_with_the_workers_memory(tmp_path):
-    _, out, failed, _ = run_planted("leaks_memory", tmp_path)
+def test_a_leak_is_reported_with_the_workers_memory(tmp_path, monkeypatch):
+    _, out, failed, _ = run_planted("leaks_memory", tmp_path, monkeypatch, *META)
     assert failed and {r["failure"]["kind"] for r in failed} == {"memory"}, [r["failure"] for r in failed]
     assert "a leak" in out and "MiB per call" in out
     rss = [r["failure"].get("worker_rss_growth_mb") for r in failed]
     assert all(g is not None and g > 50 for g in rss), rss  # 4 MiB per conv2d call, two calls per example
 
 
-def test_an_allocation_past_the_workers_cap_is_a_memory_failure(tmp_path):
-    _, out, failed, _ = run_planted("allocates_past_limit", tmp_path, CONV_ORACLE_WORKER_MEMORY_MB="4096")
+def test_an_allocation_past_the_workers_cap_is_a_memory_failure(tmp_path, monkeypatch):
+    """A 512 MiB cap (a worker with torch loaded holds about 230 MiB of data): the 1 GiB buffer fails,
+    as kind memory (that the cap refused it, not the machine: test_the_cap_refuses_what_the_machine_allows)."""
+    _, out, failed, _ = run_planted("allocates_past_limit", tmp_path, monkeypatch, *META,
+                                    CONV_ORACLE_WORKER_MEMORY_MB="512")
     assert failed and {r["failure"]["kind"] for r in failed} == {"memory"}, [r["failure"] for r in failed]
     assert "an allocation failed" in out and "CONV_ORACLE_WORKER_MEMORY_MB" in out
+
+
+CAP_PROBE = """
+import sys, torch
+from conv_oracle.machine import processes
+if sys.argv[1] != "0":
+    assert processes.limit_memory(float(sys.argv[1]))
+try:
+    torch.empty(1 << 28, dtype=torch.float32)  # 1 GiB, reserved, not written
+except RuntimeError as exc:
+    print("refused:", exc)
+else:
+    print("allocated")
+print(torch.nn.functional.conv2d(torch.ones(1, 2, 8, 8), torch.ones(3, 2, 3, 3)).sum().item())
+"""
+
+
+def test_the_cap_refuses_what_the_machine_allows():
+    """The 1 GiB reservation passes without a cap and fails under 512 MiB; torch still runs a
+    convolution under the cap, and under the default one (8 GiB)."""
+    import subprocess
+    import sys
+    runs = {cap: subprocess.run([sys.executable, "-c", CAP_PROBE, cap], capture_output=True, text=True, timeout=120)
+            for cap in ("0", "512", str(bounds.DEFAULT_MEMORY_MB))}
+    for cap, run in runs.items():
+        assert run.returncode == 0 and run.stdout.splitlines()[-1] == "1944.0", (cap, run.stdout, run.stderr)
+    assert runs["0"].stdout.startswith("allocated") and runs[str(bounds.DEFAULT_MEMORY_MB)].stdout.startswith("allocated")
+    assert runs["512"].stdout.startswith("refused:") and "allocate" in runs["512"].stdout
+    assert bounds.allocation_failure(RuntimeError(runs["512"].stdout)) is not None  # recognised as such
 
 
 # ---- the pieces -------------------------------------------------------------------------------

@@ -34,7 +34,10 @@ def snapshot() -> dict:
 
 
 def changes(before: dict, after: dict) -> list[str]:
-    """What differs, one ``"label: old -> new"`` each (``"mkldnn enabled: True -> False"``)."""
+    """What differs, one ``"label: old -> new"`` each (``"mkldnn enabled: True -> False"``); nothing
+    when either side was read before torch was imported (a call that imports torch changes nothing)."""
+    if not before or not after:
+        return []
     return [f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in sorted(set(before) | set(after))
             if before.get(k) != after.get(k)]
 

@@ -20,8 +20,8 @@ Memory (per worker): the worker's data is capped at ``CONV_ORACLE_WORKER_MEMORY_
 worker is replaced. The worker's resident memory is read after every call (:class:`RssWatch`) and
 recorded (``worker_rss_mb``, ``worker_rss_growth_mb``: since its first call); a leak is a failure of
 kind ``memory``: across the last ``CONV_ORACLE_LEAK_WINDOW`` calls (default 20) the worker grew by more
-than ``CONV_ORACLE_LEAK_MB_PER_CALL`` (default 1) MiB per call, in steps of that size in at least a
-quarter of them, the current call one of those steps (a single large allocation kept as the
+than ``CONV_ORACLE_LEAK_MB_PER_CALL`` (default 2) MiB per call, in steps of that size in at least
+half of them, the current call one of those steps (a single large allocation kept as the
 allocator's high-water mark is one step, not a trend; the call blamed is one that grows). A leak
 does not replace the worker: it is a trend over calls, and a fresh worker would pass the replay
 Hypothesis makes of the failing example (a leaking worker ends at its cap, and is replaced then).
@@ -43,7 +43,7 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_HANG_TIMEOUT = 10.0
 DEFAULT_HANG_BUDGET = 600.0
 DEFAULT_MEMORY_MB = 8192.0
-DEFAULT_LEAK_RATE = 1.0
+DEFAULT_LEAK_RATE = 2.0
 DEFAULT_LEAK_WINDOW = 20
 
 
@@ -154,7 +154,7 @@ class RssWatch:
         steps = [b - a for a, b in zip(recent, recent[1:])]
         growth = recent[-1] - recent[0]
         big = sum(s >= self.rate for s in steps)
-        if steps[-1] >= self.rate and growth > self.rate * self.window and 4 * big >= self.window:
+        if steps[-1] >= self.rate and growth > self.rate * self.window and 2 * big >= self.window:
             return (f"the worker's resident memory grew by {growth:.1f} MiB over its last {self.window} calls "
                     f"({growth / self.window:.2f} MiB per call, above {self.rate:g}; {big} of them grew it by "
                     f"{self.rate:g} MiB or more, this one by {steps[-1]:.1f} MiB): a leak "

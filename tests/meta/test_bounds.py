@@ -141,7 +141,7 @@ def test_hang_budget_limits():
 
 
 def test_leak_watch_flags_a_trend_not_a_step():
-    leak = bounds.RssWatch(rate_mb=1.0, window=20)
+    leak = bounds.RssWatch(rate_mb=2.0, window=20)
     found = [leak.add(200.0 + 8.0 * i) for i in range(40)]
     assert not any(found[:20]) and all(found[20:])  # from the first full window on
     step = bounds.RssWatch(rate_mb=1.0, window=20)  # one large block kept as the high-water mark

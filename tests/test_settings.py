@@ -19,7 +19,8 @@ PACKAGE = Path(conv_oracle.__file__).resolve().parent
 ROOT = PACKAGE.parent
 
 DEFAULTS = {"targets": ("torch",), "records": None, "profile": "ci", "isolation": True, "call_timeout": 300.0,
-            "max_side": 9, "max_channels": 3, "max_batch": 3, "ort_probe": False}
+            "hang_timeout": 10.0, "hang_budget": 600.0, "worker_memory_mb": 8192.0, "leak_mb_per_call": 2.0,
+            "leak_window": 20, "max_side": 9, "max_channels": 3, "max_batch": 3, "ort_probe": False}
 
 
 def test_defaults():
@@ -44,6 +45,8 @@ def test_every_field_has_one_variable_of_its_own():
     ("call_timeout", "2.5", 2.5), ("call_timeout", "60", 60.0),
     ("max_side", "5", 5), ("max_channels", " 160 ", 160), ("max_batch", "1", 1),
     ("ort_probe", "1", True), ("ort_probe", "off", False),
+    ("hang_timeout", "5", 5.0), ("hang_budget", "30", 30.0), ("worker_memory_mb", "0", 0.0),
+    ("worker_memory_mb", "512", 512.0), ("leak_mb_per_call", "0.5", 0.5), ("leak_window", "7", 7),
 ])
 def test_parse(field, text, value):
     parsed = Settings.from_environ({NAMES[field]: text})
@@ -70,6 +73,10 @@ def test_unset_or_blank_is_the_default(field, text):
     ("max_channels", "0", "a positive integer"),
     ("max_batch", "-3", "a positive integer"),
     ("ort_probe", "2", "one of on, 1, yes, true, off, 0, no, false"),
+    ("hang_budget", "0", "a positive number of seconds"),
+    ("worker_memory_mb", "-1", "a number of MiB, 0 for no cap"),
+    ("leak_mb_per_call", "none", "a positive number of MiB"),
+    ("leak_window", "0", "a positive integer"),
 ])
 def test_malformed_value_is_one_line_naming_variable_value_and_rule(field, text, rule):
     with pytest.raises(SettingsError) as info:

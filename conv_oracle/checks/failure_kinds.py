@@ -10,12 +10,18 @@ Values (the identifiers used in records and in known-deviation files):
 ``finite``             a finite value where the definition gives NaN or Inf
 ``wrong_shape``        the output's shape or dtype differs
 ``crash``              the target's process died (a signal, an abort)
-``hang``               the call did not return within the timeout
+``hang``               the call did not return within its limit (the timeout; a shorter one once
+                       its test hung, or the process's hang budget was spent: :mod:`.bounds`)
 ``uninitialised``      two identical calls under different heap poisons differ
 ``accepted_invalid``   an invalid configuration was accepted
 ``rejected_valid``     a legal input was rejected (an exception on a valid configuration)
 ``wrong_error``        an invalid configuration was rejected with an exception the target does not declare
 ``modified_input``     the target wrote one of its operands (input, weight, bias)
+``state_changed``      the call changed the process's torch state (threads, oneDNN on/off, CPU
+                       capability, TF32 flags, default dtype, grad mode); the worker is replaced
+``memory``             an allocation failed at the worker's memory limit (or the worker died
+                       there), or the worker's resident memory grew past the bound per call
+                       across a window of calls (a leak)
 =====================  =====================================================================
 """
 
@@ -37,6 +43,8 @@ class FailureKind(str, Enum):
     REJECTED_VALID = "rejected_valid"
     WRONG_ERROR = "wrong_error"
     MODIFIED_INPUT = "modified_input"
+    STATE_CHANGED = "state_changed"
+    MEMORY = "memory"
 
 
 KINDS = tuple(k.value for k in FailureKind)

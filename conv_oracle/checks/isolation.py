@@ -16,6 +16,16 @@ read; every array read back from the target is compared bit for bit between the 
 that depends on allocator state fails with "differs between two identical calls: uninitialised
 memory", whatever the allocator held.
 
+Before and after each of the two runs the worker reads its torch state (:mod:`conv_oracle.machine.torch_state`:
+threads, oneDNN on/off, CPU capability, TF32 flags, default dtype, grad mode); a call that changed it
+fails with kind ``state_changed``, naming the change ("mkldnn enabled: True -> False"), before the two
+runs' results are compared (a kernel switched off changes the second run's values too), and the
+worker is replaced: the next example runs in a fresh fork. What a faulty target may cost is bounded
+(:mod:`conv_oracle.checks.bounds`): a test that hung once gets a short limit, a process a total hang
+budget; the worker's data is capped (an allocation past it fails with kind ``memory`` and the worker
+is replaced) and its resident memory is read after every call, recorded (``worker_rss_mb``) and
+checked for a leak (kind ``memory``; the worker is kept, so that Hypothesis' replay sees the same).
+
 No worker outlives its run, even one stuck in a call that never returns: stopping a fork server
 (interrupt, exit, eviction) sends it SIGTERM, on which it kills and reaps its worker (and anything the
 worker started) before exiting; a server whose process dies gets SIGTERM from the kernel, a worker
@@ -26,7 +36,7 @@ applies to its worker only. Each call runs at the target's ``threads`` when it p
 caller's torch thread count at the time of the call (it travels with the request; the worker sets it
 before the call, so the recorded path names it). Settings (:mod:`conv_oracle.machine.settings`):
 ``isolation`` off runs properties in-process (for debuggers); ``call_timeout`` is the per-call limit in
-seconds.
+seconds (the other bounds: :mod:`conv_oracle.checks.bounds`).
 """
 
 from __future__ import annotations
@@ -49,9 +59,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..definition.case import Case
-from ..machine import processes
+from ..machine import processes, torch_state
 from ..machine.settings import NAMES, Settings, settings
 from ..oracle.applied import oracle_forward
+from . import bounds
 from .failure_kinds import FailureKind
 from .operands import Operands, output_gradient
 from .poisons import TUNABLES, next_poison, poisoned
@@ -162,6 +173,7 @@ def twice(fn, target, args, kwargs, describe=None):
     value = error = None
     first = _Reads()
     second = _Reads()
+    state = torch_state.snapshot()
     for reads in (first, second):
         if reads is second:
             if not first:
@@ -177,10 +189,25 @@ def twice(fn, target, args, kwargs, describe=None):
                 except _Enough:
                     pass
                 except Exception as exc:
-                    if reads is first:
+                    if reads is first or (error is None and bounds.allocation_failure(exc) is not None):
                         error = exc
         finally:
             execution.reads = previous
+        # the state first: a call that switched a kernel path off also changes the second run's values
+        changed = torch_state.changes(state, torch_state.snapshot())
+        if changed:
+            torch_state.restore(state)
+            raise failure(fn, target, example_of(fn, describe, target, args, kwargs),
+                          f"the call changed the process's torch state ({'; '.join(changed)}) in the "
+                          f"{'first' if reads is first else 'second'} of two identical calls",
+                          path=_path_of(value, error), kind=FailureKind.STATE_CHANGED) from error
+    alloc = bounds.allocation_failure(error)
+    if alloc is not None:
+        text = str(alloc).strip().splitlines()[0][:300] if str(alloc).strip() else ""
+        raise failure(fn, target, example_of(fn, describe, target, args, kwargs),
+                      f"an allocation failed ({type(alloc).__name__}: {text}; the worker's memory limit is "
+                      f"{bounds.memory_limit_mb():g} MiB, {bounds.ENV_MEMORY})",
+                      path=_path_of(value, error), kind=FailureKind.MEMORY) from error
     for k, (a, b) in enumerate(zip(first, second)):
         if a.shape == b.shape and not np.array_equal(_bits(a), _bits(b)):
             cell = tuple(int(i) for i in np.argwhere(a.view(np.int64) != b.view(np.int64))[0])
@@ -345,8 +372,18 @@ class Worker:
             raise _Died("crashed: the worker's fork server exited", FailureKind.CRASH, path)
         if reply[0] == "died":
             self.pid = None
-            raise _Died(f"crashed: the worker process {_signal_text(reply[1])}", FailureKind.CRASH, path)
+            raise _Died(f"crashed: the worker process {_signal_text(reply[1])}", FailureKind.CRASH, path,
+                        peak_mb=reply[2] if len(reply) > 2 else None)
         return reply
+
+    def retire(self) -> None:
+        """Replace the worker (its state or its memory is no longer clean): the server kills and reaps
+        it; the next request runs in a fresh fork."""
+        if self.pid is not None and self.alive():
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self.proc.stdin.write(_RETIRE)
+                self.proc.stdin.flush()
+        self.pid = None
 
     def stop(self) -> None:
         """Stop the fork server and its worker, even a worker stuck in a call: SIGTERM makes the server
@@ -374,9 +411,10 @@ class _Died(Exception):
     """The worker died (``kind`` crash) or was killed past the timeout (``kind`` hang); ``path`` is
     the execution path the worker reported for its last call before that, if any."""
 
-    def __init__(self, message: str, kind: FailureKind = FailureKind.CRASH, path: dict | None = None):
+    def __init__(self, message: str, kind: FailureKind = FailureKind.CRASH, path: dict | None = None,
+                 peak_mb: float | None = None):
         super().__init__(message)
-        self.kind, self.path = kind, path
+        self.kind, self.path, self.peak_mb = kind, path, peak_mb
 
 
 def _parent_threads() -> int | None:
@@ -385,11 +423,15 @@ def _parent_threads() -> int | None:
 
 
 class Supervisor:
-    """Keeps a target's fork server and worker (both restarted when they die)."""
+    """Keeps a target's fork server and worker (both restarted when they die; the worker replaced
+    after it changed its torch state or ran out of memory), bounds the time lost to hangs
+    (:func:`hang_budget`) and watches the worker's resident memory (:class:`bounds.RssWatch`)."""
 
     def __init__(self, target):
         self.target = target
         self.worker: Worker | None = None
+        self.rss: bounds.RssWatch | None = None
+        self._rss_pid: int | None = None
 
     def call(self, fn, target, args, kwargs, describe=None):
         __tracebackhide__ = True
@@ -397,19 +439,80 @@ class Supervisor:
             if self.worker is not None:
                 self.worker.stop()  # reaped, its pipes closed
             self.worker = Worker(target)
+        hangs, key = hang_budget(), (_current_test() or fn.__qualname__, target.name)
+        limit, why = hangs.limit(key)
+        start = time.monotonic()
         try:
-            status, value = self.worker.request(fn, args, kwargs, call_timeout())
+            status, value = self.worker.request(fn, args, kwargs, limit)
         except _Died as died:
-            raise failure(fn, target, example_of(fn, describe, target, args, kwargs), f"the target {died}",
-                          path=died.path, kind=died.kind) from None
+            waited = time.monotonic() - start
+            message, kind = f"the target {died}", died.kind
+            if kind is FailureKind.HANG:
+                message += f"; {why}" if why else ""
+            else:
+                message, kind = _memory_death(message, kind, died.peak_mb)
+            exc = failure(fn, target, example_of(fn, describe, target, args, kwargs), message, path=died.path,
+                          kind=kind)
+            exc.details.update(self.rss.fields() if self.rss else {})
+            if kind is FailureKind.HANG:
+                hangs.hang(key, waited, str(exc))
+            raise exc from None
+        leak, fields = self._watch()
         if status == "ok":
+            if leak is not None:
+                exc = failure(fn, target, example_of(fn, describe, target, args, kwargs), f"the target: {leak}",
+                              path=_path_of(value, None), kind=FailureKind.MEMORY)
+                exc.details.update(fields)
+                raise exc
+            if isinstance(value, dict):
+                value.update(fields)
             return value
+        details = getattr(value, "details", None)
+        if isinstance(details, dict):
+            details.update(fields)
+            if details.get("kind") in (FailureKind.STATE_CHANGED.value, FailureKind.MEMORY.value):
+                self.worker.retire()  # the next example runs in a fresh fork
         raise value
+
+    def _watch(self) -> tuple[str | None, dict]:
+        """The worker's RSS after a call: a leak message or None, and the fields a record keeps."""
+        pid = self.worker.pid if self.worker is not None else None
+        if pid is None:
+            return None, {}
+        if pid != self._rss_pid:  # a fresh worker: its own life
+            self.rss, self._rss_pid = bounds.RssWatch.from_environment(), pid
+        leak = self.rss.add(processes.rss_mb(pid))
+        return leak, self.rss.fields()
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+
+def _memory_death(message: str, kind: FailureKind, peak_mb: float | None) -> tuple[str, FailureKind]:
+    """A worker that died with its peak resident memory at (90% of) its memory limit ran out of memory."""
+    limit = bounds.memory_limit_mb()
+    if peak_mb is None or limit <= 0 or peak_mb < 0.9 * limit:
+        return message, kind
+    return (f"{message}; its peak resident memory, {peak_mb:.0f} MiB, was at the worker's memory limit of "
+            f"{limit:g} MiB ({bounds.ENV_MEMORY})"), FailureKind.MEMORY
+
+
+def _current_test() -> str:
+    """The pytest test running now (its id; pytest sets it per test), or "" outside pytest."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+
+
+_hangs: bounds.HangBudget | None = None
+
+
+def hang_budget() -> bounds.HangBudget:
+    """This process's :class:`bounds.HangBudget` (its settings read from the environment once)."""
+    global _hangs
+    if _hangs is None:
+        _hangs = bounds.HangBudget.from_environment()
+    return _hangs
 
 
 _supervisors: dict[tuple, Supervisor] = {}
@@ -485,6 +588,7 @@ def _fork_worker(hello, close: tuple[int, ...]) -> tuple[int, int, int]:
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's handler
             processes.die_with_parent(signal.SIGKILL, server)  # however the server ends
+            processes.limit_memory(bounds.memory_limit_mb())
             for fd in close + (req_w, rep_r):
                 os.close(fd)
             _work(hello, req_r, os.fdopen(rep_w, "wb"))
@@ -572,6 +676,13 @@ def serve() -> None:
             frame = _read_frame(requests)
             if frame is None:
                 return  # the supervisor is done: the worker is killed and reaped below
+            if frame == _RETIRE:  # no reply: the next request forks a fresh worker
+                if child is not None:
+                    os.kill(child[0], signal.SIGKILL)
+                    _reap(child)
+                    child = None
+                    processes.kill_children(exclude=own)
+                continue
             if child is None:
                 child = _fork_worker(hello, (requests, replies))
                 _write_all(replies, _frame(("pid", child[0])))
@@ -584,19 +695,25 @@ def serve() -> None:
             except OSError:
                 reply = None
             if reply is None:
-                pid, req_w, rep_r = child
-                os.close(req_w)
-                os.close(rep_r)
-                _, status = os.waitpid(pid, 0)
-                code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+                code, peak_mb = _reap(child)
                 child = None
                 processes.kill_children(exclude=own)  # what the dead worker left running (adopted here)
-                reply = _frame(("died", code))
+                reply = _frame(("died", code, peak_mb))
             _write_all(replies, reply)
     except BrokenPipeError:
         return  # the supervisor is gone
     finally:
         processes.kill_children()
+
+
+def _reap(child) -> tuple[int, float]:
+    """Close a worker's pipes and reap it: its exit code (-signal when killed), its peak RSS in MiB."""
+    pid, req_w, rep_r = child
+    os.close(req_w)
+    os.close(rep_r)
+    _, status, usage = os.wait4(pid, 0)
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return code, usage.ru_maxrss / 1024.0  # kB on Linux
 
 
 def _is_path(frame: bytes) -> bool:
@@ -607,6 +724,9 @@ def _frame(obj) -> bytes:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     return _FRAME.pack(len(data)) + data
 
+
+#: the supervisor's request to replace the worker (a frame no pickled request can equal)
+_RETIRE = _FRAME.pack(0)
 
 if __name__ == "__main__":
     serve()

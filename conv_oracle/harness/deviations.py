@@ -8,8 +8,9 @@ it lives, not a test:
 ``reason``     what goes wrong (required); ``link``: an upstream issue, optional
 ``kind``       the failure kinds it excuses (required): ``wrong_value``, ``nonfinite``, ``finite``,
                ``wrong_shape``, ``crash``, ``hang``, ``uninitialised``, ``accepted_invalid``,
-               ``rejected_valid``, ``wrong_error`` (:mod:`conv_oracle.checks.failure_kinds`); a
-               failure of another kind inside the scope fails
+               ``rejected_valid``, ``wrong_error``, ``modified_input``, ``state_changed``,
+               ``memory`` (:mod:`conv_oracle.checks.failure_kinds`); a failure of another kind
+               inside the scope fails
 ``torch``      torch versions it holds for, a PEP 440 specifier (``">=2.13,<2.15"``)
 ``property``   the property names it affects (``forward_exact``, ``bias_only_nonfinite``, ``error_parity``...)
 ``rule``       for ``error_parity``: the invalid-configuration rules

@@ -93,3 +93,39 @@ def kill_children(exclude=()) -> list[int]:
                 os.waitpid(p, 0)
         killed += pids
     return killed
+
+
+def rss_mb(pid: int | None = None) -> float | None:
+    """The resident set size of ``pid`` (default: this process) in MiB, from /proc (``VmRSS``); None
+    without it, or when the process is gone."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+def limit_memory(mib: float) -> bool:
+    """Cap this process's data (heap and private writable mappings: ``RLIMIT_DATA``) at ``mib`` MiB, so
+    an allocation past it fails (``MemoryError``, torch's "not enough memory") instead of taking the
+    machine. Address space reserved but not writable (thread stacks' guards, allocator arenas) does
+    not count. False where it cannot be set (no ``resource``, a lower hard limit is kept as it is)."""
+    try:
+        import resource
+    except ImportError:
+        return False
+    if mib <= 0:
+        return False
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    want = int(mib * (1 << 20))
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_DATA, (want, hard))
+        return True
+    except (ValueError, OSError):
+        return False

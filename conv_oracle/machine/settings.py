@@ -62,6 +62,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError
+    return value
+
+
 def _setting(variable: str, default, parse: Callable[[str], object], rule: str, meaning: str):
     return field(default=default, metadata={"variable": PREFIX + variable, "parse": parse, "rule": rule,
                                             "meaning": meaning})
@@ -83,6 +90,20 @@ class Settings:
     call_timeout: float = _setting(
         "CALL_TIMEOUT", 300.0, _seconds, "a positive number of seconds",
         "seconds one isolated call may take before it counts as a hang")
+    hang_timeout: float = _setting(
+        "HANG_TIMEOUT", 10.0, _seconds, "a positive number of seconds",
+        "seconds a call may take once its test has hung (Hypothesis shrinks a hang through many hanging variants)")
+    hang_budget: float = _setting(
+        "HANG_BUDGET", 600.0, _seconds, "a positive number of seconds",
+        "seconds a process may wait on hanging calls before a test that hung stops shrinking")
+    worker_memory_mb: float = _setting(
+        "WORKER_MEMORY_MB", 8192.0, _non_negative, "a number of MiB, 0 for no cap",
+        "cap on an isolated worker's data (RLIMIT_DATA); an allocation past it is a memory failure")
+    leak_mb_per_call: float = _setting(
+        "LEAK_MB_PER_CALL", 2.0, _seconds, "a positive number of MiB",
+        "worker growth per call that counts as a leak (over the leak window)")
+    leak_window: int = _setting("LEAK_WINDOW", 20, _positive_int, "a positive integer",
+                                "the calls over which a worker's growth is judged a leak")
     max_side: int = _setting("MAX_SIDE", 9, _positive_int, "a positive integer", "the strategies' largest spatial length")
     max_channels: int = _setting("MAX_CHANNELS", 3, _positive_int, "a positive integer",
                                  "the strategies' most channels per group")

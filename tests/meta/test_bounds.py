@@ -1,0 +1,218 @@
+"""Meta-tests for the bounds on a faulty target (:mod:`conv_oracle.checks.bounds`): a planted hang on a
+family of configurations, a leak, an allocation past the worker's cap and a change of torch's state
+each fail the suite with exactly their kind, within a bounded time; and the pieces alone (the hang
+limits, the leak test, the timeout of a worker call, the state read)."""
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from conv_oracle.checks import bounds, isolation
+from conv_oracle.checks.failure_kinds import FailureKind
+from conv_oracle.machine import processes, torch_state
+
+from test_faulty_targets import run_suite
+
+pytestmark = pytest.mark.meta
+
+
+def failing_records(folder) -> list[dict]:
+    with open(os.path.join(folder, "records.jsonl")) as fh:
+        records = [json.loads(line) for line in fh if line.strip()]
+    return [r for r in records if "environment" not in r and r.get("verdict") == "fail"]
+
+
+def run_planted(fault: str, tmp_path, monkeypatch, *extra, selection="test_forward_exact and float32", **env):
+    """The suite on ``faulty.<fault>`` with records: (completed process, its output, failing records, seconds)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    t0 = time.monotonic()
+    result = run_suite(f"faulty.{fault}", selection, "--records", str(tmp_path / "records"), *extra)
+    seconds = time.monotonic() - t0
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, f"suite did not fail on faulty.{fault} (exit {result.returncode}):\n{out[-3000:]}"
+    return result, out, failing_records(tmp_path / "records"), seconds
+
+
+#: no shrinking where it is not the point (the failing example is replayed all the same)
+META = ("--hypothesis-profile", "meta")
+
+
+#: the bound asserted for the planted hang: the first hang waits 20 s, the next ones 5 s each until
+#: 30 s are spent, then shrinking stops (measured: 47 s in all on 2 shared cores, 38 s inside pytest)
+HANG_ENV = {"CONV_ORACLE_CALL_TIMEOUT": "20", "CONV_ORACLE_HANG_TIMEOUT": "5", "CONV_ORACLE_HANG_BUDGET": "30"}
+HANG_BOUND_S = 90
+
+
+def test_a_hang_on_a_family_of_configurations_is_found_shrunk_and_bounded(tmp_path, monkeypatch):
+    """The default profile (ci: shrinking included), so the bound holds while Hypothesis shrinks."""
+    _, out, failed, seconds = run_planted("hang_stride_gt_kernel", tmp_path, monkeypatch, **HANG_ENV)
+    assert seconds < HANG_BOUND_S, f"the hanging run took {seconds:.0f} s (bound {HANG_BOUND_S} s)"
+    assert failed and {r["failure"]["kind"] for r in failed} == {"hang"}, [r["failure"]["kind"] for r in failed]
+    assert "did not return within 20 s" in failed[0]["failure"]["message"]  # the first: the full timeout
+    later = [r["failure"]["message"] for r in failed[1:]]
+    assert later and all("within 5 s" in m and "CONV_ORACLE_HANG_TIMEOUT" in m for m in later), later
+    assert sum(r["seconds"] for r in failed) < 20 + 30 + 5  # at most the budget and the call crossing it
+    reported = [r for r in failed if r.get("reported")]
+    assert len(reported) == 1 and reported[0]["failure"]["kind"] == "hang"
+    case = reported[0]["case"]
+    assert any(s > k for s, k in zip(case["stride"], case["kernel_size"]))  # a member of the family
+    assert "hang budget exhausted" in out and "shrinking stopped" in out
+    assert "Reproduce with target faulty.hang_stride_gt_kernel:" in out
+
+
+def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(tmp_path, monkeypatch):
+    _, out, failed, _ = run_planted("disables_mkldnn", tmp_path, monkeypatch, *META)
+    assert failed and {r["failure"]["kind"] for r in failed} == {"state_changed"}, [r["failure"] for r in failed]
+    assert "mkldnn enabled: True -> False" in out
+    assert "uninitialised memory" not in out  # the state is checked before the two runs are compared
+    # the replay of the failing example ran in a fresh fork: its first call changed the state again (a
+    # worker kept in the changed state would pass it with oneDNN off: Hypothesis would call it flaky)
+    assert len(failed) > 1
+    assert "Reproduce with target faulty.disables_mkldnn:" in out
+
+
+def test_a_leak_is_reported_with_the_workers_memory(tmp_path, monkeypatch):
+    _, out, failed, _ = run_planted("leaks_memory", tmp_path, monkeypatch, *META)
+    assert failed and {r["failure"]["kind"] for r in failed} == {"memory"}, [r["failure"] for r in failed]
+    assert "a leak" in out and "MiB per call" in out
+    rss = [r["failure"].get("worker_rss_growth_mb") for r in failed]
+    assert all(g is not None and g > 50 for g in rss), rss  # 4 MiB per conv2d call, two calls per example
+
+
+def test_an_allocation_past_the_workers_cap_is_a_memory_failure(tmp_path, monkeypatch):
+    """A 512 MiB cap (a worker with torch loaded holds about 230 MiB of data): the 1 GiB buffer fails,
+    as kind memory (that the cap refused it, not the machine: test_the_cap_refuses_what_the_machine_allows)."""
+    _, out, failed, _ = run_planted("allocates_past_limit", tmp_path, monkeypatch, *META,
+                                    CONV_ORACLE_WORKER_MEMORY_MB="512")
+    assert failed and {r["failure"]["kind"] for r in failed} == {"memory"}, [r["failure"] for r in failed]
+    assert "an allocation failed" in out and "CONV_ORACLE_WORKER_MEMORY_MB" in out
+
+
+CAP_PROBE = """
+import sys, torch
+from conv_oracle.machine import processes
+if sys.argv[1] != "0":
+    assert processes.limit_memory(float(sys.argv[1]))
+try:
+    torch.empty(1 << 28, dtype=torch.float32)  # 1 GiB, reserved, not written
+except RuntimeError as exc:
+    print("refused:", exc)
+else:
+    print("allocated")
+print(torch.nn.functional.conv2d(torch.ones(1, 2, 8, 8), torch.ones(3, 2, 3, 3)).sum().item())
+"""
+
+
+def test_the_cap_refuses_what_the_machine_allows():
+    """The 1 GiB reservation passes without a cap and fails under 512 MiB; torch still runs a
+    convolution under the cap, and under the default one (8 GiB)."""
+    import subprocess
+    import sys
+    runs = {cap: subprocess.run([sys.executable, "-c", CAP_PROBE, cap], capture_output=True, text=True, timeout=120)
+            for cap in ("0", "512", str(bounds.DEFAULT_MEMORY_MB))}
+    for cap, run in runs.items():
+        assert run.returncode == 0 and run.stdout.splitlines()[-1] == "1944.0", (cap, run.stdout, run.stderr)
+    assert runs["0"].stdout.startswith("allocated") and runs[str(bounds.DEFAULT_MEMORY_MB)].stdout.startswith("allocated")
+    assert runs["512"].stdout.startswith("refused:") and "allocate" in runs["512"].stdout
+    assert bounds.allocation_failure(RuntimeError(runs["512"].stdout)) is not None  # recognised as such
+
+
+# ---- the pieces -------------------------------------------------------------------------------
+
+def test_hang_budget_limits():
+    hangs = bounds.HangBudget(timeout=300, short=10, budget=25)
+    a, b = ("test_a", "t"), ("test_b", "t")
+    assert hangs.limit(a) == (300, "")
+    hangs.hang(a, 20.0, "first hang of a")
+    seconds, why = hangs.limit(a)
+    assert seconds == 10 and "CONV_ORACLE_HANG_TIMEOUT" in why
+    assert hangs.limit(b) == (300, "")  # another test keeps the full timeout until the budget is spent
+    hangs.hang(a, 10.0, "second hang of a")
+    assert hangs.exhausted()
+    with pytest.raises(bounds.HangBudgetExhausted, match="second hang of a"):
+        hangs.limit(a)  # at once, without a call
+    assert not issubclass(bounds.HangBudgetExhausted, Exception)  # Hypothesis does not shrink on it
+    seconds, why = hangs.limit(b)
+    assert seconds == 10 and "CONV_ORACLE_HANG_BUDGET" in why
+
+
+def test_leak_watch_flags_a_trend_not_a_step():
+    leak = bounds.RssWatch(rate_mb=2.0, window=20)
+    found = [leak.add(200.0 + 8.0 * i) for i in range(40)]
+    assert not any(found[:20]) and all(found[20:])  # from the first full window on
+    step = bounds.RssWatch(rate_mb=1.0, window=20)  # one large block kept as the high-water mark
+    assert not any(step.add(200.0 + (300.0 if i >= 25 else 0.0) + 0.01 * i) for i in range(80))
+    noise = bounds.RssWatch(rate_mb=1.0, window=20)
+    assert not any(noise.add(200.0 + (5.0 if i % 2 else 0.0)) for i in range(80))
+    assert noise.fields()["worker_rss_mb"] in (200.0, 205.0)
+
+
+def test_allocation_failures_are_recognised_through_causes():
+    try:
+        try:
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: not enough memory: "
+                               "you tried to allocate 68719476736 bytes.")
+        except RuntimeError as inner:
+            raise AssertionError("the target rejected a valid call") from inner
+    except AssertionError as outer:
+        assert isinstance(bounds.allocation_failure(outer), RuntimeError)
+    assert isinstance(bounds.allocation_failure(MemoryError()), MemoryError)
+    assert bounds.allocation_failure(RuntimeError("Expected 4-dimensional input")) is None
+
+
+def test_torch_state_changes_are_named_and_restored():
+    torch = pytest.importorskip("torch")
+    before = torch_state.snapshot()
+    assert before["mkldnn enabled"] is True and before["threads"] >= 1
+    torch.backends.mkldnn.enabled = False
+    try:
+        assert torch_state.changes(before, torch_state.snapshot()) == ["mkldnn enabled: True -> False"]
+    finally:
+        torch_state.restore(before)
+    assert torch_state.changes(before, torch_state.snapshot()) == []
+    assert torch_state.changes({}, before) == []  # torch imported by the call: nothing to compare
+
+
+def test_rss_of_this_process():
+    assert processes.rss_mb() > 10
+    assert processes.rss_mb(2**22 + 12345) is None  # no such process
+
+
+def _hang_forever(target, seconds):
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def test_a_worker_call_is_cut_at_its_timeout():
+    """The timeout path itself: a call that sleeps past its limit comes back as a hang of that limit,
+    and the worker is replaced. Guarded by a thread: without the timeout this fails, it does not hang."""
+    from conv_oracle.targets import load_target
+    target = load_target("torch")
+    isolation._MODULES.add(__name__)
+    worker = isolation.Worker(target)
+    outcome = {}
+
+    def call():
+        t0 = time.monotonic()
+        try:
+            outcome["reply"] = worker.request(_hang_forever, (3600,), {}, 2.0)
+        except isolation._Died as died:
+            outcome["died"] = died
+        outcome["seconds"] = time.monotonic() - t0
+
+    try:
+        assert worker.request(_hang_forever, (0,), {}, 120.0) == ("ok", {"slept": 0})  # started, torch loaded
+        thread = threading.Thread(target=call, daemon=True)
+        thread.start()
+        thread.join(60)
+        assert not thread.is_alive(), "the call was not cut at its timeout"
+        died = outcome.get("died")
+        assert died is not None and died.kind is FailureKind.HANG, outcome
+        assert "within 2 s" in str(died) and outcome["seconds"] < 30
+        assert worker.request(_hang_forever, (0,), {}, 60.0) == ("ok", {"slept": 0})  # a fresh fork answers
+    finally:
+        worker.stop()

@@ -40,4 +40,4 @@ def test_details_name_their_kind_or_fall_back_to_the_cells():
     assert of_details({"kind": "segfault", "cells": [cell(0.0, "nan")]}) is FailureKind.NONFINITE
     assert of_details({"cells": [cell(0.0, "nan")]}) is FailureKind.NONFINITE
     assert of_details(None) is FailureKind.WRONG_VALUE and of_details({}) is FailureKind.WRONG_VALUE
-    assert KINDS == tuple(k.value for k in FailureKind) and len(KINDS) == 11
+    assert KINDS == tuple(k.value for k in FailureKind) and len(KINDS) == 13

@@ -1,6 +1,6 @@
 #!/bin/sh
 # reverify.sh SESSION TEST_COMMAND [JOB_ID_FILE]: run each mutant that survived in SESSION (and those
-# listed in JOB_ID_FILE) again, serially, against TEST_COMMAND, in mutation/clean (a `git archive`
+# listed in JOB_ID_FILE) again, serially, against TEST_COMMAND, in scripts/mutation/clean (a `git archive`
 # copy of HEAD plus the new tests); prints one line per mutant: job, line, operator, outcome
 session=$(readlink -f "$1"); cmd="$2"; extra=$(readlink -f "${3:-/dev/null}")
 cd "$(dirname "$0")/clean" || exit 1

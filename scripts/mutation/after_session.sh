@@ -1,7 +1,7 @@
 #!/bin/sh
 # after_session.sh MODULE: a copy of MODULE's session in which the mutants that survived (or were not run
 # because the tests never execute their line) are pending again, run with cosmic-ray exec inside
-# mutation/clean against the test command of mutation/MODULE.after.toml (the new tests included)
+# scripts/mutation/clean against the test command of scripts/mutation/MODULE.after.toml (the new tests included)
 cd "$(dirname "$0")" || exit 1
 m=$1
 cp "$m.sqlite" "$m.after.sqlite"

@@ -46,7 +46,7 @@ def rounding_bound(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precisio
     return (2 * u_in + u_in**2) * P + accumulated + n * eta
 
 
-ORACLE_PRECISION = (0.0, 2.0**-53, 2.0**-1075)
+ORACLE_PRECISION = (0.0, 2.0**-53, 2.0**-1074)  # eta: float64's half subnormal is 0 in float64: the subnormal
 
 
 def comparison_bound(P: np.ndarray, bias_abs: np.ndarray | float, n: int, precision: tuple[float, float, float]):

@@ -25,8 +25,10 @@ class DtypeFacts:
 
     @property
     def underflow(self) -> float:
-        """Half the smallest subnormal: 2**(min_exponent - p)."""
-        return 2.0 ** (self.min_exponent - self.mantissa_bits)
+        """Half the smallest subnormal: 2**(min_exponent - p); for float64, whose half subnormal rounds to
+        0 in float64 itself, the smallest subnormal (a safe over-estimate, never a zero term)."""
+        half = 2.0 ** (self.min_exponent - self.mantissa_bits)
+        return half if half > 0 else 2.0 ** (self.min_exponent - self.mantissa_bits + 1)
 
     @property
     def exact_integer_limit(self) -> int:

@@ -283,6 +283,13 @@ def _signal_text(returncode: int | None) -> str:
 # ---- the supervisor (parent side) ------------------------------------------------------------
 
 _FRAME = struct.Struct("!Q")
+#: set in a frame's length word for an interim message (a call's path), which the fork server relays
+#: without unpickling, before the call's reply
+_INTERIM = 1 << 63
+
+
+def _length(head: bytes) -> int:
+    return _FRAME.unpack(head)[0] & ~_INTERIM
 
 
 def _send(fh, obj) -> None:
@@ -310,7 +317,7 @@ def _recv(fd: int, deadline: float | None = None):
     head = _read_exact(fd, _FRAME.size, deadline)
     if head is None:
         return None
-    body = _read_exact(fd, _FRAME.unpack(head)[0], deadline)
+    body = _read_exact(fd, _length(head), deadline)
     return None if body is None else pickle.loads(body)
 
 
@@ -568,7 +575,7 @@ def _read_frame(fd: int) -> bytes | None:
     head = _read_exact(fd, _FRAME.size, None)
     if head is None:
         return None
-    body = _read_exact(fd, _FRAME.unpack(head)[0], None)
+    body = _read_exact(fd, _length(head), None)
     return None if body is None else head + body
 
 
@@ -604,7 +611,7 @@ def _work(hello, requests: int, replies) -> None:
     from ..targets import execution, load_target
     # each call's execution path goes to the parent before the target runs, so a crash or a hang
     # is recorded with the path it happened on
-    execution.on_path = lambda p: _send(replies, ("path", p))
+    execution.on_path = lambda p: (replies.write(_frame(("path", p), interim=True)), replies.flush())
     _set_threads(hello["threads"])
     while True:
         req = _recv(requests)
@@ -717,12 +724,12 @@ def _reap(child) -> tuple[int, float]:
 
 
 def _is_path(frame: bytes) -> bool:
-    return pickle.loads(frame[_FRAME.size:])[0] == "path"
+    return bool(_FRAME.unpack(frame[:_FRAME.size])[0] & _INTERIM)
 
 
-def _frame(obj) -> bytes:
+def _frame(obj, interim: bool = False) -> bytes:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return _FRAME.pack(len(data)) + data
+    return _FRAME.pack(len(data) | (_INTERIM if interim else 0)) + data
 
 
 #: the supervisor's request to replace the worker (a frame no pickled request can equal)

@@ -78,7 +78,7 @@ def test_suite_catches_fault_in_onnxruntime_backed_target():
 def test_correct_plugged_in_target_passes():
     """The same selections against torch.nn.functional loaded as a module path: no false alarm."""
     selection = " or ".join(f"({sel})" for sel, _ in FAULTS.values())
-    result = run_suite("faulty.passthrough", selection, "--hypothesis-profile", "dev")
+    result = run_suite("faulty.passthrough", selection, "--hypothesis-profile", "meta")  # derandomized: the same draw every run
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert " passed" in out and " failed" not in out

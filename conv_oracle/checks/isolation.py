@@ -2,8 +2,9 @@
 
 A property function decorated with :func:`isolated` (``properties.forward`` and the others) runs in a
 long-lived worker, one per target, reused across examples and restarted after a crash: a fork server
-(``python -m conv_oracle.checks.isolation``, the target's library and the isolated functions' modules
-loaded, no op run) forks it, so a restart costs milliseconds. Requests and replies are pickled over
+(``python -m conv_oracle.checks.isolation``, torch and the isolated functions' modules loaded, no op
+run; one for all the targets that share an ``env``) forks it and the worker loads its target, so a
+restart costs milliseconds and a target's import reaches no other target's worker. Requests and replies are pickled over
 the worker's pipes (our own two processes; nothing on disk is unpickled). A worker killed by a
 signal, or silent past the per-call limit, becomes an ``AssertionError`` for that example naming the
 configuration, the signal and a reproduction snippet (from the :class:`Example` the property's
@@ -321,35 +322,88 @@ def _recv(fd: int, deadline: float | None = None):
     return None if body is None else pickle.loads(body)
 
 
-class Worker:
-    """A fork server for one target (its ``env`` applied at start; torch and the target loaded, no
-    op run) and the worker it forks, which runs the properties. A crashed worker is replaced by a
-    fresh fork in milliseconds, so shrinking a crash stays cheap."""
+class _Server:
+    """A fork server (``python -m conv_oracle.checks.isolation``; an ``env`` applied at its start, torch
+    and the isolated functions' modules loaded, no op run), shared by the targets with that ``env``:
+    it forks one worker per target, which loads its target itself, so no target's import reaches
+    another's worker, and a crashed worker is replaced by a fresh fork in milliseconds."""
 
-    def __init__(self, target):
-        self.target_name = target.name
-        env = dict(os.environ, **getattr(target, "env", {}) or {})
+    def __init__(self, env_key: tuple, threads: int | None):
+        self.key = env_key
+        env = dict(os.environ, **dict(env_key))
         env["GLIBC_TUNABLES"] = ":".join(t for t in (env.get("GLIBC_TUNABLES"), TUNABLES) if t)
         env[ENV_MODE] = "off"
         # OpenMP threads that spin after each call would take the cores the parent (Hypothesis, the
         # oracle) needs while the worker waits: ~2x slower on 2 cores. Results do not depend on it.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        self.threads = getattr(target, "threads", None)
-        threads = self.threads or _parent_threads()
         self.proc = subprocess.Popen([sys.executable, "-m", "conv_oracle.checks.isolation"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
         _send(self.proc.stdin, {"sys_path": list(sys.path), "cwd": os.getcwd(), "threads": threads,
-                                "target": target.name, "parent": os.getpid(),
-                                "preload": sorted(_MODULES - {"__main__"})})
-        self.pid: int | None = None
+                                "parent": os.getpid(), "preload": sorted(_MODULES - {"__main__"})})
+        self.users: set[Worker] = set()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def control(self, *message) -> None:
+        """A message to the server itself (which target the next frame is for, or retire its worker)."""
+        self.proc.stdin.write(_frame(message, interim=True))
+
+    def stop(self) -> None:
+        """Stop the fork server and its workers, even one stuck in a call: SIGTERM makes the server
+        kill and reap its workers (and their own children) and exit; killed outright past STOP_GRACE
+        (its workers then die with it). Both are reaped when this returns."""
+        try:
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=STOP_GRACE)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            for fh in (self.proc.stdin, self.proc.stdout):
+                with contextlib.suppress(OSError):
+                    fh.close()
+            for worker in self.users:
+                worker.pid = None
+            if _servers.get(self.key) is self:
+                del _servers[self.key]
+
+
+#: the live fork servers, by the environment they were started with
+_servers: dict[tuple, _Server] = {}
+
+
+class Worker:
+    """One target's worker, forked on demand by the fork server for the target's ``env``; runs the
+    properties."""
+
+    def __init__(self, target):
+        self.target_name = target.name
+        self.threads = getattr(target, "threads", None)
+        key = tuple(sorted((getattr(target, "env", {}) or {}).items()))
+        server = _servers.get(key)
+        if server is None or not server.alive():
+            if server is not None:
+                server.stop()
+            server = _servers[key] = _Server(key, self.threads or _parent_threads())
+        self.server = server
+        server.users.add(self)
+        self.proc = server.proc
+        self.pid: int | None = None
+
+    def alive(self) -> bool:
+        return self in self.server.users and self.server.alive()
 
     def request(self, fn, args, kwargs, timeout: float):
         """``("ok", value)`` or ``("raise", exc)``; raises _Died with the exit text on a crash or hang."""
         deadline, hung, path = time.monotonic() + timeout, False, None
         try:
+            self.server.control("target", self.target_name)
             _send(self.proc.stdin, (fn.__module__, fn.__qualname__, self.target_name,
                                     self.threads or _parent_threads(), args, kwargs))
             while True:
@@ -357,7 +411,7 @@ class Worker:
                     reply = _recv(self.proc.stdout.fileno(), None if hung else deadline)
                 except TimeoutError:
                     if self.pid is None:
-                        self.stop()
+                        self.server.stop()
                         raise _Died(f"did not return within {timeout:g} s (the worker was killed)",
                                     FailureKind.HANG, path) from None
                     hung = True
@@ -375,7 +429,7 @@ class Worker:
         if hung:
             raise _Died(f"did not return within {timeout:g} s (the worker was killed)", FailureKind.HANG, path)
         if reply is None:
-            self.stop()
+            self.server.stop()
             raise _Died("crashed: the worker's fork server exited", FailureKind.CRASH, path)
         if reply[0] == "died":
             self.pid = None
@@ -386,32 +440,19 @@ class Worker:
     def retire(self) -> None:
         """Replace the worker (its state or its memory is no longer clean): the server kills and reaps
         it; the next request runs in a fresh fork."""
-        if self.pid is not None and self.alive():
+        if self.pid is not None and self.server.alive():
             with contextlib.suppress(BrokenPipeError, OSError):
-                self.proc.stdin.write(_RETIRE)
+                self.server.control("retire", self.target_name)
                 self.proc.stdin.flush()
         self.pid = None
 
     def stop(self) -> None:
-        """Stop the fork server and its worker, even a worker stuck in a call: SIGTERM makes the server
-        kill and reap the worker (and the worker's own children) and exit; killed outright past
-        STOP_GRACE (its worker then dies with it). Both are reaped when this returns."""
-        try:
-            if self.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.terminate()
-                try:
-                    self.proc.wait(timeout=STOP_GRACE)
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
-            self.pid = None
-            for fh in (self.proc.stdin, self.proc.stdout):
-                with contextlib.suppress(OSError):
-                    fh.close()
+        """Stop this target's worker (the server kills and reaps it); the fork server stops with its
+        last user."""
+        self.retire()
+        self.server.users.discard(self)
+        if not self.server.users:
+            self.server.stop()
 
 
 class _Died(Exception):
@@ -541,6 +582,8 @@ def shutdown() -> None:
     for sup in _supervisors.values():
         sup.close()
     _supervisors.clear()
+    for server in list(_servers.values()):
+        server.stop()
 
 
 import atexit  # noqa: E402
@@ -648,11 +691,12 @@ def _stop_server(signum, frame) -> None:
 
 
 def serve() -> None:
-    """The fork server: loads the target, then relays each request to its worker (forked on demand)
-    and the worker's reply back; a worker that dies is reported as ``("died", status)``. Replies go
-    to the original stdout (fd 1 goes to stderr: prints from the target cannot corrupt them).
-    On SIGTERM, at the end of its requests or when its parent dies it kills and reaps its worker
-    (the worker's children adopted here with it), then exits."""
+    """The fork server: relays each request to its target's worker (forked on demand; each loads its
+    target itself) and the worker's reply back; a worker that dies is reported as ``("died", status,
+    peak MiB)``. A control frame from the supervisor (interim-flagged) names the target the next
+    request is for, or retires that target's worker. Replies go to the original stdout (fd 1 goes to
+    stderr: prints from a target cannot corrupt them). On SIGTERM, at the end of its requests or when
+    its parent dies it kills and reaps its workers (their children adopted here with them), then exits."""
     global _in_worker
     _in_worker = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it stops us)
@@ -670,29 +714,39 @@ def serve() -> None:
     import warnings
     for note in WORKER_QUIET:
         warnings.filterwarnings("ignore", message=note)
+    with contextlib.suppress(Exception):
+        import torch  # noqa: F401  (the built-in targets' library, loaded once, before forking)
     for module in hello.get("preload", ()):  # the isolated functions' modules, imported once, before forking
         with contextlib.suppress(Exception):  # a module that fails here fails its own request, with its error
             importlib.import_module(module)
-    from ..targets import load_target
-    with contextlib.suppress(Exception):
-        load_target(hello["target"])
-    own = set(processes.children())  # anything the target's loading started is not the worker's
-    child = None
+    own = set(processes.children())  # anything loading started is not a worker's
+    workers: dict[str, tuple[int, int, int]] = {}
+    current = None
+
+    def end(name: str) -> tuple[int, float]:
+        status = _reap(workers.pop(name))
+        # what the dead worker left running (adopted here), not the other targets' workers
+        processes.kill_children(exclude=own | {w[0] for w in workers.values()})
+        return status
+
     try:
         while True:
             frame = _read_frame(requests)
             if frame is None:
-                return  # the supervisor is done: the worker is killed and reaped below
-            if frame == _RETIRE:  # no reply: the next request forks a fresh worker
-                if child is not None:
-                    os.kill(child[0], signal.SIGKILL)
-                    _reap(child)
-                    child = None
-                    processes.kill_children(exclude=own)
+                return  # the supervisor is done: the workers are killed and reaped below
+            if _is_path(frame):  # a control frame: ("target", name) or ("retire", name)
+                what, name = pickle.loads(frame[_FRAME.size:])
+                if what == "target":
+                    current = name
+                elif name in workers:  # retire: no reply; the next request forks a fresh worker
+                    os.kill(workers[name][0], signal.SIGKILL)
+                    end(name)
                 continue
-            if child is None:
-                child = _fork_worker(hello, (requests, replies))
-                _write_all(replies, _frame(("pid", child[0])))
+            if current not in workers:
+                workers[current] = _fork_worker(hello, (requests, replies) + tuple(
+                    fd for w in workers.values() for fd in w[1:]))
+                _write_all(replies, _frame(("pid", workers[current][0])))
+            child = workers[current]
             try:
                 _write_all(child[1], frame)
                 reply = _read_frame(child[2])
@@ -702,9 +756,7 @@ def serve() -> None:
             except OSError:
                 reply = None
             if reply is None:
-                code, peak_mb = _reap(child)
-                child = None
-                processes.kill_children(exclude=own)  # what the dead worker left running (adopted here)
+                code, peak_mb = end(current)
                 reply = _frame(("died", code, peak_mb))
             _write_all(replies, reply)
     except BrokenPipeError:
@@ -731,9 +783,6 @@ def _frame(obj, interim: bool = False) -> bytes:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     return _FRAME.pack(len(data) | (_INTERIM if interim else 0)) + data
 
-
-#: the supervisor's request to replace the worker (a frame no pickled request can equal)
-_RETIRE = _FRAME.pack(0)
 
 if __name__ == "__main__":
     serve()

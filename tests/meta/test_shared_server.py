@@ -1,0 +1,101 @@
+"""The fork server is shared by the targets with one ``env`` (one torch import for all of them), and
+each target's worker stays its own: its own process, its target's imports, its crashes."""
+
+import os
+import signal
+
+import pytest
+
+from conv_oracle.checks import isolation
+from conv_oracle.checks.failure_kinds import FailureKind
+from conv_oracle.machine import processes
+from conv_oracle.targets import load_target
+
+pytestmark = pytest.mark.meta
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _probe(target):
+    import torch
+    return {"pid": os.getpid(), "server": os.getppid(), "mkldnn": torch.backends.mkldnn.enabled}
+
+
+def _crash(target):
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _servers() -> list[int]:
+    found = []
+    for pid in processes.children():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"conv_oracle.checks.isolation" in fh.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture
+def two_targets(monkeypatch):
+    monkeypatch.syspath_prepend(HERE)
+    isolation._MODULES.add(__name__)
+    isolation.shutdown()
+    before = set(_servers())
+    torch_target, patched = load_target("torch"), load_target("faulty.patches_torch_at_import")
+    workers = isolation.Worker(torch_target), isolation.Worker(patched)
+    yield workers, before
+    for worker in workers:
+        worker.stop()
+    isolation.shutdown()
+
+
+def test_targets_with_one_env_share_a_fork_server_but_not_a_worker(two_targets):
+    (plain, patched), before = two_targets
+    assert plain.server is patched.server
+    first = plain.request(_probe, (), {}, 120.0)[1]
+    other = patched.request(_probe, (), {}, 120.0)[1]
+    again = plain.request(_probe, (), {}, 120.0)[1]
+    assert set(_servers()) - before == {plain.server.proc.pid}, "one fork server for both targets"
+    assert first["server"] == other["server"] == plain.server.proc.pid
+    assert first["pid"] != other["pid"] and again["pid"] == first["pid"], (first, other, again)
+    # the patching target's import ran in its own worker only
+    assert other["mkldnn"] is False and first["mkldnn"] is True and again["mkldnn"] is True
+
+
+def test_a_crash_replaces_only_the_crashing_targets_worker(two_targets):
+    (plain, patched), _ = two_targets
+    first = plain.request(_probe, (), {}, 120.0)[1]
+    patched.request(_probe, (), {}, 120.0)
+    with pytest.raises(isolation._Died) as died:
+        patched.request(_crash, (), {}, 120.0)
+    assert died.value.kind is FailureKind.CRASH and "SIGSEGV" in str(died.value)
+    assert plain.request(_probe, (), {}, 120.0)[1]["pid"] == first["pid"], "the other target's worker survived"
+    assert patched.request(_probe, (), {}, 120.0)[1]["pid"] != first["pid"]
+
+
+def test_retiring_one_worker_keeps_the_other_and_the_server_stops_with_its_last_user(two_targets):
+    (plain, patched), before = two_targets
+    first = plain.request(_probe, (), {}, 120.0)[1]
+    old = patched.request(_probe, (), {}, 120.0)[1]
+    patched.retire()
+    assert patched.request(_probe, (), {}, 120.0)[1]["pid"] != old["pid"]
+    assert plain.request(_probe, (), {}, 120.0)[1]["pid"] == first["pid"]
+    server = plain.server.proc
+    plain.stop()
+    assert server.poll() is None, "the server stays while a target still uses it"
+    patched.stop()
+    assert server.poll() is not None and set(_servers()) == before
+    assert not os.path.exists(f"/proc/{first['pid']}"), "the server killed and reaped its workers"
+
+
+def test_targets_with_different_envs_get_their_own_servers(two_targets, monkeypatch):
+    (plain, _), _ = two_targets
+    class Env:  # a target like torch, with an environment of its own
+        name, threads, env = "torch", None, {"CONV_ORACLE_TEST_MARK": "1"}
+    worker = isolation.Worker(Env())
+    try:
+        assert worker.server is not plain.server
+    finally:
+        worker.stop()

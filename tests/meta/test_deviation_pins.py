@@ -2,19 +2,11 @@
 scope fails. Unit pins for every entry (the entry's scope and failure, as data), and planted targets run
 through the suite for the torch entries (red, with the entry named as in scope of the failing example)."""
 
-import glob
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 from conv_oracle.definition.case import Case
 from conv_oracle.harness import deviations as D
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 
 TRANSPOSED = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3), output_padding=(0, 1), bias=False)
 GAPPED = Case("conv", 1, 1, 1, 1, 1, (7,), (3,), stride=4)
@@ -140,24 +132,23 @@ def _reaches(level) -> bool:
             and LEVEL_NAMES.index(isa) >= LEVEL_NAMES.index(level))
 
 
+def _planted(module):
+    return pytest.param(module, marks=[pytest.mark.planted(f"faulty.{module}", PLANTED[module][0]),
+                                       pytest.mark.xdist_group("planted")])
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("module", sorted(PLANTED))
-def test_a_fault_of_another_kind_inside_an_entry_scope_fails_the_run(module, tmp_path):
+@pytest.mark.parametrize("module", [_planted(m) for m in sorted(PLANTED)])
+def test_a_fault_of_another_kind_inside_an_entry_scope_fails_the_run(module, planted_run):
     """Red, and the failing examples that ran on the entry's kernel name the entry as in scope and keep
-    the verdict fail (not excused); on a CPU whose oneDNN reaches that kernel there is at least one."""
-    selection, entry_ids, backend, level = PLANTED[module]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, ROOT, os.environ.get("PYTHONPATH", "")]))
-    env.pop("PYTEST_XDIST_WORKER", None)
-    cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-p", "no:cacheprovider",
-           "-q", "-p", "no:randomly", "--target", f"faulty.{module}", "-k", selection, "--hypothesis-profile", "meta",
-           "--records", str(tmp_path)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, f"faulty.{module} was not caught (exit {proc.returncode}):\n{out[-3000:]}"
-    records = [json.loads(line) for f in glob.glob(str(tmp_path / "*.jsonl")) for line in open(f)]
-    failing = [r for r in records if r.get("verdict") == "fail"]
-    assert failing, out[-3000:]
+    the verdict fail (not excused); on a CPU whose oneDNN reaches that kernel there is at least one
+    (the shared planted run: :mod:`planted`)."""
+    _, entry_ids, backend, level = PLANTED[module]
+    target = f"faulty.{module}"
+    assert planted_run.failed(target), f"{target} was not caught:\n{planted_run.tail(target)}"
+    failing = [r for r in planted_run.records_of(target) if r.get("verdict") == "fail"]
+    assert failing, planted_run.tail(target)
     in_scope = [r for r in failing if set(entry_ids) & set(r.get("deviations_in_scope") or [])]
     assert all(((r.get("failure") or {}).get("path") or {}).get("backend") == backend for r in in_scope)
     if _reaches(level):
-        assert in_scope, f"no failing example inside the scope of {entry_ids}:\n{out[-3000:]}"
+        assert in_scope, f"no failing example inside the scope of {entry_ids}:\n{planted_run.tail(target)}"

@@ -1,6 +1,7 @@
 """Meta-tests: the differential suite must fail on each planted faulty target, naming the right
 property and printing a reproduction snippet, and pass on a correct plugged-in target."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -43,42 +44,54 @@ def run_suite(target: str, selection: str, *extra: str) -> subprocess.CompletedP
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_suite_catches_fault(fault):
-    """Exit status 1, the expected property among the failures, and a repro headed by the target in the message."""
-    selection, expected_test = FAULTS[fault]
-    result = run_suite(f"faulty.{fault}", selection, "-x", "--hypothesis-profile", "meta")
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, f"suite did not fail on faulty.{fault} (exit {result.returncode}):\n{out[-3000:]}"
-    failed = [line for line in out.splitlines() if line.startswith("FAILED")]
-    assert any(expected_test in line for line in failed), f"expected {expected_test} to fail:\n{out[-3000:]}"
-    assert f"Reproduce with target faulty.{fault}:" in out, f"no reproduction snippet in the failure:\n{out[-3000:]}"
+def _planted(fault: str):
+    selection, _ = FAULTS[fault]
+    return pytest.param(fault, marks=[pytest.mark.planted(f"faulty.{fault}", selection), pytest.mark.xdist_group("planted")])
+
+
+@pytest.mark.parametrize("fault", [_planted(f) for f in sorted(FAULTS)])
+def test_suite_catches_fault(fault, planted_run):
+    """The expected property among the target's failures, and a repro headed by the target in its
+    failure report (all planted targets run in one suite process: :mod:`planted`)."""
+    _, expected_test = FAULTS[fault]
+    target = f"faulty.{fault}"
+    failed, section = planted_run.failed(target), planted_run.section(target)
+    assert planted_run.returncode == 1, f"the planted run did not fail (exit {planted_run.returncode})"
+    assert failed, f"the suite did not fail on {target}:\n{planted_run.tail(target)}"
+    assert any(expected_test in line for line in failed), f"expected {expected_test} to fail:\n{planted_run.tail(target)}"
+    assert f"Reproduce with target {target}:" in section, f"no reproduction snippet in the failure:\n{section[-3000:]}"
     if fault == "segfault":
-        assert "SIGSEGV" in out
+        assert "SIGSEGV" in section
     if fault == "mutates_input":
-        assert "modified its input in place" in out
+        assert "modified its input in place" in section
     if fault == "lookup_bug":
-        assert "raised KeyError on a valid configuration" in out, out[-3000:]
+        assert "raised KeyError on a valid configuration" in section, section[-3000:]
     if fault == "uninitialised":  # caught whatever the allocator held: the poisons decide, not luck
-        assert "differs between two identical calls: uninitialised memory" in out
+        assert "differs between two identical calls: uninitialised memory" in section
 
 
-def test_suite_catches_fault_in_onnxruntime_backed_target():
+HAS_ORT = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+
+
+@pytest.mark.xdist_group("planted")
+@(pytest.mark.planted("faulty.ort_bias_bug", "test_forward_exact and float32") if HAS_ORT
+  else pytest.mark.skip(reason="onnxruntime and onnx are not installed"))
+def test_suite_catches_fault_in_onnxruntime_backed_target(planted_run):
     """A non-torch backend: the planted bias fault fails the forward test, with a snippet calling the module."""
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnx")
-    result = run_suite("faulty.ort_bias_bug", "test_forward_exact and float32", "-x", "--hypothesis-profile", "meta")
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, f"suite did not fail on faulty.ort_bias_bug (exit {result.returncode}):\n{out[-3000:]}"
-    assert any("test_forward_exact" in line for line in out.splitlines() if line.startswith("FAILED")), out[-3000:]
-    assert "cells differ (exact mode" in out, out[-3000:]  # the planted values, not a rejection
-    assert "Reproduce with target faulty.ort_bias_bug:" in out and "faulty.ort_bias_bug.conv_transpose2d(x, w, b," in out
+    target = "faulty.ort_bias_bug"
+    section = planted_run.section(target)
+    assert any("test_forward_exact" in line for line in planted_run.failed(target)), planted_run.tail(target)
+    assert "cells differ (exact mode" in section, section[-3000:]  # the planted values, not a rejection
+    assert f"Reproduce with target {target}:" in section and f"{target}.conv_transpose2d(x, w, b," in section
 
 
-def test_correct_plugged_in_target_passes():
-    """The same selections against torch.nn.functional loaded as a module path: no false alarm."""
-    selection = " or ".join(f"({sel})" for sel, _ in FAULTS.values())
-    result = run_suite("faulty.passthrough", selection, "--hypothesis-profile", "meta")  # derandomized: the same draw every run
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-3000:]
-    assert " passed" in out and " failed" not in out
+@pytest.mark.xdist_group("planted")
+@pytest.mark.planted("faulty.passthrough", " or ".join(f"({sel})" for sel, _ in FAULTS.values()))
+def test_correct_plugged_in_target_passes(planted_run):
+    """The same selections against torch.nn.functional loaded as a module path: no false alarm, and
+    every selected test checked examples (records with verdicts, none failing)."""
+    target = "faulty.passthrough"
+    assert not planted_run.failed(target), planted_run.tail(target)
+    records = [r for r in planted_run.records_of(target) if "verdict" in r]
+    assert records and not [r for r in records if r["verdict"] == "fail"]
+    assert {r["property"] for r in records} >= {"forward_exact", "error_parity", "gradient_input"}

@@ -13,7 +13,6 @@ from conv_oracle.checks.operands import exactness, forward_terms, make_operands,
 from conv_oracle.definition.case import Case
 from conv_oracle.targets import load_target
 
-from test_faulty_targets import run_suite
 
 pytestmark = pytest.mark.meta
 
@@ -86,15 +85,19 @@ def test_bias_only_cells_get_a_finite_bound():
         assert result.get("verdict") == "not checkable" or result["bound_share"] <= 1
 
 
-@pytest.mark.parametrize("planted", ["faulty.tf32_operands", "faulty.float64_in_float32", "faulty.float16_via_bfloat16"])
-def test_suite_probe_test_catches(planted):
+def _through_suite(planted):
+    selection = f"test_forward_precision_probe and {PLANTED[planted][0]}"
+    return pytest.param(planted, marks=[pytest.mark.planted(planted, selection), pytest.mark.xdist_group("planted")])
+
+
+@pytest.mark.parametrize("planted", [_through_suite(p) for p in
+                                     ("faulty.tf32_operands", "faulty.float64_in_float32", "faulty.float16_via_bfloat16")])
+def test_suite_probe_test_catches(planted, planted_run):
     """Through the suite (one planted target per probed dtype; bf16_operands is caught above): the
-    default-run probe test fails on small cases too."""
-    dtype = PLANTED[planted][0]
-    result = run_suite(planted, f"test_forward_precision_probe and {dtype}", "-x", "--hypothesis-profile", "meta")
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out[-3000:]
-    assert "test_forward_precision_probe" in out and f"Reproduce with target {planted}:" in out
+    default-run probe test fails on small cases too (the shared planted run: :mod:`planted`)."""
+    failed = planted_run.failed(planted)
+    assert any("test_forward_precision_probe" in line for line in failed), planted_run.tail(planted)
+    assert f"Reproduce with target {planted}:" in planted_run.section(planted), planted_run.tail(planted)
 
 
 def test_refused_examples_are_counted_apart_from_passes():

@@ -83,7 +83,7 @@ def test_the_whole_suite_passes_with_the_declared_capability():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {k: v for k, v in os.environ.items() if k != "CONV_ORACLE_TARGET"}
     proc = subprocess.run([sys.executable, "-m", "pytest", os.path.join(root, "conv_oracle", "suite"), "-q",
-                           "-p", "no:cacheprovider", "-p", "no:xdist", "--target", "onnxruntime",
+                           "-p", "no:cacheprovider", "--target", "onnxruntime",
                            "--hypothesis-profile", "dev", "--hypothesis-seed", "0", "-rs"],
                           cwd=root, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr

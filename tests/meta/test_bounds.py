@@ -64,19 +64,30 @@ def test_a_hang_on_a_family_of_configurations_is_found_shrunk_and_bounded(tmp_pa
     assert "Reproduce with target faulty.hang_stride_gt_kernel:" in out
 
 
-def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(tmp_path, monkeypatch):
-    _, out, failed, _ = run_planted("disables_mkldnn", tmp_path, monkeypatch, *META)
+def _failing(planted_run, target) -> list[dict]:
+    return [r for r in planted_run.records_of(target) if r.get("verdict") == "fail"]
+
+
+@pytest.mark.xdist_group("planted")
+@pytest.mark.planted("faulty.disables_mkldnn", "test_forward_exact and float32")
+def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(planted_run):
+    """(In the shared planted run, :mod:`planted`: profile meta, records.)"""
+    target = "faulty.disables_mkldnn"
+    failed, out = _failing(planted_run, target), planted_run.section(target)
     assert failed and {r["failure"]["kind"] for r in failed} == {"state_changed"}, [r["failure"] for r in failed]
     assert "mkldnn enabled: True -> False" in out
     assert "uninitialised memory" not in out  # the state is checked before the two runs are compared
     # the replay of the failing example ran in a fresh fork: its first call changed the state again (a
     # worker kept in the changed state would pass it with oneDNN off: Hypothesis would call it flaky)
     assert len(failed) > 1
-    assert "Reproduce with target faulty.disables_mkldnn:" in out
+    assert f"Reproduce with target {target}:" in out
 
 
-def test_a_leak_is_reported_with_the_workers_memory(tmp_path, monkeypatch):
-    _, out, failed, _ = run_planted("leaks_memory", tmp_path, monkeypatch, *META)
+@pytest.mark.xdist_group("planted")
+@pytest.mark.planted("faulty.leaks_memory", "test_forward_exact and float32")
+def test_a_leak_is_reported_with_the_workers_memory(planted_run):
+    target = "faulty.leaks_memory"
+    failed, out = _failing(planted_run, target), planted_run.section(target)
     assert failed and {r["failure"]["kind"] for r in failed} == {"memory"}, [r["failure"] for r in failed]
     assert "a leak" in out and "MiB per call" in out
     rss = [r["failure"].get("worker_rss_growth_mb") for r in failed]

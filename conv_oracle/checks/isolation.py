@@ -46,6 +46,7 @@ import contextlib
 import functools
 import importlib
 import inspect
+import itertools
 import os
 import pickle
 import select
@@ -376,6 +377,7 @@ class _Server:
 
 #: the live fork servers, by the environment they were started with
 _servers: dict[tuple, _Server] = {}
+_worker_ids = itertools.count(1)
 
 
 class Worker:
@@ -384,6 +386,7 @@ class Worker:
 
     def __init__(self, target):
         self.target_name = target.name
+        self.id = f"{target.name}#{next(_worker_ids)}"  # the server's name for this worker
         self.threads = getattr(target, "threads", None)
         key = tuple(sorted((getattr(target, "env", {}) or {}).items()))
         server = _servers.get(key)
@@ -403,7 +406,7 @@ class Worker:
         """``("ok", value)`` or ``("raise", exc)``; raises _Died with the exit text on a crash or hang."""
         deadline, hung, path = time.monotonic() + timeout, False, None
         try:
-            self.server.control("target", self.target_name)
+            self.server.control("target", self.id)
             _send(self.proc.stdin, (fn.__module__, fn.__qualname__, self.target_name,
                                     self.threads or _parent_threads(), args, kwargs))
             while True:
@@ -427,6 +430,7 @@ class Worker:
         except (BrokenPipeError, OSError):
             reply = None
         if hung:
+            self.pid = None  # killed; the server reaps it and forks a fresh one for the next request
             raise _Died(f"did not return within {timeout:g} s (the worker was killed)", FailureKind.HANG, path)
         if reply is None:
             self.server.stop()
@@ -442,7 +446,7 @@ class Worker:
         it; the next request runs in a fresh fork."""
         if self.pid is not None and self.server.alive():
             with contextlib.suppress(BrokenPipeError, OSError):
-                self.server.control("retire", self.target_name)
+                self.server.control("retire", self.id)
                 self.proc.stdin.flush()
         self.pid = None
 
@@ -720,7 +724,7 @@ def serve() -> None:
         with contextlib.suppress(Exception):  # a module that fails here fails its own request, with its error
             importlib.import_module(module)
     own = set(processes.children())  # anything loading started is not a worker's
-    workers: dict[str, tuple[int, int, int]] = {}
+    workers: dict[str, tuple[int, int, int]] = {}  # by the supervisor's worker id
     current = None
 
     def end(name: str) -> tuple[int, float]:
@@ -734,7 +738,7 @@ def serve() -> None:
             frame = _read_frame(requests)
             if frame is None:
                 return  # the supervisor is done: the workers are killed and reaped below
-            if _is_path(frame):  # a control frame: ("target", name) or ("retire", name)
+            if _is_path(frame):  # a control frame: ("target", worker id) or ("retire", worker id)
                 what, name = pickle.loads(frame[_FRAME.size:])
                 if what == "target":
                     current = name

@@ -5,7 +5,8 @@ start, plus a fork server, per target, for a run of a second or two. Here the ta
 needs (the ``planted`` marks of its tests) run together in one process, each with its own ``-k``
 selection, with records; each test then reads its own target's part (failed tests, failure sections,
 records). Their fork server is shared (one per environment, :mod:`conv_oracle.checks.isolation`),
-while each target keeps a worker of its own."""
+while each target keeps a worker of its own. The run starts in the background when collection ends
+(by the first xdist worker to get there), so no worker waits for it unless it needs it first."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,21 +62,58 @@ def _names(text: str, target: str) -> bool:
     return re.search(rf"\[{re.escape(target)}(?:-|\])", text) is not None
 
 
-def run(selections: dict[str, str], records_dir: str) -> PlantedRun:
-    """The suite over ``selections`` (target -> its ``-k`` expression), derandomized (profile meta), with
-    records in ``records_dir``."""
+def start(selections: dict[str, str], folder: str) -> threading.Thread:
+    """Start the suite over ``selections`` (target -> its ``-k`` expression) in the background,
+    derandomized (profile meta), with records and output in ``folder``; when it ends, its exit status
+    is written to ``folder``/rc (atomically). Returns the thread that waits for it."""
     expression = " or ".join(f"({target} and ({sel}))" for target, sel in sorted(selections.items()))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, ROOT, os.environ.get("PYTHONPATH", "")]))
     env.pop("PYTEST_XDIST_WORKER", None)
     cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "conv_oracle", "suite"), "-p", "no:cacheprovider",
-           "-q", "-p", "no:randomly", "--hypothesis-profile", "meta", "--records", records_dir,
+           "-q", "-p", "no:randomly", "--hypothesis-profile", "meta", "--records", os.path.join(folder, "records"),
            "-k", expression]
     for target in sorted(selections):
         cmd += ["--target", target]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    with open(os.path.join(folder, "out.txt"), "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def wait():
+        try:
+            code = proc.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = f"killed after {TIMEOUT_S} s"
+        with open(os.path.join(folder, "rc.tmp"), "w") as fh:
+            fh.write(str(proc.wait() if isinstance(code, int) else code))
+        os.replace(os.path.join(folder, "rc.tmp"), os.path.join(folder, "rc"))
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    return thread
+
+
+#: the longest the planted run may take (it takes ~20 s on 2 idle cores)
+TIMEOUT_S = 1200
+
+
+def result(folder: str) -> PlantedRun:
+    """The planted run in ``folder``, once it has ended (started by this process or another)."""
+    rc_path = os.path.join(folder, "rc")
+    deadline = time.monotonic() + TIMEOUT_S + 60
+    while not os.path.exists(rc_path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the planted run in {folder} did not end")
+        time.sleep(0.1)
+    with open(rc_path) as fh:
+        rc = fh.read()
+    with open(os.path.join(folder, "out.txt")) as fh:
+        out = fh.read()
+    if not rc.lstrip("-").isdigit():
+        raise AssertionError(f"the planted run was {rc}:\n{out[-3000:]}")
     records = []
+    records_dir = os.path.join(folder, "records")
     for name in sorted(os.listdir(records_dir)) if os.path.isdir(records_dir) else ():
         if name.endswith(".jsonl"):
             with open(os.path.join(records_dir, name)) as fh:
                 records += [json.loads(line) for line in fh if line.strip()]
-    return PlantedRun(proc.returncode, proc.stdout + proc.stderr, records)
+    return PlantedRun(int(rc), out, records)

@@ -68,7 +68,6 @@ def _failing(planted_run, target) -> list[dict]:
     return [r for r in planted_run.records_of(target) if r.get("verdict") == "fail"]
 
 
-@pytest.mark.xdist_group("planted")
 @pytest.mark.planted("faulty.disables_mkldnn", "test_forward_exact and float32")
 def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(planted_run):
     """(In the shared planted run, :mod:`planted`: profile meta, records.)"""
@@ -83,7 +82,6 @@ def test_a_state_change_is_its_own_kind_and_the_worker_is_replaced(planted_run):
     assert f"Reproduce with target {target}:" in out
 
 
-@pytest.mark.xdist_group("planted")
 @pytest.mark.planted("faulty.leaks_memory", "test_forward_exact and float32")
 def test_a_leak_is_reported_with_the_workers_memory(planted_run):
     target = "faulty.leaks_memory"

@@ -133,8 +133,7 @@ def _reaches(level) -> bool:
 
 
 def _planted(module):
-    return pytest.param(module, marks=[pytest.mark.planted(f"faulty.{module}", PLANTED[module][0]),
-                                       pytest.mark.xdist_group("planted")])
+    return pytest.param(module, marks=[pytest.mark.planted(f"faulty.{module}", PLANTED[module][0])])
 
 
 @pytest.mark.e2e

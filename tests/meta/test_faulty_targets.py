@@ -46,7 +46,7 @@ def run_suite(target: str, selection: str, *extra: str) -> subprocess.CompletedP
 
 def _planted(fault: str):
     selection, _ = FAULTS[fault]
-    return pytest.param(fault, marks=[pytest.mark.planted(f"faulty.{fault}", selection), pytest.mark.xdist_group("planted")])
+    return pytest.param(fault, marks=[pytest.mark.planted(f"faulty.{fault}", selection)])
 
 
 @pytest.mark.parametrize("fault", [_planted(f) for f in sorted(FAULTS)])
@@ -73,7 +73,6 @@ def test_suite_catches_fault(fault, planted_run):
 HAS_ORT = all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
 
-@pytest.mark.xdist_group("planted")
 @(pytest.mark.planted("faulty.ort_bias_bug", "test_forward_exact and float32") if HAS_ORT
   else pytest.mark.skip(reason="onnxruntime and onnx are not installed"))
 def test_suite_catches_fault_in_onnxruntime_backed_target(planted_run):
@@ -85,7 +84,6 @@ def test_suite_catches_fault_in_onnxruntime_backed_target(planted_run):
     assert f"Reproduce with target {target}:" in section and f"{target}.conv_transpose2d(x, w, b," in section
 
 
-@pytest.mark.xdist_group("planted")
 @pytest.mark.planted("faulty.passthrough", " or ".join(f"({sel})" for sel, _ in FAULTS.values()))
 def test_correct_plugged_in_target_passes(planted_run):
     """The same selections against torch.nn.functional loaded as a module path: no false alarm, and

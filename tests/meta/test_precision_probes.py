@@ -87,7 +87,7 @@ def test_bias_only_cells_get_a_finite_bound():
 
 def _through_suite(planted):
     selection = f"test_forward_precision_probe and {PLANTED[planted][0]}"
-    return pytest.param(planted, marks=[pytest.mark.planted(planted, selection), pytest.mark.xdist_group("planted")])
+    return pytest.param(planted, marks=[pytest.mark.planted(planted, selection)])
 
 
 @pytest.mark.parametrize("planted", [_through_suite(p) for p in

@@ -37,14 +37,22 @@ def _servers() -> list[int]:
     return found
 
 
+class _ByName:
+    """A target as the supervisor sees it, loaded only in its worker (its import would change this process)."""
+
+    threads, env = None, {}
+
+    def __init__(self, name):
+        self.name = name
+
+
 @pytest.fixture
 def two_targets(monkeypatch):
     monkeypatch.syspath_prepend(HERE)
     isolation._MODULES.add(__name__)
     isolation.shutdown()
     before = set(_servers())
-    torch_target, patched = load_target("torch"), load_target("faulty.patches_torch_at_import")
-    workers = isolation.Worker(torch_target), isolation.Worker(patched)
+    workers = isolation.Worker(load_target("torch")), isolation.Worker(_ByName("faulty.patches_torch_at_import"))
     yield workers, before
     for worker in workers:
         worker.stop()
@@ -62,6 +70,19 @@ def test_targets_with_one_env_share_a_fork_server_but_not_a_worker(two_targets):
     assert first["pid"] != other["pid"] and again["pid"] == first["pid"], (first, other, again)
     # the patching target's import ran in its own worker only
     assert other["mkldnn"] is False and first["mkldnn"] is True and again["mkldnn"] is True
+
+
+def test_two_workers_of_one_target_are_two_processes(two_targets):
+    """Two supervisors of one target name (e.g. a thread pin apart) never share a worker: a hang or a
+    retirement of one cannot reach the other."""
+    (plain, _), _ = two_targets
+    twin = isolation.Worker(load_target("torch"))
+    try:
+        assert twin.server is plain.server
+        assert plain.request(_probe, (), {}, 120.0)[1]["pid"] != twin.request(_probe, (), {}, 120.0)[1]["pid"]
+        assert twin.pid is not None and plain.pid is not None
+    finally:
+        twin.stop()
 
 
 def test_a_crash_replaces_only_the_crashing_targets_worker(two_targets):
@@ -92,9 +113,9 @@ def test_retiring_one_worker_keeps_the_other_and_the_server_stops_with_its_last_
 
 def test_targets_with_different_envs_get_their_own_servers(two_targets, monkeypatch):
     (plain, _), _ = two_targets
-    class Env:  # a target like torch, with an environment of its own
-        name, threads, env = "torch", None, {"CONV_ORACLE_TEST_MARK": "1"}
-    worker = isolation.Worker(Env())
+    class Env(_ByName):  # a target like torch, with an environment of its own
+        env = {"CONV_ORACLE_TEST_MARK": "1"}
+    worker = isolation.Worker(Env("torch"))
     try:
         assert worker.server is not plain.server
     finally:

@@ -342,6 +342,9 @@ def _reject(target: Target, entry: corpus_mod.Entry, dtype: str) -> tuple[str, s
     try:
         got = properties.error_parity(target, entry.invalid_call(), dtype)
     except AssertionError as exc:
+        rejected = (getattr(exc, "details", None) or {}).get("target_error")
+        if rejected:  # rejected for another rule's reason: a rejection, its message recorded
+            return "rejected", rejected, None
         return "accepted", None, first_lines(exc)
     except Exception as exc:  # rejected with an exception type error_parity does not expect: still a rejection
         return "rejected", error_text(exc), None

@@ -15,7 +15,8 @@ Values (the identifiers used in records and in known-deviation files):
 ``uninitialised``      two identical calls under different heap poisons differ
 ``accepted_invalid``   an invalid configuration was accepted
 ``rejected_valid``     a legal input was rejected (an exception on a valid configuration)
-``wrong_error``        an invalid configuration was rejected with an exception the target does not declare
+``wrong_error``        an invalid configuration was rejected with an exception the target does not declare,
+                       or for another rule's reason (a message in torch's wording naming only other rules)
 ``modified_input``     the target wrote one of its operands (input, weight, bias)
 ``state_changed``      the call changed the process's torch state (threads, oneDNN on/off, CPU
                        capability, TF32 flags, default dtype, grad mode); the worker is replaced

@@ -16,7 +16,7 @@ import numpy as np
 from ..definition.case import Case
 from ..definition.dtypes import FACTS, facts
 from ..definition.errors import ConvConfigError
-from ..definition.invalid_calls import InvalidCall
+from ..definition.invalid_calls import InvalidCall, named_rules
 from ..definition.params import per_dim
 from ..oracle.adjoints import conv_grads, conv_transpose_grads
 from ..oracle.applied import oracle_forward
@@ -396,10 +396,25 @@ def relaxed_reference(case: Case, x, w, b) -> np.ndarray | None:
         return None
 
 
+def rejection_reason(rule: str, message: str) -> tuple[str, str | None]:
+    """``(reason, others)`` for a rejection of a call breaking ``rule`` with torch's wording in ``message``:
+    ``(rule, None)`` when the rules it names include ``rule``; ``("unrecognised", None)`` when it names
+    none (another release's or backend's wording: not a failure); otherwise ``(None, "the other rules")``."""
+    named = named_rules(message)
+    if not named:
+        return "unrecognised", None
+    if rule in named:
+        return rule, None
+    return None, " or ".join(f"'{r}'" for r in sorted(named))
+
+
 @isolated(describe=_invalid_example)
 def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed: int = 0) -> dict:
     """Property 6: an invalid call is rejected by the target (with one of its declared ``rejects``
-    exception types) and by the oracle. On a rule the target declares ``relaxed``, accepting is allowed:
+    exception types) and by the oracle. A target whose ``messages`` are torch's must reject it for its
+    rule: a message that names only other rules (:func:`rejection_reason`) fails as ``wrong_error``;
+    ``reason`` in the result is the rule, or ``unrecognised`` (wording no rule's pattern knows).
+    On a rule the target declares ``relaxed``, accepting is allowed:
     the result is then checked bit for bit against :func:`relaxed_reference` on small-integer operands
     (exact in every float dtype), or recorded as not checked where the definitions give none."""
     __tracebackhide__ = True
@@ -426,8 +441,17 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
     except MissingFunction:  # the target lacks the function: not a verdict (never one of its rejections)
         raise
     except rejects as exc:  # a declared rejection may be a LookupError of the target's own (torch's IndexError)
-        return {"target_error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
-                "oracle_error": oracle_error, "path": getattr(exc, "conv_path", None)}
+        target_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        result = {"target_error": target_error, "oracle_error": oracle_error, "path": getattr(exc, "conv_path", None)}
+        if target.capability.messages == "torch":
+            result["reason"], others = rejection_reason(call.rule, str(exc))
+            if others:
+                ctx.path = result["path"]
+                failure = ctx.failure(f"rejected {call.rule} for another reason: its message names {others}: "
+                                      f"{target_error}; the oracle says: {oracle_error}", kind=FailureKind.WRONG_ERROR)
+                failure.details["target_error"] = target_error  # a rejection all the same (baseline snapshots)
+                raise failure from exc
+        return result
     except Exception as exc:
         raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
                           f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "

@@ -5,10 +5,14 @@ Each :class:`InvalidRule` turns a valid base case into a call that breaks it, ``
 (:func:`conv_oracle.strategies.invalid_cases`) draw them, and the baseline corpus
 (:mod:`conv_oracle.baseline.corpus`) takes the fixed picks in ``corpus``, one list per corpus base.
 A value given as ``{op: values}`` depends on the operator.
+
+:data:`TORCH_WORDING` says how torch words each rule's rejection, and :func:`named_rules` reads a
+message with it (error parity compares the reason of targets whose messages are torch's).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -190,3 +194,44 @@ INVALID_RULES = {r.name: r for r in _RULES}
 
 #: every (rule, op) pair: one error-parity test each
 INVALID_RULE_OPS = [(r.name, op) for r in _RULES for op in r.ops]
+
+
+# ---- how torch words each rejection ------------------------------------------------------------
+
+_RANK = frozenset({"wrong weight rank", "wrong input rank"})
+_CHANNELS = frozenset({"channels not divisible by groups", "weight channels mismatch"})
+_OUTPUT_SIZE = frozenset({"conv output size < 1", "transposed output size < 1"})
+
+#: (pattern, the rules a message matching it may be rejecting): keywords of torch's messages, probed on
+#: torch 2.13.0 for every rule, op and dtype (CPU, with and without oneDNN, and torch.compile). Wording
+#: shared by several rules names them all. Others (oneDNN's "could not construct a memory descriptor")
+#: name none.
+TORCH_WORDING: tuple[tuple[re.Pattern, frozenset[str]], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), frozenset(r)) for p, r in (
+    (r"kernel size can't be greater than actual input size", {"conv output size < 1"}),
+    (r"output size is too small", _OUTPUT_SIZE),
+    (r"output padding must be smaller than", {"output_padding not smaller than stride or dilation"}),
+    (r"\bnegative padding\b", {"negative padding"}),
+    (r"\bnegative output_?padding\b", {"negative output_padding"}),
+    (r"non-positive stride|stride should be greater than zero", {"non-positive stride"}),
+    (r"non-positive dilation|dilation should be greater than zero", {"non-positive dilation"}),
+    (r"non-positive groups|groups to be greater than (0|zero)", {"non-positive groups"}),  # latter: compile's
+    (r"expected input.* to have \d+ channels", _CHANNELS),
+    (r"expected weight to be (divisible by|at least) \d+ at dimension", _CHANNELS),  # groups vs weight.shape[0]
+    (r"expected bias to be \d+-dimensional", {"wrong bias shape"}),
+    (r"weight should have at least \w+ dimensions", {"wrong weight rank"}),
+    (r"expected \d+-dimensional input for \d+-dimensional weight", _RANK),
+    (r"values to match the convolution dimensions", _RANK),
+    (r"\(unbatched\) or \d+D \(batched\) input", {"wrong input rank"}),
+    (r"padding='same' is not supported for strided", {"padding='same' with stride > 1"}),
+    (r"invalid padding string", {"bad padding string"}),
+    (r"argument 'padding'.* must be .*\bstr\b", {"bad padding string"}),
+    (r"output_size must have \d+ or \d+ elements", {"bad output_size"}),
+    (r"requested an output size of", {"bad output_size"}),
+))
+
+
+def named_rules(message: str) -> frozenset[str]:
+    """The rules torch's wording in ``message`` names (every matching pattern's rules); empty when
+    it names none (another release's wording, another backend's message)."""
+    return frozenset().union(*(rules for pattern, rules in TORCH_WORDING if pattern.search(message)))

@@ -267,8 +267,8 @@ def _event(text: str) -> None:
 
 def _path_event(rec: dict, dtype) -> None:
     """Tag the example for Hypothesis' statistics (``--hypothesis-show-statistics``): the kernel that
-    ran it, and whether it was refused or looked suspicious. Tagged here, in the test's process,
-    because the property itself may have run in an isolated worker."""
+    ran it, and whether it was refused, looked suspicious or was rejected in wording no rule knows.
+    Tagged here, in the test's process, because the property itself may have run in an isolated worker."""
     from .records import Verdict
     path = rec.get("path") or (rec.get("failure") or {}).get("path")
     if path and path.get("backend"):
@@ -277,6 +277,8 @@ def _path_event(rec: dict, dtype) -> None:
         _event("not checkable (refused)")
     if rec.get("suspicious_precision"):
         _event("suspicious precision (statistical signal, not a failure)")
+    if rec.get("reason") == "unrecognised":
+        _event("rejection's wording names no rule (reason not compared)")
 
 
 # ---- known deviations ------------------------------------------------------------------------

@@ -76,6 +76,7 @@ class Record(TypedDict, total=False):
     poisoned: bool           # the coverage property ran its NaN / Inf half
     target_error: str        # error parity: what the target raised (``Type: first line``)
     oracle_error: str        # error parity: the oracle's rule text
+    reason: str              # error parity, torch's wording: the rule its message names, or ``unrecognised``
     relaxed: str             # error parity on a rule the target declares relaxed
     error: str               # fail / deviation: the exception's text
     failure: dict            # fail / deviation: :func:`failure_details` (message, cells, snippet, kind, path)

@@ -24,7 +24,7 @@ __all__ = ["Target", "Capability", "MissingFunction", "load_target", "target_fro
 MODULE_TARGETS = {"onnxruntime": "conv_oracle.targets.onnxruntime"}
 
 #: module attributes that look like a capability but are not read (the capability lives in CAPABILITY)
-_MISPLACED = ("DTYPES", "AUTOGRAD", "DEVICES", "REJECTS", "RELAXED", "OPTIONS")
+_MISPLACED = ("DTYPES", "AUTOGRAD", "DEVICES", "REJECTS", "RELAXED", "OPTIONS", "MESSAGES")
 
 
 @functools.lru_cache(maxsize=None)

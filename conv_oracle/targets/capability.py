@@ -17,6 +17,9 @@ loads (one-line :class:`~conv_oracle.definition.errors.ConvConfigError` naming t
   a result (see :func:`conv_oracle.checks.properties.relaxed_reference`), otherwise recorded as not checked.
 * ``options``: module-level options (``padding_mode``, ``output_size``) the target's own functions take
   as keyword arguments; cases that need them call the target instead of torch's ``nn`` modules.
+* ``messages``: ``"torch"`` (the default: most targets wrap torch) when the target's rejections carry
+  torch's wording, so error parity also compares the reason (which rule the message names, by
+  :data:`~conv_oracle.definition.invalid_calls.TORCH_WORDING`); ``None`` for a target with its own wording.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ TORCH_REJECTIONS = (RuntimeError, ValueError, TypeError, IndexError, NotImplemen
 #: the module-level options nn.Conv*d / nn.ConvTranspose*d add to the functional calls
 OPTIONS = ("padding_mode", "output_size")
 DEVICES = ("cpu", "cuda")
+#: the wordings error parity knows (``Capability.messages``; None: the target's own, not compared)
+MESSAGES = ("torch",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class Capability:
     rejects: tuple[type, ...] = TORCH_REJECTIONS
     relaxed: frozenset[str] = frozenset()
     options: frozenset[str] = frozenset()
+    messages: str | None = "torch"
 
     def __post_init__(self):
         def bad(name, value, rule):
@@ -73,6 +79,8 @@ class Capability:
             bad("relaxed", unknown, f"unknown rule names; known: {sorted(INVALID_RULES)}")
         if not self.options <= set(OPTIONS):
             bad("options", sorted(self.options), f"must be a subset of {list(OPTIONS)}")
+        if self.messages is not None and self.messages not in MESSAGES:
+            bad("messages", self.messages, f"must be one of {list(MESSAGES)} or None (the target's own wording)")
 
     @classmethod
     def declared(cls, value) -> "Capability":
@@ -103,4 +111,6 @@ class Capability:
             parts.append(f"relaxes {len(self.relaxed)} rule(s)")
         if self.options:
             parts.append("own " + ",".join(sorted(self.options)))
+        if self.messages != default.messages:
+            parts.append("own messages")
         return "; ".join(parts) or "torch defaults"

@@ -17,8 +17,9 @@ on numpy copies of the torch tensors. Sessions are cached per graph signature. T
 
 Declared capability: float32, plus float16 where this build has CPU kernels for it (probed at import);
 no float64 / bfloat16 kernels; no autograd; rejections are ONNX Runtime's exception types and the
-adapter's ValueError / TypeError; it implements ``padding_mode`` itself. Relaxed rules (it accepts, and
-the result is checked against the definition where one exists): see ``RELAXED``.
+adapter's ValueError / TypeError, in their own wording (``messages``: None, the reason is not compared);
+it implements ``padding_mode`` itself. Relaxed rules (it accepts, and the result is checked against the
+definition where one exists): see ``RELAXED``.
 
 Its one finding (ConvTranspose rejects a valid ``stride <= output_padding < dilation``) is a known
 deviation scoped to this target in the suite's ``known_deviations.toml``: ``pytest conv_oracle/suite
@@ -201,6 +202,7 @@ CAPABILITY = {
     "rejects": REJECTIONS,
     "relaxed": RELAXED,
     "options": ("padding_mode",),
+    "messages": None,  # ONNX Runtime's wording: the reason of a rejection is not compared
 }
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "CAPABILITY",

@@ -120,6 +120,17 @@ def test_coverage_is_recorded_when_the_coverage_property_fails():
         assert observed["count"] == 20 and observed["per_dim"] == [[2, 3], [2, 3]]
 
 
+def test_a_rejection_for_another_rules_reason_is_recorded_as_a_rejection():
+    """Error parity fails it (wrong_error), but the call was rejected: not 'accepted', its message kept."""
+    def conv2d(*args, **kwargs):
+        raise RuntimeError("non-positive stride is not supported")
+    from conv_oracle.baseline.corpus import invalid
+    entry = next(e for e in invalid() if e.rule == "negative padding" and e.case.op == "conv" and e.case.nd == 2)
+    got = snap_mod._reject(Target("reworded", {"conv2d": conv2d, "conv_transpose2d": F.conv_transpose2d}),
+                           entry, "float32")
+    assert got == ("rejected", "RuntimeError: non-positive stride is not supported", None)
+
+
 def test_baseline_name():
     snap = {"environment": {"torch_version": "2.13.0+cpu"}, "target": {"name": "torch"}}
     assert snap_mod.baseline_name(snap) == "torch-2.13.0-cpu.json"

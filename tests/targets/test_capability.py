@@ -30,6 +30,7 @@ def test_undeclared_is_torch():
     cap = Capability()
     assert cap.rejects == TORCH_REJECTIONS == (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError)
     assert cap.autograd and cap.dtypes == ("float32", "float64", "float16", "bfloat16") and not cap.relaxed
+    assert cap.messages == "torch"  # most targets wrap torch: error parity compares the reason
     assert target_from_module(_module()).capability == cap
     assert load_target("torch").capability == cap
 
@@ -42,6 +43,7 @@ def test_undeclared_is_torch():
     ({"relaxed": ("negative padding", "no such rule")}, "relaxed"),
     ({"options": ("groups",)}, "options"),
     ({"devices": ("tpu",)}, "devices"),
+    ({"messages": "onnx"}, "messages"),
 ])
 def test_bad_declarations_fail_on_one_line(declared, field):
     with pytest.raises(ConvConfigError) as info:

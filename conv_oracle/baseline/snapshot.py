@@ -25,8 +25,8 @@ thread count of the pass: a target that crashes or hangs on a case gets that cas
 exact call's crash as ``exact`` in ``mismatches``, the outcome ``rejected`` with the crash as its
 error) and the snapshot goes on.
 
-Per invalid call: rejected (error type and message) or accepted (a mismatch), in float32, and per
-other dtype in ``by_dtype``.
+Per invalid call: rejected (error type and message; a crash or hang as its error, with a mismatch) or
+accepted (a mismatch), in float32, and per other dtype in ``by_dtype``.
 The main pass runs torch single-threaded; the N-thread pass makes oneDNN pick its parallel kernels.
 The snapshot carries :func:`conv_oracle.machine.fingerprint.fingerprint` and its ``hardware_class``.
 """
@@ -44,6 +44,7 @@ import numpy as np
 
 from .. import __version__
 from ..checks import properties
+from ..checks.failure_kinds import FailureKind
 from ..checks.isolation import Example, isolated
 from ..checks.operands import exactness, make_operands
 from ..definition.dtypes import FLOAT_DTYPES
@@ -337,14 +338,20 @@ def run_valid(target: Target, entry: corpus_mod.Entry, rec: dict) -> None:
     rec["threads"] = {"n": n, "bound_share": shares_n}
 
 
+#: failure kinds of a call that returned nothing (the worker died, hung or ran out of memory)
+_NO_RESULT = (FailureKind.CRASH.value, FailureKind.HANG.value, FailureKind.MEMORY.value)
+
+
 def _reject(target: Target, entry: corpus_mod.Entry, dtype: str) -> tuple[str, str | None, str | None]:
     """``(outcome, error, mismatch)`` of one invalid call in ``dtype``."""
     try:
         got = properties.error_parity(target, entry.invalid_call(), dtype)
     except AssertionError as exc:
-        rejected = (getattr(exc, "details", None) or {}).get("target_error")
-        if rejected:  # rejected for another rule's reason: a rejection, its message recorded
-            return "rejected", rejected, None
+        details = getattr(exc, "details", None) or {}
+        if details.get("target_error"):  # rejected for another rule's reason or with an undeclared type
+            return "rejected", details["target_error"], None
+        if details.get("kind") in _NO_RESULT:  # no result came back: not an acceptance (as for valid cases)
+            return "rejected", f"{details['kind']}: {first_lines(exc).splitlines()[0]}"[:200], first_lines(exc)
         return "accepted", None, first_lines(exc)
     except Exception as exc:  # rejected with an exception type error_parity does not expect: still a rejection
         return "rejected", error_text(exc), None

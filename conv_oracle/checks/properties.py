@@ -453,9 +453,11 @@ def error_parity(target: Target, call: InvalidCall, dtype: str = "float32", seed
                 raise failure from exc
         return result
     except Exception as exc:
-        raise ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
-                          f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "
-                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}", kind=FailureKind.WRONG_ERROR) from exc
+        failure = ctx.failure(f"raised {type(exc).__name__} on an invalid configuration ({call.rule}), which is not "
+                              f"among the rejections {target.name} declares ({', '.join(t.__name__ for t in rejects)}): "
+                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''}", kind=FailureKind.WRONG_ERROR)
+        failure.details["target_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        raise failure from exc
     shape, ctx.path = tuple(got.out.shape), got.path
     if not relaxed:
         raise ctx.failure(f"accepted an invalid configuration ({call.rule}) and returned shape {shape}; "

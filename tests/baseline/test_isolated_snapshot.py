@@ -76,3 +76,19 @@ def test_a_target_that_segfaults_on_one_case_gives_a_snapshot_with_its_crash_and
     for e in others + invalid:
         assert not any("SIGSEGV" in m for m in by_id[e.id]["mismatches"].values()), by_id[e.id]["mismatches"]
         assert by_id[e.id]["outcome"] in ("accepted", "rejected")
+
+
+def _invalid_conv2d(entries, rule):
+    return next(e for e in entries if e.kind == "invalid" and e.case.fn_name == "conv2d" and e.rule == rule)
+
+
+def test_an_invalid_call_that_crashes_or_raises_an_undeclared_type_is_not_recorded_as_accepted(corpus_entries):
+    """A crash on an invalid call returned nothing: outcome rejected, the crash as its error and a
+    mismatch (as for valid cases); an exception type the target does not declare is a rejection too."""
+    target = load_target("planted_invalid_outcomes")
+    outcome, error, mismatch = snap_mod._reject(target, _invalid_conv2d(corpus_entries, "non-positive stride"), "float32")
+    assert outcome == "rejected" and error.startswith("crash: ") and "SIGSEGV" in mismatch, (outcome, error, mismatch)
+    outcome, error, mismatch = snap_mod._reject(target, _invalid_conv2d(corpus_entries, "negative padding"), "float32")
+    assert (outcome, error, mismatch) == ("rejected", "ZeroDivisionError: planted", None)
+    torch_outcome = snap_mod._reject(load_target("torch"), _invalid_conv2d(corpus_entries, "negative padding"), "float32")
+    assert torch_outcome[0] == "rejected" and torch_outcome[2] is None

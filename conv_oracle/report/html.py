@@ -134,7 +134,14 @@ def _coverage(s: dict) -> str:
             body.append(f"<tr>{first}{_td(row['value'])}{''.join(_matrix_cell(c) for c in row['cells'])}</tr>")
     gaps = cov["gaps"]
     note = (f'<p><b>{len(gaps)} gap(s)</b> (applicable values never exercised): {_e("; ".join(gaps))}</p>' if gaps
-            else "<p>No gaps: every applicable value was exercised for every operator and target.</p>")
+            else "<p>Every applicable value listed was exercised for every operator and target (the values "
+                 "listed are the suite's own choice).</p>")
+    from .markdown import three_way_lines
+    tw = s.get("three_way") or {}
+    if tw.get("targets"):
+        note += (f"<p>3-way combinations of {len(tw['features'])} discrete features ({_e(', '.join(tw['features']))}; "
+                 f"a covering array of {tw['rows']} rows runs every time):</p><ul>"
+                 + "".join(f"<li>{_e(line)}</li>" for line in three_way_lines(s)) + "</ul>")
     return ('<h2 id="coverage">Coverage of the configuration space</h2>'
             f'<p class="muted">Examples with a valid configuration ({cov["examples"]}), by regime, operator and '
             'target. '

@@ -79,10 +79,33 @@ def _coverage(s: dict) -> list[str]:
     header = ["parameter", "value"] + [f"{c['op']} / {c['target']}" for c in cov["columns"]]
     rows = [[p["label"] if i == 0 else "", row["value"], *(_matrix_cell(c) for c in row["cells"])]
             for p in cov["parameters"] for i, row in enumerate(p["rows"])]
-    gaps = (f"**{len(cov['gaps'])} gap(s)**: " + "; ".join(cov["gaps"])) if cov["gaps"] else "No gaps."
+    gaps = ((f"**{len(cov['gaps'])} gap(s)**: " + "; ".join(cov["gaps"])) if cov["gaps"]
+            else "Every value listed was exercised (the values are the suite's own choice).")
     return ["## Coverage of the configuration space", "",
             f"Valid-configuration examples ({cov['examples']}) by regime, operator and target. {gaps}", "",
-            table(header, rows), ""]
+            *_three_way(s), table(header, rows), ""]
+
+
+def three_way_lines(s: dict) -> list[str]:
+    """One line per target: the share of 3-way feature combinations covered, and some missing ones."""
+    tw = s.get("three_way") or {}
+    out = []
+    for t, c in (tw.get("targets") or {}).items():
+        line = f"{t}: {c['covered']} of {c['required']} ({c['share']:.1%})"
+        if c["missing"]:
+            line += "; not covered, e.g. " + "; ".join(c["missing"][:3])
+        out.append(line)
+    return out
+
+
+def _three_way(s: dict) -> list[str]:
+    lines = three_way_lines(s)
+    if not lines:
+        return []
+    tw = s["three_way"]
+    return [f"3-way combinations of {len(tw['features'])} discrete features ({', '.join(tw['features'])}; "
+            f"a covering array of {tw['rows']} rows runs every time, test_covering_row):", "",
+            *(f"- {line}" for line in lines), ""]
 
 
 def _distinct(s: dict) -> list[str]:

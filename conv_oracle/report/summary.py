@@ -14,6 +14,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from ..definition import features
 from ..definition.case import OPS, Case
 from ..definition.errors import ConvConfigError
 from ..definition.historical import SEED_6X6
@@ -176,6 +177,28 @@ def coverage_matrix(records: list[dict], targets: list[str]) -> dict:
                         if cell["applicable"] and not cell["examples"]) + ")"
             for p in params for row in p["rows"] if row["gap"]]
     return {"columns": columns, "parameters": params, "gaps": gaps, "examples": len(valid)}
+
+
+def three_way(records: list[dict], targets: list[str]) -> dict:
+    """Per target: the share of the required 3-way combinations of the discrete features
+    (:mod:`conv_oracle.definition.features`) that its valid examples showed (layouts as applied), and
+    a few it did not."""
+    required = features.required()
+    rows = defaultdict(list)
+    for r in records:
+        if is_valid(r) and r.get("case") and r.get("dtype") and r.get("x_layout") and r.get("w_layout"):
+            try:
+                rows[r.get("target")].append(features.features_of(Case.from_dict(r["case"]), r["dtype"],
+                                                                   r["x_layout"], r["w_layout"]))
+            except (ConvConfigError, KeyError, TypeError, ValueError):
+                continue
+    out = {}
+    for t in targets:
+        covered = features.covered(rows.get(t, []))
+        missing = sorted(required - covered, key=repr)[:5]
+        out[t] = {"covered": len(covered), "required": len(required), "share": len(covered) / len(required),
+                  "missing": [", ".join(f"{f}={v}" for f, v in combo) for combo in missing]}
+    return {"features": list(features.FEATURES), "rows": len(features.covering_rows()), "targets": out}
 
 
 def _flat(value) -> list:
@@ -451,7 +474,8 @@ def summarize(records: list[dict], meta: dict | None = None, junit: dict | None 
     fails = failures(records, (junit or {}).get("cases"))
     status = meta.get("run_status", "complete")
     return {"meta": meta, "run_status": status, "totals": totals(records, targets), "properties": by_property(records, targets),
-            "coverage": coverage_matrix(records, targets), "distinct": distinct_values(records),
+            "coverage": coverage_matrix(records, targets), "three_way": three_way(records, targets),
+            "distinct": distinct_values(records),
             "skips": skip_statistics(records), "bounds": bound_usage(records),
             "errors": error_rules(records, targets), "maps": representative_maps(records),
             "failures": fails, "paths": _paths.summarize(records), "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,

@@ -35,6 +35,9 @@ FAULTS = {
     # narrow paths (issue 8): a fault on a few percent of one dtype's or one layout's configurations
     "narrow_bf16_transpose_gap": ("test_forward_exact and bfloat16", "test_forward_exact"),
     "narrow_nhwc_bias": ("test_layouts and channels_last and float32", "test_layouts"),
+    # one 3-way cell of the features (3-D x depthwise x transposed input): the covering array reaches it every run
+    "cell_fault": ("test_covering_row", "test_covering_row"),
+    "renamed_cell_fault": ("test_covering_row", "test_covering_row"),
 }
 
 

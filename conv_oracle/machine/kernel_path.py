@@ -157,7 +157,8 @@ def path(backend: str | None, device: str = "cpu") -> dict:
 
 
 def describe(p: dict | None) -> str:
-    """``backend Mkldnn, ISA AVX512_CORE_BF16 (cap ALL), ATen AVX512, 2 threads``."""
+    """``backend Mkldnn, ISA AVX512_CORE_BF16 (cap ALL), ATen AVX512, 2 threads`` (and the operands'
+    ``strides input (8, 1, 4)+0 weight ...`` when the path has them)."""
     if not p:
         return "path unknown"
     parts = [f"backend {p.get('backend') or 'unknown'}"]
@@ -167,4 +168,7 @@ def describe(p: dict | None) -> str:
         parts.append(f"{p.get('threads')} threads")
     else:
         parts.append(f"device {p.get('device')}")
+    strides = p.get("strides") or {}
+    if strides:  # a call's operands as placed: strides + storage offset
+        parts.append("strides " + " ".join(f"{n} {tuple(v['stride'])}+{v['offset']}" for n, v in strides.items()))
     return ", ".join(parts)

@@ -28,7 +28,7 @@ def execution_paths(records: list[dict]) -> dict:
         cell = counts[(target, r.get("op"), r.get("dtype"))][backend]
         cell[0] += 1
         cell[1] += r["verdict"] == Verdict.FAIL
-        paths[target].add(describe({**path, "backend": None}).split(", ", 1)[-1])
+        paths[target].add(describe({**path, "backend": None, "strides": None}).split(", ", 1)[-1])
     backends = sorted(set(backends))
     rows, gaps = [], []
     for target in dict.fromkeys(targets):

@@ -156,11 +156,15 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
 
 
 def call_path(target: Target, case: Case, x, w, b) -> dict:
-    """The execution path of this call (:func:`conv_oracle.machine.kernel_path.path`); the ATen backend
-    only for targets that run torch's kernels."""
+    """The execution path of this call (:func:`conv_oracle.machine.kernel_path.path`; the ATen backend
+    only for targets that run torch's kernels) and each operand's shape, strides and storage offset."""
     from ..machine import kernel_path
     backend = kernel_path.conv_backend(case, x, w, b) if target.torch_kernels else None
-    return kernel_path.path(backend, target.device)
+    out = kernel_path.path(backend, target.device)
+    # the memory layout as the target got it: the label names a class, the strides say which member
+    out["strides"] = {name: {"shape": list(t.shape), "stride": list(t.stride()), "offset": int(t.storage_offset())}
+                      for name, t in (("input", x), ("weight", w), ("bias", b)) if t is not None}
+    return out
 
 
 def backward(target: Target, out, grad) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conv_oracle.definition.case import Case
@@ -127,3 +128,15 @@ def test_run_isa_records_the_capped_path(tmp_path):
     assert all(r["path"]["isa"] == "AVX2" and r["path"]["threads"] == 1 and r["path"]["aten"] == "AVX2" for r in recs)
     (env,) = records.environments(str(out / "latest" / "records.jsonl"))
     assert env["env"]["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+
+
+def test_a_calls_path_names_each_operands_strides_and_offset():
+    """The layout label names a class; the path names the member: shape, strides, storage offset."""
+    from conv_oracle.targets import execution, load_target
+    case = Case("conv", 2, 2, 2, 2, 1, (3, 4), (2, 2), bias=True)
+    x, w, b = np.ones(case.input_shape), np.ones(case.weight_shape), np.ones(case.bias_shape)
+    call = execution.run(load_target("torch"), case, x, w, b, "float32", "sliced", "transposed")
+    strides = call.path["strides"]
+    assert strides["input"] == {"shape": [2, 2, 3, 4], "stride": [48, 24, 8, 2], "offset": 0}  # every other column
+    assert strides["weight"]["stride"] == [8, 4, 1, 2] and strides["bias"]["stride"] == [1]
+    assert "strides input (48, 24, 8, 2)+0 weight (8, 4, 1, 2)+0 bias (1,)+0" in describe(call.path)

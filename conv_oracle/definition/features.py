@@ -1,4 +1,4 @@
-"""The discrete features of a forward example and a 3-way covering array over them (no torch, no Hypothesis).
+"""The discrete features of an example and a 3-way covering array over them (no torch, no Hypothesis).
 
 A *row* gives every feature a level; :func:`covering_rows` returns rows such that every combination of
 levels of any three features that some valid example can show appears in at least one row (a covering
@@ -30,6 +30,7 @@ FEATURES: dict[str, tuple] = {
     "stride_gap": ("none", "some"),
     "padding": ("0", "explicit", "same"),
     "dilation": ("1", ">1"),
+    "wrt": ("none", "input", "weight", "bias"),  # forward values, or the gradient of this operand
 }
 NAMES = tuple(FEATURES)
 STRENGTH = 3
@@ -48,6 +49,8 @@ def _pair_allowed(a: str, va, b: str, vb) -> bool:
         return False  # one input channel per group
     if pair.get("groups") == "several" and pair.get("channels_per_group") == "1":
         return False  # several groups of one input channel each are depthwise
+    if pair.get("wrt") == "bias" and pair.get("bias") is False:
+        return False  # no bias, no bias gradient
     return True
 
 
@@ -111,8 +114,9 @@ def _channels_class(n: int) -> str:
     return "1" if n == 1 else "2-15" if n <= 15 else "16-32"
 
 
-def features_of(case: Case, dtype: str, x_layout: str, w_layout: str) -> dict:
-    """The levels an example shows (layouts as applied; the case as drawn)."""
+def features_of(case: Case, dtype: str, x_layout: str, w_layout: str, wrt: str = "none") -> dict:
+    """The levels an example shows (layouts as applied; the case as drawn; ``wrt`` the operand whose
+    gradient was checked, "none" for forward values)."""
     cin_g = case.in_channels // case.groups
     groups = "1" if case.groups == 1 else "depthwise" if cin_g == 1 else "several"
     stride = case.config().stride
@@ -128,6 +132,7 @@ def features_of(case: Case, dtype: str, x_layout: str, w_layout: str) -> dict:
         "stride_gap": "some" if any(s > k for s, k in zip(stride, case.kernel_size)) else "none",
         "padding": padding,
         "dilation": ">1" if any(d > 1 for d in case.config().dilation) else "1",
+        "wrt": wrt,
     }
 
 

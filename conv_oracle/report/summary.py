@@ -187,9 +187,11 @@ def three_way(records: list[dict], targets: list[str]) -> dict:
     rows = defaultdict(list)
     for r in records:
         if is_valid(r) and r.get("case") and r.get("dtype") and r.get("x_layout") and r.get("w_layout"):
+            prop = str(r.get("property", ""))
+            wrt = prop.split("_", 1)[1] if prop.startswith("gradient_") else "none"
             try:
                 rows[r.get("target")].append(features.features_of(Case.from_dict(r["case"]), r["dtype"],
-                                                                   r["x_layout"], r["w_layout"]))
+                                                                   r["x_layout"], r["w_layout"], wrt))
             except (ConvConfigError, KeyError, TypeError, ValueError):
                 continue
     out = {}

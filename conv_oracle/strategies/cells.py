@@ -15,7 +15,8 @@ _CHANNELS = {"1": (1, 1), "2-15": (2, 15), "16-32": (16, 32)}
 
 
 def cases_in(row: dict) -> st.SearchStrategy[tuple[Case, str, str, str]]:
-    """``(case, dtype, x_layout, w_layout)`` showing exactly ``row``'s levels (checked when called)."""
+    """``(case, dtype, x_layout, w_layout)`` showing exactly ``row``'s levels (checked when called; the
+    row's ``wrt`` is the caller's: which check it runs on the case)."""
     missing = [f for f in FEATURES if f not in row]
     wrong = [f"{f}={row[f]!r}" for f in FEATURES if f in row and row[f] not in FEATURES[f]]
     if missing or wrong or not allowed(row):

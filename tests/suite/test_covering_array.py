@@ -40,6 +40,7 @@ def test_the_rules_between_features():
     assert not F.allowed({"groups": "depthwise", "channels_per_group": "2-15"})
     assert not F.allowed({"groups": "several", "channels_per_group": "1"})
     assert not F.allowed({"x_layout": "expanded", "batch": "1"})
+    assert not F.allowed({"wrt": "bias", "bias": False})
     assert F.allowed({"nd": 2, "x_layout": "channels_last", "padding": "same", "op": "conv"})
 
 
@@ -48,7 +49,7 @@ def test_the_rules_between_features():
 @given(data=st.data())
 def test_cases_in_draws_inside_its_row(i, data):
     case, dtype, x_layout, w_layout = data.draw(cases_in(ROWS[i]))
-    assert F.features_of(case, dtype, x_layout, w_layout) == ROWS[i]
+    assert F.features_of(case, dtype, x_layout, w_layout, ROWS[i]["wrt"]) == ROWS[i]
     case.config()  # valid
 
 
@@ -67,15 +68,16 @@ def test_features_of_hand_cases():
     assert F.features_of(depthwise, "float16", "sliced", "contiguous") == {
         "op": "conv", "nd": 2, "dtype": "float16", "batch": "2-3", "x_layout": "sliced", "w_layout": "contiguous",
         "bias": True, "groups": "depthwise", "channels_per_group": "1", "stride_gap": "some",
-        "padding": "explicit", "dilation": ">1"}
+        "padding": "explicit", "dilation": ">1", "wrt": "none"}
     plain = Case("conv_transpose", 1, None, 20, 2, 1, (4,), (3,), bias=False)
     got = F.features_of(plain, "float32", "contiguous", "contiguous")
     assert (got["batch"], got["groups"], got["channels_per_group"], got["stride_gap"], got["padding"],
             got["dilation"]) == ("unbatched", "1", "16-32", "none", "0", "1")
 
 
-def _record(target, case, dtype, x_layout, w_layout):
-    return {"property": "forward_covering", "target": target, "op": case.op, "case": case.to_dict(), "dtype": dtype,
+def _record(target, row, case, dtype, x_layout, w_layout):
+    prop = "forward_covering" if row["wrt"] == "none" else f"gradient_{row['wrt']}"
+    return {"property": prop, "target": target, "op": case.op, "case": case.to_dict(), "dtype": dtype,
             "x_layout": x_layout, "w_layout": w_layout, "verdict": "pass"}
 
 
@@ -83,7 +85,7 @@ def _record(target, case, dtype, x_layout, w_layout):
 def test_the_report_share_counts_what_ran():
     """One example per row gives 100%; without the rows holding one level, those combinations are missing."""
     examples = [cases_in(row).example() for row in ROWS]
-    records = [_record("t", *ex) for ex in examples]
+    records = [_record("t", row, *ex) for row, ex in zip(ROWS, examples)]
     full = three_way(records, ["t"])["targets"]["t"]
     assert full["covered"] == full["required"] == len(F.required()) and full["share"] == 1.0 and not full["missing"]
     some = [r for r, ex in zip(records, examples) if ex[0].nd != 3]

@@ -46,6 +46,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
         {"cells": cells(3.0, "nan", (0, 0, 0))},
         {"cells": cells(3.0, 0.0, (0, 0, 0))}),  # a touched cell turned to 0
+    "onednn-bf16-conv-inf-input-becomes-nan": (
+        dict(property="forward_nonfinite_input", op="conv", case=GAPPED, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE"}),
+        {"kind": "wrong_value", "cells": cells(float("-inf"), "nan", (0, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(float("-inf"), float("inf"), (0, 0, 0))}),  # the sign lost, not NaN
     "onednn-bf16-transposed-weight-grad-uninitialised": (
         dict(property="gradient_weight", op="conv_transpose", case=TRANSPOSED, dtype="bfloat16",
              x_layout="contiguous", w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),

@@ -1,0 +1,59 @@
+"""Non-finite operands inside the taps' footprints: +-Inf and NaN placed in the input or the bias.
+
+The definition under IEEE arithmetic says, per cell, what the result is (+-Inf where an infinite term
+or bias reaches it; NaN for Inf * 0, Inf - Inf or a NaN term; every other cell unchanged and exact), and
+the target must match cell for cell (NaN matches NaN). Padding contributes no term. Pixels no output
+reads and bias-only cells have their own tests (test_skips.py)."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import event, given, note
+from hypothesis import strategies as st
+
+from conv_oracle import strategies as cs
+from conv_oracle.checks import properties
+from conv_oracle.checks.operands import Operands
+from conv_oracle.definition.dtypes import FLOAT_DTYPES
+from conv_oracle.targets.execution import supports
+
+pytestmark = pytest.mark.differential
+
+VALUES = st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), min_size=1, max_size=3)
+
+
+@pytest.mark.parametrize("where", ["input", "bias"])
+@pytest.mark.parametrize("dtype", list(FLOAT_DTYPES))
+@given(case=cs.cases(padding_modes=False, output_size=False), seed=st.integers(0, 2**32 - 1), values=VALUES,
+       x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_nonfinite_operands(target, record, where, dtype, case, seed, values, x_layout, w_layout):
+    """Exact small-integer operands with 1-3 of +-Inf / NaN put in; bit for bit against the definition."""
+    if target.unsupported(dtype):
+        pytest.skip(target.unsupported(dtype))
+    if where == "bias" and not case.bias:
+        case = replace(case, bias=True)
+    if supports(target, case) is not None:
+        pytest.skip(supports(target, case))
+    magnitude = cs.exactness(case, dtype, target).magnitude
+    mode = "exact" if magnitude else "float"
+    event(f"mode={mode}")
+    ops = cs.make_operands(case, mode, seed, magnitude or 1, "expanded" if x_layout == "expanded" else "contiguous")
+    x, b = ops.x.copy(), None if ops.b is None else ops.b.copy()
+    part = x if where == "input" else b
+    if x_layout == "expanded" and where == "input":  # keep the batch rows equal, so the view still applies
+        part = x[:1] if x.shape[0] > 1 else x
+    rng = np.random.default_rng(seed)
+    if part.size == 0:
+        pytest.skip("no cell to place a value in (an empty operand)")
+    flat = part.reshape(-1)
+    for v in values:
+        flat[rng.integers(flat.size)] = v
+    if x_layout == "expanded" and where == "input" and x.shape[0] > 1:
+        x[:] = x[:1]
+    event(f"{where}: {', '.join(sorted({str(v) for v in values}))}")
+    changed = Operands(x, ops.w, b, ops.mode, ops.magnitude, seed)
+    note(f"operands: {changed!r}, non-finite values {values} in {where}")
+    with record(f"forward_nonfinite_{where}", target, case, dtype=dtype, mode=mode, x_layout=x_layout,
+                w_layout=w_layout, seed=seed) as rec:
+        rec.update(properties.forward(target, case, changed, dtype, x_layout, w_layout))

@@ -120,12 +120,12 @@ def test_the_second_run_stops_after_as_many_reads_as_the_first():
 
 
 def test_a_cell_that_differs_between_the_runs_is_uninitialised_memory():
-    prop = reading([[1.0, 2.0], [[1.0, 2.0], [3.0, 4.0]]], [[1.0, 2.0], [[1.0, 2.0], [5.0, 4.0]]],
+    prop = reading([[1.0, 2.0], [[1.0, 2.0], [3.0, 4.0]]], [[1.0, 2.0], [[1.0, 2.0], [5.0, 9.0]]],
                    result={"path": {"kernel": "k"}})
     with pytest.raises(AssertionError) as failed:
         isolation.twice(prop, Target("odd"), (), {})
     message = ("array #2 read back from the target (shape [2, 2]) differs between two identical calls: "
-               "uninitialised memory; first at (1, 0): 3.0 then 5.0")
+               "uninitialised memory; first at (1, 0): 3.0 then 5.0")  # the first of two cells
     assert str(failed.value) == f"prop on target odd: {message}"
     details = failed.value.details
     assert details["kind"] == "uninitialised" and details["message"] == message
@@ -162,6 +162,12 @@ def test_the_value_is_the_first_runs_even_when_the_second_returns(second):
     """A second run that reads fewer arrays returns normally; its value is not the outcome (nor compared
     where the shapes differ)."""
     prop = reading([[1.0], [1.0]], second)
+    assert isolation.twice(prop, Target(), (), {}) == 1 and prop.calls == [0, 1]
+
+
+def test_the_second_runs_error_after_fewer_reads_is_not_the_outcome():
+    """(Its one array has another shape than the first run's first: not compared.)"""
+    prop = reading([[1.0], [1.0]], [[[2.0]]], tail=lambda n: n == 1 or (_ for _ in ()).throw(ValueError("second")))
     assert isolation.twice(prop, Target(), (), {}) == 1 and prop.calls == [0, 1]
 
 

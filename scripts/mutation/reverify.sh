@@ -11,6 +11,7 @@ for job in $ids; do
   outcome=$(printf '%s' "$out" | grep -o '"test_outcome": "[A-Za-z]*"' | head -1 | sed 's/.*: //; s/"//g')
   echo "$job line $4 $2 #$3 ${outcome:-?}"
 done
-for f in conv_oracle/harness/deviations.py conv_oracle/checks/failure_kinds.py conv_oracle/checks/comparison.py; do
+for f in conv_oracle/harness/deviations.py conv_oracle/checks/failure_kinds.py conv_oracle/checks/comparison.py \
+         conv_oracle/checks/bounds.py conv_oracle/checks/isolation.py; do
   git -C .. show "HEAD:$f" | cmp -s - "$f" || echo "WARNING: $f differs from HEAD after the run"
 done

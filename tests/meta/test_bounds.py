@@ -225,3 +225,112 @@ def test_a_worker_call_is_cut_at_its_timeout():
         assert worker.request(_hang_forever, (0,), {}, 60.0) == ("ok", {"slept": 0})  # a fresh fork answers
     finally:
         worker.stop()
+
+
+# ---- the pieces, at their edges (mutation testing, docs/mutation-testing.md) -----------------------
+
+@pytest.fixture
+def fresh_settings(monkeypatch):
+    """Settings read again from an environment the test sets (and again after it)."""
+    from conv_oracle.machine import settings as settings_mod
+    yield lambda **env: ([monkeypatch.setenv(settings_mod.NAMES[k], str(v)) for k, v in env.items()],
+                         settings_mod.reload())
+    monkeypatch.undo()
+    settings_mod.reload()
+
+
+def test_limits_read_from_the_environment(fresh_settings):
+    fresh_settings(call_timeout=7, hang_timeout=3, hang_budget=11, worker_memory_mb=640, leak_mb_per_call=1.5,
+                   leak_window=6)
+    hangs = bounds.HangBudget.from_environment()
+    assert (hangs.timeout, hangs.short, hangs.budget, hangs.spent, hangs.hangs) == (7, 3, 11, 0.0, 0)
+    assert bounds.call_timeout() == 7 and bounds.memory_limit_mb() == 640
+    watch = bounds.RssWatch.from_environment()
+    assert (watch.rate, watch.window, watch.samples) == (1.5, 6, [])
+
+
+def test_the_budget_is_spent_when_reached_and_its_message_counts_the_hangs():
+    hangs = bounds.HangBudget(timeout=300, short=10, budget=30)
+    hangs.hang("a", 12.0, "hang one")
+    assert not hangs.exhausted() and hangs.hangs == 1 and hangs.spent == 12.0
+    hangs.hang("a", 18.0, "hang two")
+    assert hangs.exhausted()  # exactly at the budget
+    with pytest.raises(bounds.HangBudgetExhausted) as spent:
+        hangs.limit("a")
+    text = str(spent.value)
+    assert "waited 30 s on 2 calls that hung (budget 30 s, CONV_ORACLE_HANG_BUDGET)" in text
+    assert text.endswith("smallest hang so far:\nhang two")
+
+
+def test_the_short_limit_never_exceeds_the_timeout():
+    hangs = bounds.HangBudget(timeout=4, short=10, budget=5)
+    hangs.hang("a", 1.0, "hang")
+    assert hangs.limit("a")[0] == 4
+    hangs.hang("a", 4.0, "hang")
+    assert hangs.limit("b")[0] == 4 and "budget of 5 s is spent" in hangs.limit("b")[1]
+
+
+def test_allocation_failures_in_a_cause_or_a_context_alone():
+    caused = ValueError("the target failed")
+    caused.__cause__ = MemoryError("cause")  # no context
+    assert str(bounds.allocation_failure(caused)) == "cause"
+    try:
+        try:
+            raise MemoryError("context")
+        except MemoryError:
+            raise ValueError("while handling it")  # context only, no cause
+    except ValueError as exc:
+        assert exc.__cause__ is None and str(bounds.allocation_failure(exc)) == "context"
+    loop = ValueError("a")
+    loop.__context__ = ValueError("b")
+    loop.__context__.__context__ = loop  # a cycle ends the walk
+    assert bounds.allocation_failure(loop) is None
+    assert bounds.allocation_failure(None) is None
+    for text in bounds.ALLOCATION_TEXTS:  # each torch wording, in any case, only as a RuntimeError
+        assert bounds.allocation_failure(RuntimeError(f"X: {text.upper()} (1 GiB)")) is not None, text
+        assert bounds.allocation_failure(ValueError(text)) is None, text
+
+
+def _verdicts(watch: bounds.RssWatch, samples) -> list:
+    return [watch.add(s) for s in samples]
+
+
+def test_leak_watch_window_and_rate_edges():
+    assert [bounds.RssWatch(2.0, w).window for w in (0, 1, 2, 3, 4.9)] == [2, 2, 2, 3, 4]
+    assert not any(_verdicts(bounds.RssWatch(0.0, 2), [100.0, 150.0, 200.0, 250.0]))  # a rate of 0: no leak test
+    assert not any(_verdicts(bounds.RssWatch(-1.0, 2), [100.0, 150.0, 200.0, 250.0]))  # nor below 0
+    assert _verdicts(bounds.RssWatch(0.5, 2), [100.0, 101.0, 102.0])[-1] is not None  # a rate below 1 MiB is one
+    assert _verdicts(bounds.RssWatch(2.0, 2), [100.0, 150.0, 200.0])[-1] is not None  # first verdict at window + 1
+    watch = bounds.RssWatch(2.0, 4)
+    assert watch.add(None) is None and watch.samples == [] and watch.fields() == {}
+
+
+@pytest.mark.parametrize("samples, leak", [
+    ([100, 103, 106, 109, 111], True),     # the last step exactly the rate
+    ([100, 104, 108, 112, 112], False),    # the last call did not grow it
+    ([100, 102, 104, 106, 108], False),    # growth exactly rate * window
+    ([100, 102, 102, 102, 109], True),     # a step of exactly the rate counts: 2 * big == window
+    ([100, 100, 100, 101, 110], False),    # one step of the rate or more: 2 * big < window
+    ([0, 100, 102, 104, 104, 108], False),  # the jump before the window is not counted
+])
+def test_leak_watch_edges(samples, leak):
+    verdicts = _verdicts(bounds.RssWatch(2.0, 4), [float(s) for s in samples])
+    assert (verdicts[-1] is not None) == leak, verdicts
+    assert not any(verdicts[:-1])
+
+
+def test_leak_watch_needs_half_of_the_steps():
+    """window 3, one big step: 2 * 1 < 3, no leak (though the growth is large)."""
+    assert not any(_verdicts(bounds.RssWatch(2.0, 3), [100.0, 100.0, 100.0, 110.0]))
+
+
+def test_leak_message_and_fields():
+    watch = bounds.RssWatch(2.0, 4)
+    message = _verdicts(watch, [100.04, 103.0, 106.0, 109.0, 111.0])[-1]
+    assert message == ("the worker's resident memory grew by 11.0 MiB over its last 4 calls (2.74 MiB per call, "
+                       "above 2; 4 of them grew it by 2 MiB or more, this one by 2.0 MiB): a leak "
+                       "(CONV_ORACLE_LEAK_MB_PER_CALL, CONV_ORACLE_LEAK_WINDOW)")
+    assert watch.fields() == {"worker_rss_mb": 111.0, "worker_rss_growth_mb": 11.0}
+    two = bounds.RssWatch(2.0, 4)
+    _verdicts(two, [200.04, 230.0, 250.3])
+    assert two.fields() == {"worker_rss_mb": 250.3, "worker_rss_growth_mb": 50.3}  # rounded to 0.1 MiB

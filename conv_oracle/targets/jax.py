@@ -141,7 +141,7 @@ def _forward(op: str, nd: int, has_bias: bool, args: tuple):
 
 #: compiled configurations kept; past it every cache is emptied, JAX's too (``jax.clear_caches``): JAX
 #: keeps each executable it compiles (about 3 MiB each here), which the suite's leak check would see
-_CACHE_BOUND = 8
+_CACHE_BOUND = 4
 _cache: dict = {}
 
 

@@ -2,7 +2,7 @@
 
 Targets: the implementations the suite checks. ``load_target(name)`` takes a built-in name
 (``torch``, ``torch-no-mkldnn``, ``torch-cuda``, ``torch-cuda-no-tf32``, ``torch-compile``,
-``onnxruntime``) or an importable module path exposing ``conv2d`` and ``conv_transpose2d`` (and
+``onnxruntime``, ``jax``) or an importable module path exposing ``conv2d`` and ``conv_transpose2d`` (and
 optionally the 1-D / 3-D functions) with ``torch.nn.functional``'s signatures. Such a module may set
 ``DEVICE`` (default ``"cpu"``), ``TF32`` (default False), ``TORCH_KERNELS`` (default True: its calls end
 in torch's kernels) and ``CAPABILITY`` (see :mod:`conv_oracle.targets.capability`; default: torch's)."""
@@ -21,7 +21,7 @@ __all__ = ["Target", "Capability", "MissingFunction", "load_target", "target_fro
            "OPTIONS", "TORCH_REJECTIONS"]
 
 #: built-in names for targets that are modules of this package (their dependencies are optional)
-MODULE_TARGETS = {"onnxruntime": "conv_oracle.targets.onnxruntime"}
+MODULE_TARGETS = {"onnxruntime": "conv_oracle.targets.onnxruntime", "jax": "conv_oracle.targets.jax"}
 
 #: module attributes that look like a capability but are not read (the capability lives in CAPABILITY)
 _MISPLACED = ("DTYPES", "AUTOGRAD", "DEVICES", "REJECTS", "RELAXED", "OPTIONS", "MESSAGES")

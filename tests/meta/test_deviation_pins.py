@@ -18,6 +18,8 @@ DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dil
 FP16_ALL_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=2, padding=1, dilation=2)
 INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
+XLA_NAN = Case("conv_transpose", 2, 1, 2, 2, 1, (3, 3), (3, 3), stride=2, dilation=2, output_padding=1)
+XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
 def cells(expected, got, index=(0, 0, 1, 3)):
@@ -86,6 +88,16 @@ PINS = {
              torch_kernels=False, path={"backend": None}),
         {"kind": "rejected_valid", "cells": []},
         {"cells": cells(1.0, 2.0)}),
+    "xla-cpu-abort-compiling-input-dilated-conv": (
+        dict(property="gradient_bias", op="conv_transpose", case=XLA_ABORT, dtype="float64", target="jax",
+             torch_kernels=False, path={"backend": None}),
+        {"kind": "crash", "cells": []},
+        {"cells": cells(-3.0, 0.0, (0,))}),  # a wrong (finite) bias gradient: not excused
+    "xla-cpu-input-dilated-conv-nan-from-inserted-zeros": (
+        dict(property="bias_only_nonfinite", op="conv_transpose", case=XLA_NAN, dtype="float32", target="jax",
+             torch_kernels=False, path={"backend": None}),
+        {"cells": cells(2.0, "nan", (0, 0, 0, 1))},
+        {"cells": cells(2.0, 0.0, (0, 0, 0, 1))}),  # the bias dropped: finite and wrong
 }
 
 

@@ -61,7 +61,8 @@ BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
                             "known_deviations.toml")
 
 LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout", "layout", "kind")
-FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", *LIST_FIELDS}
+FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", "expected",
+          *LIST_FIELDS}
 CELLS = ("bias_only", "touched")
 GOT = {"nan": math.isnan, "inf": math.isinf, "nonfinite": lambda v: not math.isfinite(v), "finite": math.isfinite,
        "zero": lambda v: v == 0}
@@ -148,6 +149,8 @@ class Deviation:
     when_text: str | None = None
     cells: str | None = None
     got: str | None = None
+    #: every differing cell whose expected value is known (not an uninitialised-memory cell) satisfies it
+    expected: str | None = None
 
     def in_scope(self, ex: dict) -> bool:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
@@ -209,6 +212,14 @@ class Deviation:
                     return False
             except (TypeError, ValueError):
                 return False
+        if self.expected is not None:
+            cells = (details or {}).get("cells") or []
+            known = [c.get("expected") for c in cells if c.get("expected") is not None]
+            try:
+                if not cells or not all(GOT[self.expected](float(v)) for v in known):
+                    return False
+            except (TypeError, ValueError):
+                return False
         if self.cells is None:
             return True
         cells = [c.get("index") for c in (details or {}).get("cells") or []]
@@ -235,6 +246,8 @@ class Deviation:
             scope.append(f"cells {self.cells}")
         if self.got:
             scope.append(f"got {self.got}")
+        if self.expected:
+            scope.append(f"expected {self.expected}")
         return f"{self.id} ({'; '.join(scope)}): {self.reason}" + (f" [{self.link}]" if self.link else "")
 
 
@@ -267,13 +280,14 @@ def _entry(raw: dict, where: str) -> Deviation:
         raise DeviationFileError(f"{where}: 'regimes' must be a table of tag = [values]")
     if raw.get("cells") not in (None, *CELLS):
         raise DeviationFileError(f"{where}: cells={raw['cells']!r} must be one of {', '.join(CELLS)}")
-    if raw.get("got") not in (None, *GOT):
-        raise DeviationFileError(f"{where}: got={raw['got']!r} must be one of {', '.join(GOT)}")
+    for key in ("got", "expected"):
+        if raw.get(key) not in (None, *GOT):
+            raise DeviationFileError(f"{where}: {key}={raw[key]!r} must be one of {', '.join(GOT)}")
     return Deviation(raw["id"], raw["reason"].strip(), where, raw.get("link"),
                      _version_spec(raw["torch"], where) if "torch" in raw else None, lists,
                      raw.get("isa_min"), raw.get("isa_max"), {k: [str(x) for x in v] for k, v in regimes.items()},
                      _compile_when(raw["when"], where) if "when" in raw else None, raw.get("when"), raw.get("cells"),
-                     raw.get("got"))
+                     raw.get("got"), raw.get("expected"))
 
 
 def load(path: str) -> list[Deviation]:

@@ -48,6 +48,7 @@ def example(**kw):
     ('cells = "some"', "cells='some' must be one of bias_only, touched"),
     ('dtype = []', "'dtype' must be a string or a non-empty list"),
     ('got = "negative"', "got='negative' must be one of nan, inf, nonfinite, finite, zero"),
+    ('expected = "small"', "expected='small' must be one of nan, inf, nonfinite, finite, zero"),
 ])
 def test_malformed_entries_get_one_line_errors(tmp_path, extra, message):
     with pytest.raises(D.DeviationFileError) as info:

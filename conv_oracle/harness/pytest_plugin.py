@@ -203,6 +203,9 @@ def pytest_generate_tests(metafunc):
     if "target" in metafunc.fixturenames:
         names = target_names(metafunc.config)
         metafunc.parametrize("target", names, indirect=True, ids=names, scope="session")
+    if "known_example" in metafunc.fixturenames:  # every entry in force that keeps its example
+        chosen = [e.example for e in _deviations(metafunc.config).entries if e.example is not None]
+        metafunc.parametrize("known_example", chosen, ids=[x.entry for x in chosen])
 
 
 @pytest.fixture(scope="session")
@@ -261,8 +264,11 @@ def record(request):
 
 
 def _event(text: str) -> None:
+    """``hypothesis.event`` inside a Hypothesis test; nothing in a plain one (the replayed examples)."""
     from hypothesis import event
-    event(text)
+    from hypothesis.control import currently_in_test_context
+    if currently_in_test_context():
+        event(text)
 
 
 def _path_event(rec: dict, dtype) -> None:

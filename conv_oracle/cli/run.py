@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import platform
 import shlex
@@ -177,6 +178,38 @@ def _merge_levels(folder: str, runs: int) -> None:
         records_mod.atomic_write(os.path.join(folder, JUNIT_FILE), ET.tostring(root, encoding="unicode"))
 
 
+def _replay(folder: str, targets: list[str], workers, extra: list[str], code: int) -> tuple[int, bool]:
+    """Check the examples wrong (or a known deviation) on one target on the targets that never reached
+    them (:func:`conv_oracle.harness.fold.replays`, ``conv_oracle/suite/test_replay.py``), in a pytest of
+    their own; their records join the run's. Returns the run's exit status (1 if a replay failed) and
+    whether the replay was interrupted."""
+    from ..harness.fold import replays
+    recs, _ = collect(folder)
+    todo = replays(recs, targets)
+    if not todo:
+        return code, False
+    sub = os.path.join(folder, "replay")
+    os.makedirs(sub)
+    examples = os.path.join(sub, "examples.json")
+    records_mod.atomic_write(examples, "".join(json.dumps(r, sort_keys=True) + "\n" for r in todo))
+    cmd = [sys.executable, "-m", "pytest", os.path.join(SUITE_DIR, "test_replay.py"), "-p", "no:cacheprovider",
+           f"--records={sub}", f"--replay={examples}", "-q", *(f"--target={t}" for t in targets), *extra]
+    if workers is not None:
+        cmd += ["-n", str(workers)]
+    print(f"\n== replaying {len(todo)} example(s) wrong on one target on the targets that never reached them",
+          flush=True)
+    replay_code, interrupted = _run_pytest(cmd)
+    os.unlink(examples)
+    collect(sub)
+    with open(os.path.join(sub, records_mod.RECORDS_FILE), encoding="utf-8") as fh:
+        added = fh.read()
+    with open(os.path.join(folder, records_mod.RECORDS_FILE), encoding="utf-8") as fh:
+        text = fh.read()
+    records_mod.atomic_write(os.path.join(folder, records_mod.RECORDS_FILE), text + added)
+    shutil.rmtree(sub, ignore_errors=True)
+    return (1 if replay_code == 1 else code), interrupted
+
+
 def _run_levels(folder: str, runs: list[dict], args, extra) -> tuple[int, bool, list[str]]:
     """One pytest per ISA level, each in a process started with that level's caps."""
     codes, interrupted, cmd = [], False, []
@@ -302,6 +335,8 @@ def main(args) -> int:
         code, interrupted, cmd = _run_levels(folder, runs, args, extra)
     else:
         code, interrupted = _run_pytest(cmd)
+        if len(targets) > 1 and not interrupted and code in (0, 1):
+            code, interrupted = _replay(folder, targets, args.workers, extra, code)
     if code == 4 and not interrupted:  # pytest refused its arguments (its one line is above)
         shutil.rmtree(folder, ignore_errors=True)
         _remove_if_empty(os.path.join(out, "runs"))

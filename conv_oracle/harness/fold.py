@@ -7,8 +7,8 @@ line heading the record's part). One fold serves the ISA matrix (contexts differ
 ``torch@isa=LEVEL,threads=N``), ``conv-oracle merge`` (the same target on several machines or torch
 versions) and the cross-target comparison of one run (``--target torch --target onnxruntime``).
 
-Two records are the same example when :func:`example_key` agrees: the test with its target parameter
-removed, the configuration, dtype, mode, layouts, operand seed and rule. A context's verdict on an
+Two records are the same example when :func:`example_key` agrees: the property, the configuration,
+dtype, mode, layouts, operand seed and rule. A context's verdict on an
 example is ``wrong`` if any of its records failed, else ``deviation`` if one deviated as a known
 deviation describes, else ``right``; not checkable examples count as not reached.
 """
@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from itertools import islice
 
 from .records import Verdict
 
 #: a context's verdict on one example, worst first
 WRONG, DEVIATION, RIGHT = "wrong", "deviation", "right"
 _OF_VERDICT = {Verdict.FAIL: WRONG, Verdict.DEVIATION: DEVIATION, Verdict.PASS: RIGHT}
+#: the properties a record holds enough to check again on another target (conv_oracle/suite/test_replay.py)
+REPLAYABLE = frozenset({"forward_exact", "forward_float", "forward_covering", "layout_input", "layout_weight",
+                        "gradient_input", "gradient_weight", "gradient_bias"})
+MAX_REPLAYS = 40
 
 
 def strip_target(rec: dict) -> str:
@@ -34,9 +39,10 @@ def strip_target(rec: dict) -> str:
 
 
 def example_key(rec: dict) -> str:
-    """What makes two records the same example in different contexts."""
+    """What makes two records the same example in different contexts: the property and what it was
+    checked on (not the test that drew it: a replay on another target checks the same example)."""
     fields = {k: rec.get(k) for k in ("property", "case", "dtype", "mode", "x_layout", "w_layout", "seed", "rule")}
-    return strip_target(rec) + " " + json.dumps(fields, sort_keys=True)
+    return json.dumps(fields, sort_keys=True)
 
 
 def context_of(rec: dict) -> tuple:
@@ -103,7 +109,7 @@ def fold(records: list[dict]) -> list[dict]:
         if not at[WRONG] and not at[DEVIATION]:
             continue
         first = per_ctx[(at[WRONG] or at[DEVIATION])[0]][0]
-        out.append({"test": key.split(" ", 1)[0], "property": first.get("property"), "dtype": first.get("dtype"),
+        out.append({"test": strip_target(first), "property": first.get("property"), "dtype": first.get("dtype"),
                     "case": first.get("case"), "wrong_at": at[WRONG], "deviation_at": at[DEVIATION],
                     "right_at": at[RIGHT], "not_reached": [c for c in order if c not in verdict],
                     "deviation": next((x.get("deviation") for c in at[DEVIATION] for x in per_ctx[c]
@@ -132,3 +138,27 @@ def fold_phrase(entry: dict) -> str:
 def contexts(records: list[dict]) -> list[str]:
     """The context labels of ``records``, in the order the records name them."""
     return list(dict.fromkeys(labels(records).values()))
+
+
+def replays(records: list[dict], targets: list[str], limit: int = MAX_REPLAYS) -> list[dict]:
+    """The examples of a run with several targets to check again where they were never reached: per
+    failing test and target the example pytest reported (else the last failing one), and the first
+    example per test, target and known deviation that deviated; each a copy of its record with
+    ``replay_on``, the targets of ``targets`` that never judged that example. Only records of a
+    :data:`REPLAYABLE` property with their ``operands``; at most ``limit``, failures first."""
+    reached = defaultdict(set)
+    failing, deviating = defaultdict(list), {}
+    for r in records:
+        if r.get("verdict") in _OF_VERDICT:
+            reached[example_key(r)].add(r.get("target"))
+        if r.get("verdict") == Verdict.FAIL:
+            failing[(strip_target(r), r.get("target"))].append(r)
+        elif r.get("verdict") == Verdict.DEVIATION:
+            deviating.setdefault((strip_target(r), r.get("target"), r.get("deviation")), r)
+    chosen = [next((r for r in reversed(recs) if r.get("reported")), recs[-1]) for recs in failing.values()]
+    out = []
+    for r in chosen + list(deviating.values()):
+        missing = [t for t in targets if t not in reached[example_key(r)]]
+        if missing and r.get("property") in REPLAYABLE and isinstance(r.get("operands"), dict):
+            out.append({**r, "replay_on": missing})
+    return list(islice(out, limit))

@@ -17,6 +17,7 @@ tallies) lives on ``config.stash`` under the keys below, never in module globals
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 
@@ -41,6 +42,9 @@ def pytest_addoption(parser):
                          "reproduced: for CI of a torch that should have fixed it")
     group.addoption("--records", default=_records_default(), metavar="DIR",
                     help=f"write per-example records (JSONL) into DIR. Env: {NAMES['records']}")
+    group.addoption("--replay", default=None, metavar="FILE",
+                    help="check the examples in FILE (records, one per line, each with 'replay_on': target names) "
+                         "on those targets: conv_oracle/suite/test_replay.py, collected only with this option")
 
 
 def _records_default() -> str | None:
@@ -203,6 +207,17 @@ def pytest_generate_tests(metafunc):
     if "target" in metafunc.fixturenames:
         names = target_names(metafunc.config)
         metafunc.parametrize("target", names, indirect=True, ids=names, scope="session")
+    if "replayed" in metafunc.fixturenames:
+        with open(metafunc.config.getoption("--replay"), encoding="utf-8") as fh:
+            recs = [json.loads(line) for line in fh if line.strip()]
+        metafunc.parametrize("replayed", recs, ids=[f"example{i}" for i in range(len(recs))])
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The replay test is collected only with ``--replay FILE`` (conv-oracle run gives it)."""
+    if collection_path.name == "test_replay.py" and str(collection_path.parent) == SUITE_DIR:
+        return None if config.getoption("--replay") else True
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -262,7 +277,11 @@ def record(request):
 
 def _event(text: str) -> None:
     from hypothesis import event
-    event(text)
+    from hypothesis.errors import InvalidArgument
+    try:
+        event(text)
+    except InvalidArgument:  # outside a Hypothesis test (a replay): events are only statistics
+        pass
 
 
 def _path_event(rec: dict, dtype) -> None:

@@ -58,6 +58,8 @@ class Record(TypedDict, total=False):
     x_layout: str
     w_layout: str
     seed: int                # the operands' seed
+    operands: dict           # how make_operands built them: ``magnitude`` and ``layout`` (what a replay needs)
+    replay: bool             # checked by conv-oracle run's replay on another target (:mod:`conv_oracle.suite.test_replay`)
     rule: str                # an invalid call's rule (error parity); such records are never ``valid``
     # -- geometry (valid configurations)
     valid: bool              # whether the oracle accepts the configuration

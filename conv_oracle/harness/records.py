@@ -88,6 +88,7 @@ class Record(TypedDict, total=False):
     seconds: float           # time the example took
     worker: str              # the process that wrote it (``main``, ``gw0``, ...)
     reported: bool           # the failing example pytest reported for its test (after shrinking)
+    run: dict                # written by conv-oracle merge: the ``folder`` and ``started`` (UTC) of the run it came from
     # -- added when read back by :func:`load_in_context`, never written
     machine: dict            # :func:`machine_of` the ``environment`` line heading the record's part
 

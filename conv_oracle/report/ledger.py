@@ -3,8 +3,8 @@ one JSON file (by default ``findings.json`` next to the run folders: ``reports/f
 ``conv-oracle run`` (complete runs) and ``conv-oracle merge`` update it; ``conv-oracle findings``
 prints it.
 
-A distinct defect is keyed by property, operator, dtype, ATen backend, layout class (input / weight
-layouts), failure kind and configuration: for a failure, its shrunk configuration (the example pytest
+A distinct defect is keyed by property, operator, dtype, ATen backend, layout class (input / weight:
+contiguous, channels_last or a strided view, :data:`LAYOUT_CLASS`), failure kind and configuration: for a failure, its shrunk configuration (the example pytest
 reported for its test, else the last failing one); for an expected deviation, the known deviation's
 id instead (deviating examples are not shrunk, so their configurations change with every draw). The
 entry's ``id`` is the first 12 hex digits of the key's SHA-256, so the same defect keeps its id on
@@ -88,8 +88,15 @@ def utc(iso: str | None) -> str | None:
     return t.isoformat(timespec="seconds")
 
 
-def _layout(rec: dict) -> str:
-    return f"{rec.get('x_layout') or '-'}/{rec.get('w_layout') or '-'}"
+#: a layout's class in a defect's key: the strided views (every other element, a transposed copy, a
+#: stride-0 broadcast) are one class, so one defect reached through several views is one entry
+LAYOUT_CLASS = {"contiguous": "contiguous", "channels_last": "channels_last", "sliced": "view",
+                "transposed": "view", "expanded": "view"}
+
+
+def layout_class(rec: dict) -> str:
+    """``input/weight`` layout classes (``contiguous/view``); ``-`` where the record has no layout."""
+    return "/".join(LAYOUT_CLASS.get(rec.get(k), rec.get(k) or "-") for k in ("x_layout", "w_layout"))
 
 
 def _backend(rec: dict) -> str | None:
@@ -100,7 +107,7 @@ def defect_key(rec: dict) -> dict:
     """The distinct-defect key of one failing or deviating record."""
     config = {"deviation": rec.get("deviation")} if rec.get("verdict") == Verdict.DEVIATION else rec.get("case")
     return {"property": rec.get("property"), "op": rec.get("op"), "dtype": rec.get("dtype"),
-            "backend": _backend(rec), "layouts": _layout(rec), "kind": (rec.get("failure") or {}).get("kind"),
+            "backend": _backend(rec), "layouts": layout_class(rec), "kind": (rec.get("failure") or {}).get("kind"),
             "configuration": config}
 
 

@@ -41,6 +41,10 @@ def test_one_entry_per_distinct_defect_keyed_on_the_shrunk_configuration():
     assert f["describe"] == GAPPY_CONV.describe() and f["snippet"] == PLANTED_SNIPPET
     assert f["machines"] == [AMX] and f["torch"] == ["2.13.0"] and f["targets"] == ["planted"]
     assert f["first_seen"] == f["last_seen"] == T1 and f["test"].endswith("test_forward_exact[float32]")
+    # the same defect through another strided view of the weight is the same entry; another layout class is not
+    view = {**shrunk_failure()[1], "w_layout": "sliced"}
+    assert L.defect_key(view)["layouts"] == L.defect_key({**view, "w_layout": "expanded"})["layouts"] == "contiguous/view"
+    assert L.defect_id(L.defect_key(view)) != f["id"]
 
 
 def test_states_new_still_failing_gone_and_back():

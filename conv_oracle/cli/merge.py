@@ -7,7 +7,8 @@ start of the run it came from), ``summary.json``, ``summary.md`` and ``index.htm
 table of the report is per context (target, hardware class, torch version; :mod:`conv_oracle.harness.fold`),
 and "Where each failure occurs" says for each wrong example where it was wrong, where the same example
 was right and where it was never reached. The findings ledger (default: ``findings.json`` next to
-``--out``) is updated with what the merged runs show.
+``--out``) is updated with what the merged runs show (an incomplete run's failures count as sightings,
+its absences make no entry gone).
 
 Every input is read and checked before anything is written; each file is written atomically.
 Exit status: 0 no example failed in any input, 1 some did, 2 usage error (one line).
@@ -115,7 +116,9 @@ def main(args) -> int:
     ledger = read_ledger(ledger_path)
     recs = records_mod.in_context(text.splitlines())
     meta = _meta(runs, envs)
-    found = findings_ledger.update(ledger, recs, meta["started"])
+    partial = {r["folder"] for r in meta["runs"] if r["run_status"] not in ("complete", "unknown")}
+    complete = [r for r in recs if (r.get("run") or {}).get("folder") not in partial]  # absences prove something
+    found = findings_ledger.update(ledger, recs, meta["started"], complete)
     try:
         os.makedirs(out, exist_ok=True)
         summary = write_reports(out, recs, None, meta, found)

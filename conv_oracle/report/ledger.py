@@ -165,13 +165,15 @@ def _union(old: list, new) -> list:
     return sorted(set(old) | {v for v in new if v is not None}, key=str)
 
 
-def update(ledger: dict, records: list[dict], when: str) -> list[dict]:
+def update(ledger: dict, records: list[dict], when: str, complete: list[dict] | None = None) -> list[dict]:
     """Update ``ledger`` (in place) with what ``records`` show, as of ``when`` (an ISO time: the start of
     the latest run the records come from; a record's own ``run.started`` dates its sightings where
-    present). Returns the entries this update touched (seen, gone or fixed), in ledger order."""
+    present). Only ``complete`` (default: all the records; a merge leaves out incomplete runs' records)
+    can make an entry gone or fixed. Returns the entries this update touched (seen, gone or fixed), in
+    ledger order."""
     when = utc(when)
     found = observe(records)
-    reached = _reached(records)
+    reached = _reached(records if complete is None else complete)
     by_id = {f["id"]: f for f in ledger["findings"]}
     touched = []
     for ident, obs in found.items():

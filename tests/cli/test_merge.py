@@ -25,12 +25,12 @@ def fingerprint(cap):
             "env": {"ONEDNN_MAX_CPU_ISA": cap}, "torch": {"version": "2.13.0", "cpu_capability": "AVX512"}}
 
 
-def run_folder(path, cap, records, started):
+def run_folder(path, cap, records, started, status="complete"):
     """A run folder as conv-oracle run leaves it (the files merge reads: records.jsonl, summary.json)."""
     path.mkdir(parents=True)
     lines = [{"environment": fingerprint(cap), "worker": "main"}] + records
     (path / "records.jsonl").write_text("".join(json.dumps(x, sort_keys=True) + "\n" for x in lines))
-    meta = {"started": started, "run_status": "complete", "exit_code": 0, "targets": ["planted"], "profile": "ci"}
+    meta = {"started": started, "run_status": status, "exit_code": 0, "targets": ["planted"], "profile": "ci"}
     (path / "summary.json").write_text(json.dumps({"meta": meta}))
     return str(path)
 
@@ -66,6 +66,21 @@ def test_merge_of_two_machines_says_where_the_example_is_wrong_and_right(tmp_pat
     assert cli.main(["merge", str(out), "--out", str(tmp_path / "again"), "--ledger", str(tmp_path / "l.json")]) == 1
     again = R.load(str(tmp_path / "again" / "records.jsonl"))
     assert [r["run"]["folder"] for r in again] == [a, a, b, b]
+
+
+def test_an_incomplete_run_makes_no_finding_gone(tmp_path, capsys):
+    test = "conv_oracle/suite/test_forward.py::test_forward_exact[planted-float32]"
+    a = run_folder(tmp_path / "a", "AVX2", [example(fail=True, test=test, reported=True)], "2026-12-04T10:00:00+00:00")
+    ledger = str(tmp_path / "findings.json")
+    assert cli.main(["merge", a, "--out", str(tmp_path / "m1"), "--ledger", ledger]) == 1
+    later = [example()]  # the same test on the same machine, passing
+    b = run_folder(tmp_path / "b", "AVX2", later, "2026-12-05T10:00:00+00:00", status="interrupted")
+    assert cli.main(["merge", b, "--out", str(tmp_path / "m2"), "--ledger", ledger]) == 0
+    assert json.loads(open(ledger).read())["findings"][0]["state"] == "new"
+    c = run_folder(tmp_path / "c", "AVX2", later, "2026-12-05T11:00:00+00:00")
+    assert cli.main(["merge", c, "--out", str(tmp_path / "m3"), "--ledger", ledger]) == 0
+    assert json.loads(open(ledger).read())["findings"][0]["state"] == "gone"
+    assert "(1 gone)" in capsys.readouterr().out
 
 
 def test_merge_misuse_is_one_line(tmp_path, capsys):

@@ -53,7 +53,7 @@ def context_of(rec: dict) -> tuple:
 
 def labels(records: list[dict]) -> dict:
     """Context -> its label: the target, then ``on`` the hardware class where a target ran on several
-    (only the words of the class that vary: ``cap=AVX2 aten=AVX2``), then ``torch VERSION`` where a
+    (only the words of the class that vary: ``cap=AVX2 aten=AVX2``), then ``with torch VERSION`` where a
     target and class ran several versions. A single-machine run's labels are its target names."""
     ctxs = list(dict.fromkeys(context_of(r) for r in records))
     by_target, by_pair = defaultdict(set), defaultdict(set)
@@ -72,7 +72,7 @@ def labels(records: list[dict]) -> dict:
             varying = [w for w in (cls or "").split() if w not in common] if len(classes) > 1 else []
             label += f" on {' '.join(varying) or cls or 'unknown machine'}"
         if show_torch:
-            label += f" torch {ver or '?'}"
+            label += f" with torch {ver or '?'}"
         out[(t, cls, ver)] = label
     return out
 

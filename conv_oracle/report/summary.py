@@ -477,7 +477,7 @@ def summarize(records: list[dict], meta: dict | None = None, junit: dict | None 
 
     Where the records come from several machines or torch versions for one target (a merge), every
     per-target table is per context instead (:func:`conv_oracle.harness.fold.relabel`: the target,
-    ``on`` the varying words of the hardware class, ``torch VERSION``)."""
+    ``on`` the varying words of the hardware class, ``with torch VERSION``)."""
     meta = dict(meta or {})
     where = _where.summarize(records)
     relabelled = relabel(records)

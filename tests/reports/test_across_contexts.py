@@ -52,12 +52,12 @@ def test_the_same_target_on_two_machines_is_two_contexts_named_by_what_differs()
 def test_torch_versions_are_named_only_where_they_differ_and_deviations_are_their_own_column():
     recs = [on(example("torch", fail=True), AMX, "2.13.0"), on(example("torch"), AMX, "2.15.0")]
     (entry,) = fold.fold(recs)
-    assert fold.fold_phrase(entry) == "wrong at torch torch 2.13.0; right at torch torch 2.15.0"
+    assert fold.fold_phrase(entry) == "wrong at torch with torch 2.13.0; right at torch with torch 2.15.0"
     dev = on(example("torch", fail=True), AMX, "2.15.0")
     dev.update(verdict="deviation", deviation="some-entry")
     (entry,) = fold.fold([on(example("torch"), AMX, "2.13.0"), dev])
-    assert entry["deviation_at"] == ["torch torch 2.15.0"] and entry["deviation"] == "some-entry"
-    assert fold.verdict_at(entry, "torch torch 2.13.0") == "right"
+    assert entry["deviation_at"] == ["torch with torch 2.15.0"] and entry["deviation"] == "some-entry"
+    assert fold.verdict_at(entry, "torch with torch 2.13.0") == "right"
 
 
 def test_a_merge_totals_per_target_machine_and_torch_version(tmp_path):

@@ -18,3 +18,14 @@ def _fresh_settings():
     monkeypatch has restored the environment) the settings are read again, so none leak."""
     yield
     settings.reload()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``heavy`` stay out of the default run (the README's test command); ``-m heavy`` runs
+    them (.ci/run does, as a step of its own), and any ``-m`` expression chooses for itself."""
+    if config.getoption("markexpr"):
+        return
+    heavy = [item for item in items if item.get_closest_marker("heavy")]
+    if heavy:
+        config.hook.pytest_deselected(items=heavy)
+        items[:] = [item for item in items if not item.get_closest_marker("heavy")]

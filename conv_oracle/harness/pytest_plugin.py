@@ -17,6 +17,7 @@ tallies) lives on ``config.stash`` under the keys below, never in module globals
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 
@@ -41,6 +42,9 @@ def pytest_addoption(parser):
                          "reproduced: for CI of a torch that should have fixed it")
     group.addoption("--records", default=_records_default(), metavar="DIR",
                     help=f"write per-example records (JSONL) into DIR. Env: {NAMES['records']}")
+    group.addoption("--replay", default=None, metavar="FILE",
+                    help="check the examples in FILE (records, one per line, each with 'replay_on': target names) "
+                         "on those targets: conv_oracle/suite/test_replay.py, collected only with this option")
 
 
 def _records_default() -> str | None:
@@ -206,6 +210,17 @@ def pytest_generate_tests(metafunc):
     if "known_example" in metafunc.fixturenames:  # every entry in force that keeps its example
         chosen = [e.example for e in _deviations(metafunc.config).entries if e.example is not None]
         metafunc.parametrize("known_example", chosen, ids=[x.entry for x in chosen])
+    if "replayed" in metafunc.fixturenames:
+        with open(metafunc.config.getoption("--replay"), encoding="utf-8") as fh:
+            recs = [json.loads(line) for line in fh if line.strip()]
+        metafunc.parametrize("replayed", recs, ids=[f"example{i}" for i in range(len(recs))])
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The replay test is collected only with ``--replay FILE`` (conv-oracle run gives it)."""
+    if collection_path.name == "test_replay.py" and str(collection_path.parent) == SUITE_DIR:
+        return None if config.getoption("--replay") else True
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -267,7 +282,7 @@ def _event(text: str) -> None:
     """``hypothesis.event`` inside a Hypothesis test; nothing in a plain one (the replayed examples)."""
     from hypothesis import event
     from hypothesis.control import currently_in_test_context
-    if currently_in_test_context():
+    if currently_in_test_context():  # outside a Hypothesis test events would raise; they are only statistics
         event(text)
 
 

@@ -7,7 +7,6 @@ from collections import defaultdict
 
 from ..definition.case import OPS
 from ..definition.dtypes import FLOAT_DTYPES
-from ..harness.matrix import fold, fold_phrase
 from ..harness.records import JUDGED, Verdict
 from ..machine.kernel_path import describe
 
@@ -61,7 +60,7 @@ def known_deviations(records: list[dict]) -> list[dict]:
 
 
 def summarize(records: list[dict]) -> dict:
-    return {"table": execution_paths(records), "levels": fold(records), "deviations": known_deviations(records)}
+    return {"table": execution_paths(records), "deviations": known_deviations(records)}
 
 
 def _deviation_phrase(d: dict) -> str:
@@ -107,11 +106,6 @@ def html(s: dict, td, table, e) -> str:
     if devs:
         out += ("<h3>Known deviations</h3>" + table(["entry", "this run"], [
             [td(d["id"]), td(_deviation_phrase(d), "" if d["reproduced"] else "n gap")] for d in devs]))
-    levels = p.get("levels") or []
-    if levels:
-        lrows = [[td(f["test"]), td(f["dtype"]), td(fold_phrase(f))] for f in levels]
-        out += ("<h3>Where each failure occurs</h3><p class='muted'>The same example (configuration, dtype, "
-                "layouts, operands) on every target of the run.</p>" + table(["test", "dtype", "levels"], lrows))
     return out
 
 
@@ -129,6 +123,4 @@ def markdown(s: dict, table) -> list[str]:
         out += [f"Gaps: {'; '.join(t['gaps'])}", ""]
     for d in p.get("deviations") or []:
         out.append(f"- known deviation `{d['id']}`: {_deviation_phrase(d)}")
-    for f in p.get("levels") or []:
-        out.append(f"- `{f['test']}` {f['dtype']}: {fold_phrase(f)}")
     return out + [""]

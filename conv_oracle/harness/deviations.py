@@ -34,7 +34,8 @@ it lives, not a test:
 ``got``        a condition on the values the target gave in the differing cells, each of which
                must be: ``nan``, ``inf`` (either sign), ``nonfinite``, ``finite`` or ``zero``
 ``expected``   the same condition on the values the definition gives there, where known
-``example``    the call that showed the deviation, replayed in every run: a table
+``example``    the call that showed the deviation, replayed in every run: a table, or an array of
+               tables where the fault shows on different calls at different ISA levels
                (:mod:`conv_oracle.harness.known_examples`)
 =============  ==============================================================================
 
@@ -154,8 +155,9 @@ class Deviation:
     got: str | None = None
     #: every differing cell whose expected value is known (not an uninitialised-memory cell) satisfies it
     expected: str | None = None
-    #: the call that showed it, replayed in every run (:mod:`conv_oracle.harness.known_examples`)
-    example: object = None
+    #: the calls that showed it (one per path where they differ), replayed in every run
+    #: (:mod:`conv_oracle.harness.known_examples`)
+    examples: tuple = ()
 
     def in_scope(self, ex: dict) -> bool:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
@@ -295,12 +297,14 @@ def _entry(raw: dict, where: str) -> Deviation:
                      raw.get("got"), raw.get("expected"), _example(raw, where))
 
 
-def _example(raw: dict, where: str):
+def _example(raw: dict, where: str) -> tuple:
+    """``[deviation.example]`` (one table) or ``[[deviation.example]]`` (several)."""
     if "example" not in raw:
-        return None
+        return ()
     from .known_examples import ExampleError, parse
+    tables = raw["example"] if isinstance(raw["example"], list) else [raw["example"]]
     try:
-        return parse(raw["example"], raw["id"], where)
+        return tuple(parse(t, raw["id"], where, i if len(tables) > 1 else None) for i, t in enumerate(tables))
     except ExampleError as exc:
         raise DeviationFileError(str(exc)) from None
 

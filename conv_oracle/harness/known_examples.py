@@ -2,11 +2,12 @@
 
 A random draw reaches a narrow fault in some runs and not in others, and an entry whose scope ran but
 never matched is reported NOT REPRODUCED: without its example that would say "torch fixed it" when it
-only says "the draw missed it". An entry's optional ``[deviation.example]`` table names one call:
+only says "the draw missed it". An entry's optional ``[deviation.example]`` table names one call
+(``[[deviation.example]]``, several: a fault may show on different calls at different ISA levels):
 
 =============  =======================================================================================
-``property``   the check that replays it: ``forward_exact``, ``forward_nonfinite_input``,
-               ``forward_nonfinite_bias``, ``gradient_input`` / ``_weight`` / ``_bias``,
+``property``   the check that replays it: ``forward_exact``, ``forward_nonfinite_input`` / ``_weight``
+               / ``_bias``, ``gradient_input`` / ``_weight`` / ``_bias``,
                ``skipped_pixels_nonfinite``, ``bias_only_nonfinite`` or ``error_parity`` (required)
 ``case``       the configuration, as :meth:`conv_oracle.definition.case.Case.from_dict` reads it, without
                ``batch`` for an unbatched call (required; a valid one, except for ``error_parity``)
@@ -31,7 +32,8 @@ import numpy as np
 from ..definition.case import Case
 from ..definition.dtypes import FLOAT_DTYPES
 
-PROPERTIES = ("forward_exact", "forward_nonfinite_input", "forward_nonfinite_bias", "gradient_input",
+PROPERTIES = ("forward_exact", "forward_nonfinite_input", "forward_nonfinite_weight", "forward_nonfinite_bias",
+              "gradient_input",
               "gradient_weight", "gradient_bias", "skipped_pixels_nonfinite", "bias_only_nonfinite", "error_parity")
 FIELDS = {"property", "case", "dtype", "x_layout", "w_layout", "x", "w", "b", "seed", "rule"}
 #: the magnitude of seeded exact operands (as the suite's exact mode draws them)
@@ -73,10 +75,13 @@ def _nested(value) -> bool:
         isinstance(value, list) and all(_nested(v) for v in value))
 
 
-def parse(raw, entry: str, where: str) -> KnownExample:
-    """The ``example`` table of entry ``entry`` (``where`` names the file and entry in errors)."""
+def parse(raw, entry: str, where: str, index: int | None = None) -> KnownExample:
+    """The ``example`` table of entry ``entry`` (``where`` names the file and entry in errors; ``index``
+    the table's place when the entry keeps several, which also names the example ``entry#index``)."""
     from ..targets.execution import LAYOUTS
-    where = f"{where}: example"
+    where = f"{where}: example" + ("" if index is None else f" #{index + 1}")
+    if index is not None:
+        entry = f"{entry}#{index + 1}"
     if not isinstance(raw, dict):
         raise ExampleError(f"{where} must be a table")
     unknown = set(raw) - FIELDS

@@ -208,7 +208,7 @@ def pytest_generate_tests(metafunc):
         names = target_names(metafunc.config)
         metafunc.parametrize("target", names, indirect=True, ids=names, scope="session")
     if "known_example" in metafunc.fixturenames:  # every entry in force that keeps its example
-        chosen = [e.example for e in _deviations(metafunc.config).entries if e.example is not None]
+        chosen = [x for e in _deviations(metafunc.config).entries for x in e.examples]
         metafunc.parametrize("known_example", chosen, ids=[x.entry for x in chosen])
     if "replayed" in metafunc.fixturenames:
         with open(metafunc.config.getoption("--replay"), encoding="utf-8") as fh:

@@ -27,13 +27,13 @@ def _load(tmp_path, body):
 
 def test_every_builtin_entry_keeps_an_example():
     entries = Deviations.from_files([]).entries
-    assert [e.id for e in entries if e.example is None] == []
-    assert all(e.example.entry == e.id for e in entries)
+    assert [e.id for e in entries if not e.examples] == []
+    assert all(x.entry.split("#")[0] == e.id for e in entries for x in e.examples)
 
 
 def test_given_values_are_kept_and_the_rest_seeded(tmp_path):
     (entry,) = _load(tmp_path, f'property = "forward_nonfinite_input"\ndtype = "bfloat16"\n{CASE}\nx = [[[1, 1, inf, 1, -inf]]]\nseed = 4')
-    ex = entry.example
+    (ex,) = entry.examples
     ops = ex.operands()
     assert ex.dtype == "bfloat16" and ex.case.batch == 1 and ex.seed == 4
     assert ops.x.tolist() == [[[1, 1, math.inf, 1, -math.inf]]] and ops.mode == "exact"
@@ -43,7 +43,20 @@ def test_given_values_are_kept_and_the_rest_seeded(tmp_path):
 
 def test_no_batch_is_unbatched(tmp_path):
     (entry,) = _load(tmp_path, 'property = "forward_exact"\ncase = { op = "conv", nd = 1, in_channels = 2, out_channels = 2, groups = 2, input_size = [3], kernel_size = [1] }')
-    assert entry.example.case.batch is None and entry.example.operands().x.shape == (2, 3)
+    assert entry.examples[0].case.batch is None and entry.examples[0].operands().x.shape == (2, 3)
+
+
+def test_several_examples_are_numbered(tmp_path):
+    path = tmp_path / "d.toml"
+    one = f'property = "forward_exact"\n{CASE}\n'
+    path.write_text(ENTRY.replace("[deviation.example]", "[[deviation.example]]") + one + "\n[[deviation.example]]\n" + one
+                    + "seed = 2\n")
+    (entry,) = load(str(path))
+    assert [x.entry for x in entry.examples] == ["mine#1", "mine#2"] and entry.examples[1].seed == 2
+    path.write_text(ENTRY.replace("[deviation.example]", "[[deviation.example]]") + one + "\n[[deviation.example]]\n"
+                    + 'property = "forward_exact"\n')
+    with pytest.raises(DeviationFileError, match=r"\(mine\): example #2: 'case' is required"):
+        load(str(path))
 
 
 @pytest.mark.parametrize("body, words", [

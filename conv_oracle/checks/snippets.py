@@ -34,6 +34,8 @@ _LAYOUT_CODE = {
                "{name} = _{name}_wide[..., ::2]  # non-contiguous view"),
     "transposed": "{name} = {lit}.transpose(-1, -2).contiguous().transpose(-1, -2)  # non-contiguous view",
     "expanded": "{name} = {lit}[:1].expand({shape})  # stride-0 view",
+    "strided": ("{name} = torch.full(({size},), float('nan'), dtype=torch.{dtype}).as_strided({shape}, {strides}, {offset})\n"
+                "{name}.copy_({lit})  # dimensions in memory order {order}, NaN in the gaps"),
 }
 
 
@@ -61,10 +63,13 @@ def _number(value) -> str:
 
 
 def _tensor(name: str, array, dtype: str, layout: str) -> str:
+    from ..targets.execution import strided_layout
     shape = tuple(np.shape(array))
+    order, strides, offset, size = strided_layout(np.asarray(array)) if layout == "strided" else ((), (), 0, 0)
     return _LAYOUT_CODE.get(layout, _LAYOUT_CODE["contiguous"]).format(
         name=name, lit=_literal(array, dtype), dtype=dtype, shape=shape,
-        shape_wide=shape[:-1] + (2 * shape[-1],), suffix="_3d" if len(shape) == 5 else "")
+        shape_wide=shape[:-1] + (2 * shape[-1],), suffix="_3d" if len(shape) == 5 else "",
+        order=order, strides=strides, offset=offset, size=size)
 
 
 def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_layout: str = "contiguous",

@@ -114,7 +114,8 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         kwargs = ", ".join(f"{k}={v!r}" for k, v in kw.items())
         lines.append(f"out = {fn}(x, w, b, {kwargs})")
     if grad_output is not None:
-        lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
+        from ..targets.execution import output_gradient_layout
+        lines.append(_tensor("gy", grad_output, dtype, output_gradient_layout(x_layout, np.ndim(grad_output))))
         lines.append("out.backward(gy)")
     context = _CONTEXTS.get(target_name.split("@")[0])
     if context:  # forward and backward both inside the target's context, as the suite ran them

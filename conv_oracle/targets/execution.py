@@ -43,6 +43,14 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
+def output_gradient_layout(x_layout: str, ndim: int) -> str:
+    """The layout the output gradient is placed in: the input's, where it applies to any values of the
+    output's rank (never ``expanded``, whose rows must be equal; ``channels_last`` only at rank 4-5)."""
+    if x_layout == "expanded" or (x_layout == "channels_last" and ndim not in (4, 5)):
+        return "contiguous"
+    return x_layout
+
+
 def place(array: np.ndarray, dtype: str, layout: str, device: str, requires_grad: bool = False):
     """``array`` as a torch tensor with ``layout``; returns ``(tensor, layout_applied)``.
 

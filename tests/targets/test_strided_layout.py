@@ -54,3 +54,22 @@ def test_the_snippet_rebuilds_the_same_view():
         t, _ = place(a, "float32", "strided", "cpu")
         assert ns["x"].stride() == t.stride() and ns["x"].storage_offset() == t.storage_offset()
         assert torch.equal(ns["x"], t)
+
+
+def test_the_output_gradient_takes_the_input_layout_and_the_path_names_its_strides(monkeypatch):
+    from conv_oracle.checks import properties
+    from conv_oracle.checks.operands import make_operands, output_gradient
+    from conv_oracle.definition.case import Case
+    from conv_oracle.machine import settings
+    from conv_oracle.targets import load_target
+    from conv_oracle.targets.execution import output_gradient_layout
+    monkeypatch.setenv("CONV_ORACLE_ISOLATION", "0")
+    settings.reload()
+    case = Case("conv", 2, 2, 2, 3, 1, (5, 4), (2, 2), stride=(2, 1))
+    ops = make_operands(case, "exact", 3, 3)
+    result = properties.gradients(load_target("torch"), case, ops, "float64", "weight", "strided", "contiguous")
+    gy = output_gradient(ops, (2, 3, 2, 3))
+    _, strides, offset, _ = strided_layout(gy)
+    assert result["path"]["strides"]["grad_output"] == {"shape": [2, 3, 2, 3], "stride": list(strides), "offset": offset}
+    assert output_gradient_layout("expanded", 4) == "contiguous" and output_gradient_layout("channels_last", 3) == "contiguous"
+    assert output_gradient_layout("channels_last", 4) == "channels_last"

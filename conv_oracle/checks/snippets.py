@@ -85,7 +85,8 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
     lines = ["import torch", ""]
     lines.append(_tensor("x", x, dtype, x_layout))
     lines.append(_tensor("w", w, dtype, w_layout))
-    lines.append("b = None" if b is None else _tensor("b", b, dtype, "contiguous"))
+    from ..targets.execution import bias_layout
+    lines.append("b = None" if b is None else _tensor("b", b, dtype, bias_layout(w_layout)))
     if grad_output is not None:
         lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
     if device != "cpu":

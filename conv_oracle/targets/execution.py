@@ -43,6 +43,12 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
+def bias_layout(w_layout: str) -> str:
+    """The layout the bias is placed in: the weight's where it applies to any vector (a gapped slice, or
+    ``strided``: gaps and an offset), contiguous otherwise."""
+    return w_layout if w_layout in ("sliced", "strided") else "contiguous"
+
+
 def output_gradient_layout(x_layout: str, ndim: int) -> str:
     """The layout the output gradient is placed in: the input's, where it applies to any values of the
     output's rank (never ``expanded``, whose rows must be equal; ``channels_last`` only at rank 4-5)."""
@@ -180,7 +186,7 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     """Place operands on the target's device and call it."""
     xt, xl = place(x, dtype, x_layout, target.device, requires_grad)
     wt, wl = place(w, dtype, w_layout, target.device, requires_grad)
-    bt = None if b is None else place(b, dtype, "contiguous", target.device, requires_grad)[0]
+    bt = None if b is None else place(b, dtype, bias_layout(w_layout), target.device, requires_grad)[0]
     before = _values(xt), _values(wt), None if bt is None else _values(bt)
     with target.context():
         p = call_path(target, case, xt, wt, bt)

@@ -73,3 +73,21 @@ def test_the_output_gradient_takes_the_input_layout_and_the_path_names_its_strid
     assert result["path"]["strides"]["grad_output"] == {"shape": [2, 3, 2, 3], "stride": list(strides), "offset": offset}
     assert output_gradient_layout("expanded", 4) == "contiguous" and output_gradient_layout("channels_last", 3) == "contiguous"
     assert output_gradient_layout("channels_last", 4) == "channels_last"
+
+
+def test_the_bias_takes_the_weight_layout_where_it_applies():
+    from conv_oracle.checks.snippets import snippet
+    from conv_oracle.definition.case import Case
+    from conv_oracle.targets import load_target
+    from conv_oracle.targets.execution import bias_layout, run
+    case = Case("conv", 1, 1, 1, 3, 1, (4,), (2,))
+    x, w, b = np.ones((1, 1, 4)), np.ones((3, 1, 2)), np.array([1.0, -2.0, 3.0])
+    for layout in ("sliced", "strided", "transposed", "contiguous"):
+        call = run(load_target("torch"), case, x, w, b, "float32", "contiguous", layout)
+        placed, _ = place(b, "float32", bias_layout(layout), "cpu")
+        assert call.b.stride() == placed.stride() and call.b.storage_offset() == placed.storage_offset()
+        assert call.path["strides"]["bias"]["stride"] == list(placed.stride())
+        ns = {"torch": torch}
+        exec(snippet(case, "torch", x, w, b, "float32", "contiguous", layout).split("out = ")[0], ns)
+        assert ns["b"].stride() == placed.stride() and torch.equal(ns["b"], placed)
+    assert bias_layout("sliced") == "sliced" and bias_layout("channels_last") == "contiguous"

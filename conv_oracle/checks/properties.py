@@ -227,7 +227,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad="coverage" in parts)
     result = {"predicted": predicted, "path": call.path}
     if "coverage" in parts:
-        execution.backward(target, call.out, torch.ones_like(call.out))
+        execution.backward(target, call.out, torch.ones_like(call.out), call.path)
         grad = execution.to_numpy(call.x.grad)
         observed = result["observed"] = _spatial_all(grad == 0, case.nd)
         ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
@@ -324,7 +324,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     gy = output_gradient(ops, tuple(call.out.shape))
     gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
     gy = execution.to_numpy(gy_t)
-    execution.backward(target, call.out, gy_t)
+    execution.backward(target, call.out, gy_t, call.path)
     x, w, b = call.operands()
     if call.modified():  # the backward pass wrote an operand
         _guard_inputs(target, case, dtype, call)

@@ -68,15 +68,17 @@ def torch_cuda_no_tf32() -> Target:
     return target
 
 
-def torch_compile() -> Target:
-    import torch
-    import torch._dynamo.config as dynamo
-    # Every configuration is a new graph. Never let dynamo fall back to eager silently after its
-    # recompile limit: that would test torch.nn.functional instead of the compiled code.
-    dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1_000_000
-    dynamo.fail_on_recompile_limit_hit = True
-    compiled = {name: torch.compile(fn, dynamic=False) for name, fn in _functional().items()}
-    return Target("torch-compile", compiled, "cpu", description="torch.compile'd torch.nn.functional (Inductor)")
+def torch_compile(modes=frozenset()) -> Target:
+    """``torch.compile``'d functions (Inductor on the CPU) in ``modes`` (:mod:`conv_oracle.targets.compiled`)."""
+    from .capability import OPTIONS, Capability
+    from .compiled import Compiled, mode_name
+    compiled = Compiled(modes)
+    mode = mode_name(compiled.modes)
+    freezing = "freezing" in compiled.modes
+    return Target("torch-compile", compiled.functions(), "cpu", observer=compiled,
+                  capability=Capability(autograd=not freezing, options=OPTIONS),
+                  description=f"torch.compile'd torch.nn.functional (Inductor, {mode}"
+                              f"{'; inference only' if freezing else '; backward compiled too'})")
 
 
 BUILTIN = {

@@ -66,22 +66,46 @@ def kernels(source: str) -> list[str]:
 
 
 def compiled_backend(ops: list[str], aten_backend: str | None) -> str:
-    """What computed the convolution, from the generated code's calls (see the module docstring)."""
+    """What computed the convolution, from the generated code's calls (see the module docstring); with no
+    code (the call was rejected while compiling), the ATen backend the call would have reached."""
+    if not ops:
+        return aten_backend
     for op in ops:
         if op in _CONV_OPS:
             return _CONV_OPS[op] or aten_backend or "aten.convolution"
     return "inductor"
 
 
-def _output_modules() -> int:
+#: every output module Inductor loaded in this process since :func:`_watch` (a reused one again each time)
+_LOADED: list = []
+
+
+def _watch() -> None:
+    """Note each output module Inductor loads (``PyCodeCache.load_by_key_path``, also when it hands back a
+    module it loaded before for identical code), so that a call's kernels can be read from its own modules."""
     from torch._inductor.codecache import PyCodeCache
-    return len(PyCodeCache.modules)
+    load = PyCodeCache.__dict__["load_by_key_path"]
+    if getattr(load, "_conv_oracle", False):
+        return
+    inner = load.__func__
+
+    def load_by_key_path(cls, *args, **kwargs):
+        mod = inner(cls, *args, **kwargs)
+        _LOADED.append(mod)
+        return mod
+
+    wrapped = classmethod(load_by_key_path)
+    wrapped._conv_oracle = True
+    PyCodeCache.load_by_key_path = wrapped
+
+
+def _output_modules() -> int:
+    return len(_LOADED)
 
 
 def _new_kernels(start: int) -> list[str] | None:
-    """The calls of the output modules Inductor loaded since there were ``start``; None if none."""
-    from torch._inductor.codecache import PyCodeCache
-    mods = list(PyCodeCache.modules)[start:]
+    """The calls of the output modules Inductor loaded since mark ``start``; None if none."""
+    mods = _LOADED[start:]
     if not mods:
         return None
     out = []
@@ -140,8 +164,13 @@ class Compiled:
     """The compiled conv functions of one mode set: ``functions()`` maps :data:`FUNCTIONS` to callables
     with ``torch.nn.functional``'s signatures (plus ``padding_mode`` / ``output_size``)."""
 
-    def __init__(self, modes=frozenset(), cache_bound: int = CACHE_BOUND):
+    def __init__(self, modes=frozenset(), cache_bound: int = CACHE_BOUND, options: dict | None = None):
+        unknown = sorted(set(modes) - set(MODES))
+        if unknown:
+            raise ValueError(f"modes={unknown}: each must be one of {', '.join(MODES)}")
         self.modes = frozenset(modes)
+        #: further Inductor options for every compilation (``torch.compile(options=...)``)
+        self.options = dict(options or {})
         self.cache_bound = cache_bound
         self._cache: dict = {}
         #: the path facts of the last call (``compile``, ``inductor``, ``backend``), for :meth:`observe`
@@ -160,6 +189,7 @@ class Compiled:
         dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 64 * limit)
         dynamo.fail_on_recompile_limit_hit = True
         inductor.compile_threads = 1  # no pool of compile processes inside a suite worker
+        _watch()
 
     def _compile(self, fn):
         import torch
@@ -167,8 +197,12 @@ class Compiled:
         kw = {"dynamic": "dynamic" in self.modes}
         if "max-autotune" in self.modes:
             kw["mode"] = "max-autotune-no-cudagraphs"
-        if "freezing" in self.modes:
-            kw["options"] = {"freezing": True}
+        if self.options:
+            kw["options"] = dict(self.options)
+        # freezing is not passed as an option: dynamo reads torch._inductor.config.freezing while tracing
+        # (to keep the module's parameters as attributes, which Inductor can fold), and
+        # torch.compile(options={"freezing": True}) leaves them graph inputs, unfrozen; :meth:`call`
+        # patches the config around the call instead
         return torch.compile(fn, **kw)
 
     def _key(self, name, x, w, b, kwargs, options):
@@ -181,8 +215,8 @@ class Compiled:
         if "freezing" in self.modes:  # the graph holds the values: same values, same graph
             h = hashlib.sha256()
             for t in (w, b):
-                if t is not None:
-                    h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+                if t is not None:  # float64 holds every dtype's values exactly
+                    h.update(t.detach().to("cpu", torch.float64).numpy().tobytes())
             values = h.hexdigest()
         return (name, repr(sorted(kwargs.items())), repr(sorted(options.items())), str(x.dtype), b is not None,
                 sizes, strides, grads, torch.get_num_threads(), values)
@@ -216,11 +250,13 @@ class Compiled:
         self._since_reset = 0
         torch._dynamo.reset()
         PyCodeCache.cache_clear()
+        _LOADED.clear()
         self.resets += 1
 
     # -- calls --------------------------------------------------------------------------------------
     def call(self, name: str, x, w, b=None, **kwargs):
         import torch
+        self.last = {"compile": mode_name(self.modes), "entry": {"path": {}}}  # until this call's entry exists
         options = {k: kwargs.pop(k) for k in ("padding_mode", "output_size") if k in kwargs}
         if options.get("padding_mode") == "zeros":
             options.pop("padding_mode")
@@ -228,7 +264,8 @@ class Compiled:
         start = _output_modules()
         try:
             if entry["frozen"]:
-                with torch.no_grad():
+                import torch._inductor.config as inductor
+                with torch.no_grad(), inductor.patch(freezing=True):
                     out = entry["fn"](x)
             else:
                 out = entry["fn"](x, w, b)
@@ -238,8 +275,7 @@ class Compiled:
                 self.compilations += 1
                 self._since_reset += 1
                 entry["path"]["forward"] = ops
-            self.last = {"compile": mode_name(self.modes), "forward": entry["path"].get("forward"),
-                         "entry": entry}
+            self.last = {"compile": mode_name(self.modes), "entry": entry}
         return out
 
     def functions(self) -> dict:

@@ -96,8 +96,6 @@ def _compiled_call(case: Case, target_name: str, dtype: str, device: str) -> lis
     opts = [f"dynamic={'dynamic' in modes}"]
     if "max-autotune" in modes:
         opts.append("mode='max-autotune-no-cudagraphs'")
-    if "freezing" in modes:
-        opts.append("options={'freezing': True}")
     kwargs = ", ".join(f"{k}={v!r}" for k, v in case.functional_kwargs().items())
     if "freezing" not in modes:
         body = (f"torch.func.functional_call(m, {_params(case)}, (x,){_call_kw(case)})" if case.needs_module
@@ -114,7 +112,7 @@ def _compiled_call(case: Case, target_name: str, dtype: str, device: str) -> lis
               "        self.bias = None if b is None else torch.nn.Parameter(b, requires_grad=False)",
               "    def forward(self, x):",
               f"        return {body}",
-              "with torch.no_grad():",
+              "with torch.no_grad(), torch._inductor.config.patch(freezing=True):  # not options=: see compiled.py",
               f"    out = torch.compile(Conv(), {', '.join(opts)})(x)"]
     return lines
 

@@ -45,8 +45,11 @@ def parse_spec(name: str, spec: str) -> dict:
             modes.add(value.lower())
         elif key == "isa":
             if value.upper() not in LEVEL_NAMES:
-                raise ConvConfigError("target", name, f"ISA level {value!r} must be one of "
-                                                      f"{', '.join(v.lower() for v in LEVEL_NAMES)}")
+                levels = ", ".join(v.lower() for v in LEVEL_NAMES)
+                if compiled and not sep:
+                    raise ConvConfigError("target", name, f"{value!r} must be a compile mode ({', '.join(MODES)}) "
+                                                          f"or an ISA level ({levels})")
+                raise ConvConfigError("target", name, f"ISA level {value!r} must be one of {levels}")
             out["isa"] = value.upper()
         elif key == "threads":
             if not value.isdigit() or int(value) < 1:

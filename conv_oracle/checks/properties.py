@@ -77,10 +77,18 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
     except Exception as exc:
         ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device,
                            path=getattr(exc, "conv_path", None))
-        raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}", kind=FailureKind.REJECTED_VALID) from exc
+        raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: {_first_line(exc)}",
+                          kind=FailureKind.REJECTED_VALID) from exc
     _guard_inputs(target, case, dtype, call)
     return call
+
+
+def _first_line(exc: Exception) -> str:
+    """The exception's first line, with the next one when it only announces it (``backend='inductor' raised:``)."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].rstrip().endswith(":"):
+        return f"{lines[0].strip()} {lines[1].strip()}"
+    return lines[0] if lines else ""
 
 
 def _guard_inputs(target: Target, case: Case, dtype: str, call: execution.Call) -> None:

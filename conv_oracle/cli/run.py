@@ -44,7 +44,8 @@ JUNIT_FILE = "junit.xml"
 def add_arguments(parser):
     parser.add_argument("--target", action="append", metavar="NAME",
                         help="target to check (repeatable; default torch): torch, torch-no-mkldnn, torch-cuda, "
-                             "torch-cuda-no-tf32, torch-compile, onnxruntime, or an importable module path")
+                             "torch-cuda-no-tf32, torch-compile[@freezing|max-autotune|dynamic], onnxruntime, jax, or an "
+                             "importable module path")
     parser.add_argument("--profile", default="ci", choices=PROFILES,
                         help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci), "
                              "compile (3 per test, derandomized: for targets that compile each configuration)")

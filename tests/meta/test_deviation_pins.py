@@ -19,6 +19,7 @@ FP16_ALL_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=2, padding=
 INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
 XLA_NAN = Case("conv_transpose", 2, 1, 2, 2, 1, (3, 3), (3, 3), stride=2, dilation=2, output_padding=1)
+FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -93,6 +94,11 @@ PINS = {
              torch_kernels=False, path={"backend": None}),
         {"kind": "crash", "cells": []},
         {"cells": cells(-3.0, 0.0, (0,))}),  # a wrong (finite) bias gradient: not excused
+    "inductor-freezing-float64-conv-weight-prepacked-for-onednn": (
+        dict(property="forward_exact", op="conv", case=FROZEN_F64, dtype="float64", target="torch-compile@freezing",
+             path={"backend": "Slow2d", "compile": "freezing"}),
+        {"kind": "rejected_valid", "cells": []},
+        {"cells": cells(3.0, 4.0, (0, 0, 0, 0))}),  # a wrong value, once it compiles: not excused
     "xla-cpu-input-dilated-conv-nan-from-inserted-zeros": (
         dict(property="bias_only_nonfinite", op="conv_transpose", case=XLA_NAN, dtype="float32", target="jax",
              torch_kernels=False, path={"backend": None}),
@@ -129,6 +135,17 @@ def test_amx_weight_grad_entry_excuses_stale_values_where_zero_is_due():
     assert entry.covers_failure(ex, {"kind": "wrong_value", "cells": cells(0.0, 3.39e38)})
     assert not entry.covers_failure(ex, {"kind": "wrong_value", "cells": cells(0.0, 3.39e38) + cells(2.0, 4.0)})
     assert not entry.covers_failure(ex, {"kind": "nonfinite", "cells": cells(0.0, "nan")})
+
+
+def test_freezing_entry_is_scoped_to_its_mode_and_dims():
+    """The float64 prepacking entry: not for the same call run eagerly or compiled without freezing, nor conv1d."""
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}["inductor-freezing-float64-conv-weight-prepacked-for-onednn"]
+    scope = PINS["inductor-freezing-float64-conv-weight-prepacked-for-onednn"][0]
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "Slow2d"}}))  # eager
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "Slow2d", "compile": "dynamic"}}))
+    assert entry.in_scope(_example(**scope | {"path": {"backend": "Slow2d", "compile": "freezing+dynamic"}}))
+    assert not entry.in_scope(_example(**scope | {"case": Case("conv", 1, 1, 2, 3, 1, (4,), (2,))}))
+    assert not entry.in_scope(_example(**scope | {"dtype": "float32"}))
 
 
 def test_output_length_entry_excuses_0_not_negative():

@@ -148,6 +148,20 @@ def test_freezing_entry_is_scoped_to_its_mode_and_dims():
     assert not entry.in_scope(_example(**scope | {"dtype": "float32"}))
 
 
+@pytest.mark.parametrize("ident, prepacked", [
+    ("onednn-transposed-nan-in-bias-only-cells", "mkldnn._convolution_transpose_pointwise"),
+    ("onednn-bf16-nan-from-skipped-pixels", "mkldnn._convolution_pointwise")])
+def test_onednn_entries_cover_the_primitive_freezing_calls(ident, prepacked):
+    """Inductor's freezing calls the same oneDNN primitive with a prepacked weight: in scope; its generated code
+    (no oneDNN call) is not."""
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[ident]
+    scope, own, _ = PINS[ident]
+    ex = _example(**scope)
+    compiled = dict(ex, target="torch-compile@freezing", path=dict(ex["path"], backend=prepacked, compile="freezing"))
+    assert entry.in_scope(compiled) and entry.covers_failure(compiled, own)
+    assert not entry.in_scope(dict(compiled, path=dict(compiled["path"], backend="inductor")))
+
+
 def test_output_length_entry_excuses_0_not_negative():
     entry = {e.id: e for e in D.Deviations.from_files([]).entries}["onednn-transposed-output-length-0"]
     scope = dict(PINS["onednn-transposed-output-length-0"][0], case=LENGTH_NEG)

@@ -20,6 +20,7 @@ INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
 XLA_NAN = Case("conv_transpose", 2, 1, 2, 2, 1, (3, 3), (3, 3), stride=2, dilation=2, output_padding=1)
 FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
+DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -99,6 +100,11 @@ PINS = {
              path={"backend": "Slow2d", "compile": "freezing"}),
         {"kind": "rejected_valid", "cells": []},
         {"cells": cells(3.0, 4.0, (0, 0, 0, 0))}),  # a wrong value, once it compiles: not excused
+    "inductor-dynamic-conv2d-backward-lowering-fails-strided-padded": (
+        dict(property="gradient_weight", op="conv", case=DYNAMIC_BWD, dtype="float32", target="torch-compile@dynamic",
+             path={"backend": "Mkldnn", "compile": "dynamic"}),
+        {"kind": "rejected_valid", "cells": []},
+        {"cells": cells(3.0, 6.0, (0, 0, 0, 0))}),  # a doubled weight gradient: not excused
     "xla-cpu-input-dilated-conv-nan-from-inserted-zeros": (
         dict(property="bias_only_nonfinite", op="conv_transpose", case=XLA_NAN, dtype="float32", target="jax",
              torch_kernels=False, path={"backend": None}),
@@ -160,6 +166,18 @@ def test_onednn_entries_cover_the_primitive_freezing_calls(ident, prepacked):
     compiled = dict(ex, target="torch-compile@freezing", path=dict(ex["path"], backend=prepacked, compile="freezing"))
     assert entry.in_scope(compiled) and entry.covers_failure(compiled, own)
     assert not entry.in_scope(dict(compiled, path=dict(compiled["path"], backend="inductor")))
+
+
+def test_dynamic_backward_entry_is_scoped_to_its_mode_and_shapes():
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[
+        "inductor-dynamic-conv2d-backward-lowering-fails-strided-padded"]
+    scope = PINS["inductor-dynamic-conv2d-backward-lowering-fails-strided-padded"][0]
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "Mkldnn", "compile": "default"}}))
+    assert not entry.in_scope(_example(**scope | {"property": "forward_exact"}))
+    for other in (Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=(2, 1), padding=1),
+                  Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=(1, 0)),
+                  Case("conv", 3, 2, 3, 4, 1, (6, 6, 6), (3, 3, 3), stride=2, padding=1)):
+        assert not entry.in_scope(_example(**scope | {"case": other})), other
 
 
 def test_output_length_entry_excuses_0_not_negative():

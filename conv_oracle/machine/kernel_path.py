@@ -161,6 +161,9 @@ def compiled_phrase(p: dict) -> str:
     compiled call's path (:mod:`conv_oracle.targets.compiled` fills ``compile`` and ``inductor``)."""
     steps = []
     for step, calls in (p.get("inductor") or {}).items():
+        if step == "eager":
+            steps.append("dynamo fell back to eager")
+            continue
         ops = [c for c in calls if not c.startswith("cpp_")]
         generated = len(calls) - len(ops)
         steps.append(f"{step} {' + '.join(ops) or 'no op'}" + (f" + {generated} generated" if generated else ""))

@@ -118,23 +118,43 @@ def _new_kernels(start: int) -> list[str] | None:
     return out
 
 
-class _Holder:
-    """Builds the module a freezing call compiles: the weight and bias as (frozen) parameters."""
+#: calls that ran eagerly: the compiled functions append to it only outside dynamo's tracing (dynamo folds
+#: ``torch.compiler.is_compiling()`` to True, so compiled code never runs the append)
+_EAGER: list = []
+_serial = iter(range(1 << 62))
 
-    @staticmethod
-    def make(fn, kwargs, w, b, extra):
-        import torch
 
-        class Conv(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.weight = torch.nn.Parameter(w.detach().clone(), requires_grad=False)
-                self.bias = None if b is None else torch.nn.Parameter(b.detach().clone(), requires_grad=False)
+def _eager_mark() -> None:
+    import torch
+    if not torch.compiler.is_compiling():
+        _EAGER.append(1)
 
-            def forward(self, x):
-                return fn(x, self.weight, self.bias, **kwargs, **extra)
 
-        return Conv()
+def _fresh(fn):
+    """``fn`` with a code object of its own: dynamo keeps its caches, its recompile count and its decision to
+    skip a frame (run it eagerly from then on, e.g. after some compile errors) per code object, so no
+    configuration may share one with another."""
+    import types
+    code = fn.__code__.replace(co_name=f"{fn.__code__.co_name}_{next(_serial)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
+
+
+def _frozen_module(fn, kwargs, w, b):
+    """The module a freezing call compiles: the weight and bias as its (frozen) parameters."""
+    import torch
+
+    def forward(self, x):
+        _eager_mark()
+        return fn(x, self.weight, self.bias, **kwargs)
+
+    class Conv(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(w.detach().clone(), requires_grad=False)
+            self.bias = None if b is None else torch.nn.Parameter(b.detach().clone(), requires_grad=False)
+
+    Conv.forward = _fresh(forward)
+    return Conv()
 
 
 def _module_call(name: str, x, w, b, kwargs: dict, options: dict):
@@ -230,15 +250,16 @@ class Compiled:
                 self.reset()
             fn = _module_call(name, x, w, b, kwargs, options) if options else getattr(F, name)
             if "freezing" in self.modes:
-                module = _Holder.make(fn, {} if options else kwargs, w, b, {})
+                module = _frozen_module(fn, {} if options else kwargs, w, b)
                 entry = {"fn": self._compile(module), "frozen": True, "path": {}}
             else:
                 call_kwargs = {} if options else kwargs
 
-                def call(x, w, b, _fn=fn, _kw=call_kwargs):
-                    return _fn(x, w, b, **_kw)
+                def call(x, w, b):
+                    _eager_mark()
+                    return fn(x, w, b, **call_kwargs)
 
-                entry = {"fn": self._compile(call), "frozen": False, "path": {}}
+                entry = {"fn": self._compile(_fresh(call)), "frozen": False, "path": {}}
             self._cache[key] = entry
         return entry
 
@@ -261,7 +282,7 @@ class Compiled:
         if options.get("padding_mode") == "zeros":
             options.pop("padding_mode")
         entry = self._entry(name, x, w, b, kwargs, options)
-        start = _output_modules()
+        start, eager = _output_modules(), len(_EAGER)
         try:
             if entry["frozen"]:
                 import torch._inductor.config as inductor
@@ -275,7 +296,10 @@ class Compiled:
                 self.compilations += 1
                 self._since_reset += 1
                 entry["path"]["forward"] = ops
-            self.last = {"compile": mode_name(self.modes), "entry": entry}
+            self.last = {"compile": mode_name(self.modes), "entry": entry, "eager": len(_EAGER) > eager}
+        if len(_EAGER) > eager:  # dynamo skipped the frame: eager torch ran, not compiled code
+            raise RuntimeError(f"torch.compile ran {name} eagerly (dynamo fell back to eager for this call): "
+                               f"the compiled code was not checked")
         return out
 
     def functions(self) -> dict:
@@ -307,4 +331,6 @@ class Compiled:
         path.setdefault("aten_backend", path.get("backend"))
         path["compile"] = last["compile"]
         path["inductor"] = {k: v for k, v in entry["path"].items() if v}
+        if last.get("eager"):  # a rejection raised by eager code after dynamo gave up (e.g. nn's output_size check)
+            path["inductor"]["eager"] = True
         path["backend"] = compiled_backend(entry["path"].get("forward") or [], path["aten_backend"])

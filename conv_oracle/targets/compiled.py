@@ -103,18 +103,24 @@ def _output_modules() -> int:
     return len(_LOADED)
 
 
-def _new_kernels(start: int) -> list[str] | None:
-    """The calls of the output modules Inductor loaded since mark ``start``; None if none."""
+def _new_kernels(start: int) -> dict | None:
+    """The calls of the output modules Inductor loaded since mark ``start``, as ``{"forward": [...],
+    "backward": [...]}`` (a module whose ``call`` takes ``tangents``, the output gradients, is a backward graph;
+    AOTAutograd may load both at the forward call, e.g. from its cache); None if none was loaded."""
     mods = _LOADED[start:]
     if not mods:
         return None
-    out = []
+    out: dict = {}
     for mod in mods:
         try:
             with open(mod.__file__, encoding="utf-8") as fh:
-                out += [k for k in kernels(fh.read()) if k not in out]
+                source = fh.read()
         except (OSError, AttributeError, TypeError):
-            out.append("(output code unreadable)")
+            out.setdefault("forward", []).append("(output code unreadable)")
+            continue
+        body = source[source.find("def call("):]
+        step = out.setdefault("backward" if "tangents_" in body else "forward", [])
+        step += [k for k in kernels(source) if k not in step]
     return out
 
 
@@ -215,10 +221,11 @@ class Compiled:
         import torch
         self._configure()
         kw = {"dynamic": "dynamic" in self.modes}
-        if "max-autotune" in self.modes:
+        if "max-autotune" in self.modes and not self.options:
             kw["mode"] = "max-autotune-no-cudagraphs"
-        if self.options:
-            kw["options"] = dict(self.options)
+        elif self.options:  # torch.compile takes a mode or options, not both: the mode's options then
+            mode = torch._inductor.list_mode_options("max-autotune-no-cudagraphs") if "max-autotune" in self.modes else {}
+            kw["options"] = {**mode, **self.options}
         # freezing is not passed as an option: dynamo reads torch._inductor.config.freezing while tracing
         # (to keep the module's parameters as attributes, which Inductor can fold), and
         # torch.compile(options={"freezing": True}) leaves them graph inputs, unfrozen; :meth:`call`
@@ -295,7 +302,7 @@ class Compiled:
             if ops is not None:
                 self.compilations += 1
                 self._since_reset += 1
-                entry["path"]["forward"] = ops
+                entry["path"].update(ops)
             self.last = {"compile": mode_name(self.modes), "entry": entry, "eager": len(_EAGER) > eager}
         if len(_EAGER) > eager:  # dynamo skipped the frame: eager torch ran, not compiled code
             raise RuntimeError(f"torch.compile ran {name} eagerly (dynamo fell back to eager for this call): "
@@ -327,7 +334,7 @@ class Compiled:
             if ops is not None:
                 self.compilations += 1
                 self._since_reset += 1
-                entry["path"]["backward"] = ops
+                entry["path"].update(ops)
         path.setdefault("aten_backend", path.get("backend"))
         path["compile"] = last["compile"]
         path["inductor"] = {k: v for k, v in entry["path"].items() if v}

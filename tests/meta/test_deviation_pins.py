@@ -21,6 +21,7 @@ ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, ou
 XLA_NAN = Case("conv_transpose", 2, 1, 2, 2, 1, (3, 3), (3, 3), stride=2, dilation=2, output_padding=1)
 FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
 DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
+XLA_GROUPS = Case("conv", 1, 1, 2, 2, 2, (3,), (2,))
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -105,6 +106,11 @@ PINS = {
              path={"backend": "Mkldnn", "compile": "dynamic"}),
         {"kind": "rejected_valid", "cells": []},
         {"cells": cells(3.0, 6.0, (0, 0, 0, 0))}),  # a doubled weight gradient: not excused
+    "xla-cpu-float64-grouped-conv-inf-leaks-across-groups": (
+        dict(property="forward_nonfinite_input", op="conv", case=XLA_GROUPS, dtype="float64", target="jax",
+             torch_kernels=False, path={"backend": None}),
+        {"kind": "nonfinite", "cells": cells(0.0, "nan", (0, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(0.0, 1.0, (0, 0, 0))}),  # a finite wrong value: not excused
     "xla-cpu-input-dilated-conv-nan-from-inserted-zeros": (
         dict(property="bias_only_nonfinite", op="conv_transpose", case=XLA_NAN, dtype="float32", target="jax",
              torch_kernels=False, path={"backend": None}),

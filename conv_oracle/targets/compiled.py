@@ -11,9 +11,13 @@ the backward on the first ``backward()``), except under ``freezing``, which is i
 **Recompilation is bounded.** One compiled function per *configuration class* (operator, arguments, dtype,
 which operands need gradients, threads, and the operand shapes unless ``dynamic``; under ``freezing`` also the
 weight's and bias' values, which are constants of the graph), at most :data:`CACHE_BOUND` per process; past it
-every one is dropped and dynamo's caches reset. dynamo may never fall back to eager silently
-(``fail_on_recompile_limit_hit``): a call past its recompile limit raises, so the suite never checks eager
-torch under this target's name.
+(or past twice as many compilations) every one is dropped and dynamo's caches reset.
+
+**Never eager under this name.** Each configuration class compiles a function with a code object of its own
+(dynamo keeps caches, recompile counts and its decision to stop compiling a frame per code object), dynamo's
+recompile limit raises instead of falling back (``fail_on_recompile_limit_hit``), and the compiled function
+notes any call that runs outside dynamo's tracing: a result computed eagerly raises RuntimeError (the example
+fails); an exception raised by eager code after dynamo gave up is marked ``eager`` in the path.
 
 **The path.** Each call's execution path (:mod:`conv_oracle.machine.kernel_path`) gets ``compile`` (the mode)
 and ``inductor``: the operations the generated code calls (``extern_kernels.convolution``,

@@ -12,6 +12,16 @@ from conv_oracle.machine import settings
 load_default()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``compile`` (torch.compile targets, minutes) run only when ``-m`` names the marker."""
+    if "compile" in (config.getoption("markexpr") or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("compile") is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("compile")])
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings():
     """A test that sets a CONV_ORACLE_* variable calls ``settings.reload()``; after it (and after

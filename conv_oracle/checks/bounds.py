@@ -133,14 +133,17 @@ class RssWatch:
     """One worker's resident memory after each of its calls (MiB), and the leak test over the last
     ``window`` calls (see the module docstring)."""
 
-    def __init__(self, rate_mb: float = DEFAULT_LEAK_RATE, window: int = DEFAULT_LEAK_WINDOW):
-        self.rate, self.window = rate_mb, max(2, int(window))
+    def __init__(self, rate_mb: float = DEFAULT_LEAK_RATE, window: int = DEFAULT_LEAK_WINDOW, retained_mb: float = 0.0):
+        self.rate, self.window = rate_mb + retained_mb, max(2, int(window))
+        self.retained = retained_mb
         self.samples: list[float] = []
 
     @classmethod
-    def from_environment(cls) -> "RssWatch":
+    def from_environment(cls, retained_mb: float = 0.0) -> "RssWatch":
+        """The settings' rate and window, the rate raised by what the target keeps per call by design
+        (:attr:`conv_oracle.targets.Target.retained_mb_per_call`)."""
         now = settings()
-        return cls(now.leak_mb_per_call, now.leak_window)
+        return cls(now.leak_mb_per_call, now.leak_window, retained_mb)
 
     def add(self, rss_mb: float | None) -> str | None:
         """Record the RSS after a call; a message when the worker leaks (and this call grew it)."""
@@ -156,7 +159,9 @@ class RssWatch:
         if steps[-1] >= self.rate and growth > self.rate * self.window and 2 * big >= self.window:
             return (f"the worker's resident memory grew by {growth:.1f} MiB over its last {self.window} calls "
                     f"({growth / self.window:.2f} MiB per call, above {self.rate:g}; {big} of them grew it by "
-                    f"{self.rate:g} MiB or more, this one by {steps[-1]:.1f} MiB): a leak "
+                    f"{self.rate:g} MiB or more, this one by {steps[-1]:.1f} MiB"
+                    + (f"; {self.retained:g} MiB per call allowed for what the target keeps" if self.retained else "")
+                    + "): a leak "
                     f"({ENV_LEAK_RATE}, {ENV_LEAK_WINDOW})")
         return None
 

@@ -532,7 +532,8 @@ class Supervisor:
         if pid is None:
             return None, {}
         if pid != self._rss_pid:  # a fresh worker: its own life
-            self.rss, self._rss_pid = bounds.RssWatch.from_environment(), pid
+            self.rss = bounds.RssWatch.from_environment(getattr(self.target, "retained_mb_per_call", 0.0))
+            self._rss_pid = pid
         leak = self.rss.add(processes.rss_mb(pid))
         return leak, self.rss.fields()
 

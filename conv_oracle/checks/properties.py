@@ -77,10 +77,30 @@ def _run(target: Target, case: Case, x, w, b, dtype, x_layout="contiguous", w_la
     except Exception as exc:
         ctx = CheckContext(case, target.name, dtype, "valid-config", x, w, b, x_layout, w_layout, target.device,
                            path=getattr(exc, "conv_path", None))
-        raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}", kind=FailureKind.REJECTED_VALID) from exc
+        raise ctx.failure(f"raised {type(exc).__name__} on a valid configuration: {_first_line(exc)}",
+                          kind=FailureKind.REJECTED_VALID) from exc
     _guard_inputs(target, case, dtype, call)
     return call
+
+
+def _backward(target: Target, case: Case, dtype: str, call: execution.Call, grad) -> None:
+    """``execution.backward``, with an exception on this valid configuration turned into a readable failure
+    (a compiled target compiles its backward pass here)."""
+    __tracebackhide__ = True
+    try:
+        execution.backward(target, call.out, grad, call.path)
+    except Exception as exc:
+        raise _ctx(case, target, dtype, "valid-config", *call.operands(), call).failure(
+            f"raised {type(exc).__name__} in the backward pass on a valid configuration: {_first_line(exc)}",
+            kind=FailureKind.REJECTED_VALID) from exc
+
+
+def _first_line(exc: Exception) -> str:
+    """The exception's first line, with the next one when it only announces it (``backend='inductor' raised:``)."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].rstrip().endswith(":"):
+        return f"{lines[0].strip()} {lines[1].strip()}"
+    return lines[0] if lines else ""
 
 
 def _guard_inputs(target: Target, case: Case, dtype: str, call: execution.Call) -> None:
@@ -227,7 +247,7 @@ def skipped_pixels(target: Target, case: Case, dtype: str, seed: int = 0, x_layo
     call = _run(target, case, x, w, b, dtype, x_layout, w_layout, requires_grad="coverage" in parts)
     result = {"predicted": predicted, "path": call.path}
     if "coverage" in parts:
-        execution.backward(target, call.out, torch.ones_like(call.out))
+        _backward(target, case, dtype, call, torch.ones_like(call.out))
         grad = execution.to_numpy(call.x.grad)
         observed = result["observed"] = _spatial_all(grad == 0, case.nd)
         ctx = _ctx(case, target, dtype, "exact", x, w, b, call, what="grad_input",
@@ -328,7 +348,7 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
         call.path["strides"]["grad_output"] = {"shape": list(gy_t.shape), "stride": list(gy_t.stride()),
                                                "offset": int(gy_t.storage_offset())}
     gy = execution.to_numpy(gy_t)
-    execution.backward(target, call.out, gy_t)
+    _backward(target, case, dtype, call, gy_t)
     x, w, b = call.operands()
     if call.modified():  # the backward pass wrote an operand
         _guard_inputs(target, case, dtype, call)

@@ -72,6 +72,56 @@ def _tensor(name: str, array, dtype: str, layout: str) -> str:
         order=order, strides=strides, offset=offset, size=size)
 
 
+def _module_lines(case: Case, dtype: str, device: str) -> list[str]:
+    kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
+    extra = (f"output_padding={case.output_padding!r}" if case.transposed
+             else f"padding_mode={case.padding_mode!r}")
+    return [f"m = torch.nn.{kind}({case.in_channels}, {case.out_channels}, {tuple(case.kernel_size)!r}, "
+            f"stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r}, "
+            f"groups={case.groups}, bias={case.bias}, {extra}, dtype=torch.{dtype}, device='{device}')"]
+
+
+def _params(case: Case, w: str = "w", b: str = "b") -> str:
+    return f"{{'weight': {w}}}" + (f" | {{'bias': {b}}}" if case.bias else "")
+
+
+def _call_kw(case: Case) -> str:
+    return f", {{'output_size': {list(case.output_size)!r}}}" if case.output_size is not None else ""
+
+
+def _compiled_call(case: Case, target_name: str, dtype: str, device: str) -> list[str]:
+    """The call as a ``torch-compile@MODES`` target makes it (:mod:`conv_oracle.targets.compiled`), in plain
+    torch: ``torch.compile`` of the function (or, under freezing, of a module holding the weight and bias)."""
+    from ..targets.variants import parse_spec
+    spec = target_name.partition("@")[2]
+    modes = parse_spec(target_name, spec)["modes"] if spec else frozenset()
+    lines = []
+    if case.needs_module:
+        lines += _module_lines(case, dtype, device)
+    opts = [f"dynamic={'dynamic' in modes}"]
+    if "max-autotune" in modes:
+        opts.append("mode='max-autotune-no-cudagraphs'")
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in case.functional_kwargs().items())
+    if "freezing" not in modes:
+        body = (f"torch.func.functional_call(m, {_params(case)}, (x,){_call_kw(case)})" if case.needs_module
+                else f"torch.nn.functional.{case.fn_name}(x, w, b, {kwargs})")
+        lines.append(f"f = torch.compile(lambda x, w, b: {body}, {', '.join(opts)})")
+        lines.append("out = f(x, w, b)")
+        return lines
+    body = (f"torch.func.functional_call(m, {_params(case, 'self.weight', 'self.bias')}, (x,){_call_kw(case)})"
+            if case.needs_module else f"torch.nn.functional.{case.fn_name}(x, self.weight, self.bias, {kwargs})")
+    lines += ["class Conv(torch.nn.Module):  # freezing folds the module's parameters into the graph",
+              "    def __init__(self):",
+              "        super().__init__()",
+              "        self.weight = torch.nn.Parameter(w, requires_grad=False)",
+              "        self.bias = None if b is None else torch.nn.Parameter(b, requires_grad=False)",
+              "    def forward(self, x):",
+              f"        return {body}",
+              "with torch.no_grad(), torch._inductor.config.patch(freezing=True):  # not options=: see compiled.py",
+              f"    out = torch.compile(Conv(), {', '.join(opts)})(x)"]
+    return lines
+
+
 def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_layout: str = "contiguous",
             w_layout: str = "contiguous", device: str = "cpu", cell: tuple | None = None,
             expected: float | None = None, grad_output=None, what: str = "output") -> str:
@@ -91,22 +141,15 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
     if device != "cpu":
         lines.append(f"x, w = x.to('{device}'), w.to('{device}'); b = None if b is None else b.to('{device}')")
-    if case.needs_module and not own:
-        kind = f"ConvTranspose{case.nd}d" if case.transposed else f"Conv{case.nd}d"
-        extra = (f"output_padding={case.output_padding!r}" if case.transposed
-                 else f"padding_mode={case.padding_mode!r}")
-        lines.append(f"m = torch.nn.{kind}({case.in_channels}, {case.out_channels}, {tuple(case.kernel_size)!r}, "
-                     f"stride={case.stride!r}, padding={case.padding!r}, dilation={case.dilation!r}, "
-                     f"groups={case.groups}, bias={case.bias}, {extra}, dtype=torch.{dtype}, device='{device}')")
-        params = "{'weight': w}" + (" | {'bias': b}" if case.bias else "")
-        call_kw = f", {{'output_size': {list(case.output_size)!r}}}" if case.output_size is not None else ""
-        lines.append(f"out = torch.func.functional_call(m, {params}, (x,){call_kw})")
+    if target_name.split("@")[0] == "torch-compile":
+        lines += _compiled_call(case, target_name, dtype, device)
+    elif case.needs_module and not own:
+        lines += _module_lines(case, dtype, device)
+        lines.append(f"out = torch.func.functional_call(m, {_params(case)}, (x,){_call_kw(case)})")
     else:
         fn = f"{module or 'torch.nn.functional'}.{case.fn_name}"
         if module:
             lines.insert(1, f"import {module}")
-        if target_name.split("@")[0] == "torch-compile":
-            fn = f"torch.compile({fn}, dynamic=False)"
         kw = case.functional_kwargs()
         if own and case.padding_mode != "zeros":
             kw["padding_mode"] = case.padding_mode

@@ -38,7 +38,7 @@ from ..machine.settings import NAMES
 from ..report import ledger as findings_ledger
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
-PROFILES = ("ci", "dev", "thorough")
+PROFILES = ("ci", "dev", "thorough", "compile")
 SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JUNIT_FILE = "junit.xml"
@@ -47,9 +47,11 @@ JUNIT_FILE = "junit.xml"
 def add_arguments(parser):
     parser.add_argument("--target", action="append", metavar="NAME",
                         help="target to check (repeatable; default torch): torch, torch-no-mkldnn, torch-cuda, "
-                             "torch-cuda-no-tf32, torch-compile, onnxruntime, or an importable module path")
+                             "torch-cuda-no-tf32, torch-compile[@freezing|max-autotune|dynamic], onnxruntime, jax, or an "
+                             "importable module path")
     parser.add_argument("--profile", default="ci", choices=PROFILES,
-                        help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci)")
+                        help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci), "
+                             "compile (3 per test, derandomized: for targets that compile each configuration)")
     parser.add_argument("-n", "--workers", metavar="N", default=None,
                         help="pytest-xdist workers (a number, or 'auto'); default: one process")
     parser.add_argument("--out", default="reports", metavar="DIR",
@@ -326,7 +328,7 @@ def main(args) -> int:
         _remove_if_empty(os.path.join(out, "runs"))
         raise
     cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra, args.seed)
-    seed = args.seed if args.seed is not None else ("derandomized" if args.profile == "ci" else "random")
+    seed = args.seed if args.seed is not None else ("derandomized" if args.profile in ("ci", "compile") else "random")
     print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; seed {seed}; "
           f"workers {args.workers or 1}; run folder {folder}", flush=True)
     print(f"environment: {summary_line(fingerprint())}", flush=True)

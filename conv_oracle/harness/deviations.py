@@ -21,6 +21,8 @@ it lives, not a test:
                that wraps torch's kernels inherit the entry
 ``isa_min``    lowest / highest oneDNN ISA level in effect (``AVX512_CORE_BF16``...);  ``isa_max``
 ``target``     target names (globs); leave it out to cover every target that runs torch's kernels
+``compile``    torch.compile modes (``default``, ``freezing``, ``max-autotune``, ``dynamic``; ``*``: any): the
+               example ran compiled (``torch-compile@...``) with one of them; eager examples are out of scope
 ``regimes``    a table of regime tags to values (``{output_padding = ["<stride"]}``), as
                :meth:`conv_oracle.definition.case.Case.regimes` names them
 ``when``       a condition on the configuration: a Python-like expression over ``stride``,
@@ -64,7 +66,8 @@ from ..machine.kernel_path import LEVEL_NAMES
 BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite",
                             "known_deviations.toml")
 
-LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout", "layout", "kind")
+LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout", "layout", "kind",
+               "compile")
 FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", "expected", "example",
           *LIST_FIELDS}
 CELLS = ("bias_only", "touched")
@@ -178,6 +181,10 @@ class Deviation:
         for key, allowed in self.lists.items():
             if key == "layout":
                 if not (_listed(allowed, values["x_layout"]) or _listed(allowed, values["w_layout"])):
+                    return False
+            elif key == "compile":  # the modes of a compiled call ('freezing+dynamic': either word)
+                modes = path.get("compile")
+                if not modes or not any(_listed(allowed, m) for m in [modes, *modes.split("+")]):
                     return False
             elif key not in ("target", "kind") and (values[key] is None or not _listed(allowed, values[key])):
                 return False

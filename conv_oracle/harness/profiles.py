@@ -2,8 +2,9 @@
 pytest plugin, or :func:`load_default` in the project's conftest).
 
 ``ci``: derandomized, no deadline, bounded (the default); ``dev``: fast; ``thorough``: ten times ci;
-``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail. Only
-ci and meta are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes
+``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail;
+``compile``: ci with :data:`COMPILE_EXAMPLES` examples per test, for targets that compile each configuration
+(``torch-compile@...``, ``jax``: about a second each). Only ci, meta and compile are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes
 them; with a derandomized profile the plugin applies the seed to a seeded copy of it).
 Choose with ``--hypothesis-profile NAME`` or the ``profile`` setting (:mod:`conv_oracle.machine.settings`).
 """
@@ -11,6 +12,8 @@ Choose with ``--hypothesis-profile NAME`` or the ``profile`` setting (:mod:`conv
 from ..machine.settings import settings as _settings
 
 CI_EXAMPLES = 60
+#: examples per test of the ``compile`` profile (pinned ``@example``s and covering rows come on top)
+COMPILE_EXAMPLES = 3
 _registered = False
 
 
@@ -30,6 +33,7 @@ def register_profiles() -> None:
                               print_blob=True, suppress_health_check=quiet)
     settings.register_profile("meta", settings.get_profile("ci"),
                               phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+    settings.register_profile("compile", settings.get_profile("ci"), max_examples=COMPILE_EXAMPLES)
     _registered = True
 
 

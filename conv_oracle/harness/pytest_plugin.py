@@ -32,7 +32,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("conv_oracle")
     group.addoption("--target", action="append", default=None, metavar="NAME",
                     help="target to check (repeatable): torch, torch-no-mkldnn, torch-cuda, torch-cuda-no-tf32, "
-                         f"torch-compile, onnxruntime, or an importable module path. Env: {NAMES['targets']} "
+                         f"torch-compile[@freezing|max-autotune|dynamic], onnxruntime, jax, or an importable module path. Env: {NAMES['targets']} "
                          "(comma separated)")
     group.addoption("--known-deviations", action="append", default=None, metavar="FILE",
                     help="a TOML file of known deviations (repeatable) added to the suite's own "

@@ -157,12 +157,28 @@ def path(backend: str | None, device: str = "cpu") -> dict:
     return out
 
 
+def compiled_phrase(p: dict) -> str:
+    """``torch.compile default: forward extern_kernels.convolution + 2 generated; backward ...`` for a
+    compiled call's path (:mod:`conv_oracle.targets.compiled` fills ``compile`` and ``inductor``)."""
+    steps = []
+    for step, calls in (p.get("inductor") or {}).items():
+        if step == "eager":
+            steps.append("dynamo fell back to eager")
+            continue
+        ops = [c for c in calls if not c.startswith("cpp_")]
+        generated = len(calls) - len(ops)
+        steps.append(f"{step} {' + '.join(ops) or 'no op'}" + (f" + {generated} generated" if generated else ""))
+    return f"torch.compile {p.get('compile')}" + (f": {'; '.join(steps)}" if steps else " (no code generated)")
+
+
 def describe(p: dict | None) -> str:
     """``backend Mkldnn, ISA AVX512_CORE_BF16 (cap ALL), ATen AVX512, 2 threads`` (and the operands'
     ``strides input (8, 1, 4)+0 weight ...`` when the path has them)."""
     if not p:
         return "path unknown"
     parts = [f"backend {p.get('backend') or 'unknown'}"]
+    if p.get("compile"):
+        parts.append(compiled_phrase(p))
     if p.get("device", "cpu") == "cpu":
         parts.append(f"ISA {p.get('isa')} (cap {p.get('isa_cap')})")
         parts.append(f"ATen {p.get('aten')}")

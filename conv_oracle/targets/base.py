@@ -34,7 +34,11 @@ class Target:
     records the ATen backend torch dispatches to, and known deviations of those kernels apply.
     ``env`` holds environment variables read when torch loads (ISA caps): they apply to the target's
     worker process (``conv_oracle.checks.isolation``), or need a process started with them;
-    ``threads`` is the torch thread count its calls run with.
+    ``threads`` is the torch thread count its calls run with. ``observer`` (compiled targets,
+    :class:`conv_oracle.targets.compiled.Compiled`) adds to each call's execution path what ran: its
+    ``mark()`` before a backward pass, ``observe(path, mark)`` after a call or a backward pass.
+    ``retained_mb_per_call``: memory a call keeps by design (a compiled target keeps each configuration's
+    generated code loaded), added to the leak check's rate (:class:`conv_oracle.checks.bounds.RssWatch`).
     """
 
     name: str
@@ -48,6 +52,8 @@ class Target:
     torch_kernels: bool = True
     env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None
+    observer: object | None = None
+    retained_mb_per_call: float = 0.0
 
     def __repr__(self) -> str:  # one line: Hypothesis prints it in every falsifying example
         return f"Target({self.name!r}, device={self.device!r}, {self.capability.summary()})"

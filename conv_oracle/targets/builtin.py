@@ -68,15 +68,23 @@ def torch_cuda_no_tf32() -> Target:
     return target
 
 
-def torch_compile() -> Target:
-    import torch
-    import torch._dynamo.config as dynamo
-    # Every configuration is a new graph. Never let dynamo fall back to eager silently after its
-    # recompile limit: that would test torch.nn.functional instead of the compiled code.
-    dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 1_000_000
-    dynamo.fail_on_recompile_limit_hit = True
-    compiled = {name: torch.compile(fn, dynamic=False) for name, fn in _functional().items()}
-    return Target("torch-compile", compiled, "cpu", description="torch.compile'd torch.nn.functional (Inductor)")
+#: memory a compiled call keeps by design (its configuration's generated code and graphs stay loaded, and
+#: are not given back when dynamo resets): measured up to 3.8 MiB per call over 20 calls (2-D, forward and
+#: backward compiled), one call 7.9 MiB; the leak check allows this much on top of its rate
+RETAINED_MB = 6.0
+
+
+def torch_compile(modes=frozenset()) -> Target:
+    """``torch.compile``'d functions (Inductor on the CPU) in ``modes`` (:mod:`conv_oracle.targets.compiled`)."""
+    from .capability import OPTIONS, Capability
+    from .compiled import Compiled, mode_name
+    compiled = Compiled(modes)
+    mode = mode_name(compiled.modes)
+    freezing = "freezing" in compiled.modes
+    return Target("torch-compile", compiled.functions(), "cpu", observer=compiled, retained_mb_per_call=RETAINED_MB,
+                  capability=Capability(autograd=not freezing, options=OPTIONS),
+                  description=f"torch.compile'd torch.nn.functional (Inductor, {mode}"
+                              f"{'; inference only' if freezing else '; backward compiled too'})")
 
 
 BUILTIN = {

@@ -197,6 +197,9 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     except Exception as exc:
         exc.conv_path = p  # for the failure message and the records: which path raised
         raise
+    finally:
+        if target.observer is not None:  # a compiled target: what its generated code called
+            target.observer.observe(p)
     return Call(xt, wt, bt, out, xl, wl, p, *before)
 
 
@@ -212,11 +215,17 @@ def call_path(target: Target, case: Case, x, w, b) -> dict:
     return out
 
 
-def backward(target: Target, out, grad) -> None:
+def backward(target: Target, out, grad, path: dict | None = None) -> None:
     """``out.backward(grad)`` inside the target's context: a context that only wrapped the forward
-    call (oneDNN off, TF32 off) would leave the gradient kernels on the default path."""
-    with target.context():
-        out.backward(grad)
+    call (oneDNN off, TF32 off) would leave the gradient kernels on the default path. ``path``: the
+    forward call's execution path, to which a compiled target adds its backward's calls."""
+    mark = target.observer.mark() if target.observer is not None and path is not None else None
+    try:
+        with target.context():
+            out.backward(grad)
+    finally:
+        if mark is not None:
+            target.observer.observe(path, mark)
 
 
 #: when set (in an isolated worker), called with each call's execution path before the target runs

@@ -2,7 +2,9 @@
 
 ``SPEC`` is a comma-separated list of ``isa=LEVEL`` (or just ``LEVEL``; a oneDNN level such as
 ``avx2``, ``avx512_core``, ``avx512_core_bf16``, ``avx512_core_amx``) and ``threads=N``:
-``torch@avx2``, ``torch@threads=1``, ``torch@isa=avx512_core_bf16,threads=2``.
+``torch@avx2``, ``torch@threads=1``, ``torch@isa=avx512_core_bf16,threads=2``; for ``torch-compile``
+also its modes (:data:`conv_oracle.targets.compiled.MODES`, as words or ``mode=WORD``):
+``torch-compile@freezing``, ``torch-compile@max-autotune,threads=1``, ``torch-compile@dynamic``.
 
 * An ISA level caps oneDNN (``ONEDNN_MAX_CPU_ISA``) and ATen's kernels (``ATEN_CPU_CAPABILITY``).
   torch reads both once, when it loads, so the variant's calls need a process started with them:
@@ -24,26 +26,41 @@ from .base import Target
 
 
 def parse_spec(name: str, spec: str) -> dict:
-    """``{'isa': LEVEL or None, 'threads': N or None}`` from ``spec``; ConvConfigError on anything else."""
+    """``{'isa': LEVEL or None, 'threads': N or None, 'modes': frozenset}`` from ``spec`` (modes only for
+    ``torch-compile``); ConvConfigError on anything else."""
+    from .compiled import MODES
     out = {"isa": None, "threads": None}
+    modes = set()
+    compiled = name.partition("@")[0] == "torch-compile"
     for item in filter(None, (s.strip() for s in spec.split(","))):
         key, sep, value = item.partition("=")
         if not sep:
-            key, value = "isa", item
+            key, value = ("mode", item) if item.lower() in MODES else ("isa", item)
         key = key.strip().lower()
-        if key == "isa":
+        if key == "mode":
+            if not compiled:
+                raise ConvConfigError("target", name, f"compile mode {value!r} applies to torch-compile only")
+            if value.lower() not in MODES:
+                raise ConvConfigError("target", name, f"compile mode {value!r} must be one of {', '.join(MODES)}")
+            modes.add(value.lower())
+        elif key == "isa":
             if value.upper() not in LEVEL_NAMES:
-                raise ConvConfigError("target", name, f"ISA level {value!r} must be one of "
-                                                      f"{', '.join(v.lower() for v in LEVEL_NAMES)}")
+                levels = ", ".join(v.lower() for v in LEVEL_NAMES)
+                if compiled and not sep:
+                    raise ConvConfigError("target", name, f"{value!r} must be a compile mode ({', '.join(MODES)}) "
+                                                          f"or an ISA level ({levels})")
+                raise ConvConfigError("target", name, f"ISA level {value!r} must be one of {levels}")
             out["isa"] = value.upper()
         elif key == "threads":
             if not value.isdigit() or int(value) < 1:
                 raise ConvConfigError("target", name, f"threads={value!r} must be a positive integer")
             out["threads"] = int(value)
         else:
-            raise ConvConfigError("target", name, f"unknown path setting {key!r}: use isa=LEVEL and/or threads=N")
-    if out == {"isa": None, "threads": None}:
+            raise ConvConfigError("target", name, f"unknown path setting {key!r}: use isa=LEVEL and/or threads=N"
+                                                  + (f" and/or a mode ({', '.join(MODES)})" if compiled else ""))
+    if out == {"isa": None, "threads": None} and not modes:
         raise ConvConfigError("target", name, "an empty '@' spec: use isa=LEVEL and/or threads=N")
+    out["modes"] = frozenset(modes)
     return out
 
 
@@ -55,6 +72,9 @@ def isa_env(level: str) -> dict:
 def variant(base: Target, name: str, spec: str, cpu_flags) -> Target:
     """``base`` restricted to the path ``spec`` describes, named ``name``."""
     settings = parse_spec(name, spec)
+    if settings["modes"]:  # a compiled target of its own: its functions compile in those modes
+        from .builtin import torch_compile
+        base = torch_compile(settings["modes"])
     env, context, notes = dict(base.env), base.context, []
     if settings["isa"]:
         levels = cpu_isa_levels(cpu_flags)
@@ -80,4 +100,4 @@ def variant(base: Target, name: str, spec: str, cpu_flags) -> Target:
 
         notes.append(f"{threads} thread{'s' if threads > 1 else ''}")
     return replace(base, name=name, env=env, threads=threads, context=context,
-                   description=f"{base.description} ({', '.join(notes)})")
+                   description=f"{base.description} ({', '.join(notes)})" if notes else base.description)

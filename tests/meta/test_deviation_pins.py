@@ -23,6 +23,9 @@ ONE_CHANNEL_CL = Case("conv", 2, 2, 1, 3, 1, (5, 3), (3, 3), stride=(1, 2), padd
 TRANSPOSED_INF = Case("conv_transpose", 1, 1, 1, 1, 1, (4,), (3,), stride=3, bias=False)
 WEIGHT_OVER_PADDING = Case("conv", 1, None, 1, 1, 1, (1,), (1,), stride=2, padding=1, bias=False)
 TRANSPOSED_INF_W = Case("conv_transpose", 1, None, 2, 4, 2, (2,), (1,), stride=2, output_padding=1, bias=False)
+FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
+DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
+XLA_GROUPS = Case("conv", 1, 1, 2, 2, 2, (3,), (2,))
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -117,6 +120,21 @@ PINS = {
              torch_kernels=False, path={"backend": None}),
         {"kind": "crash", "cells": []},
         {"cells": cells(-3.0, 0.0, (0,))}),  # a wrong (finite) bias gradient: not excused
+    "inductor-freezing-float64-conv-weight-prepacked-for-onednn": (
+        dict(property="forward_exact", op="conv", case=FROZEN_F64, dtype="float64", target="torch-compile@freezing",
+             path={"backend": "Slow2d", "compile": "freezing"}),
+        {"kind": "rejected_valid", "cells": []},
+        {"cells": cells(3.0, 4.0, (0, 0, 0, 0))}),  # a wrong value, once it compiles: not excused
+    "inductor-dynamic-conv2d-backward-lowering-fails-strided-padded": (
+        dict(property="gradient_weight", op="conv", case=DYNAMIC_BWD, dtype="float32", target="torch-compile@dynamic",
+             path={"backend": "Mkldnn", "compile": "dynamic"}),
+        {"kind": "rejected_valid", "cells": []},
+        {"cells": cells(3.0, 6.0, (0, 0, 0, 0))}),  # a doubled weight gradient: not excused
+    "xla-cpu-float64-grouped-conv-inf-leaks-across-groups": (
+        dict(property="forward_nonfinite_input", op="conv", case=XLA_GROUPS, dtype="float64", target="jax",
+             torch_kernels=False, path={"backend": None}),
+        {"kind": "nonfinite", "cells": cells(0.0, "nan", (0, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(0.0, 1.0, (0, 0, 0))}),  # a finite wrong value: not excused
     "xla-cpu-input-dilated-conv-nan-from-inserted-zeros": (
         dict(property="bias_only_nonfinite", op="conv_transpose", case=XLA_NAN, dtype="float32", target="jax",
              torch_kernels=False, path={"backend": None}),
@@ -153,6 +171,43 @@ def test_amx_weight_grad_entry_excuses_stale_values_where_zero_is_due():
     assert entry.covers_failure(ex, {"kind": "wrong_value", "cells": cells(0.0, 3.39e38)})
     assert not entry.covers_failure(ex, {"kind": "wrong_value", "cells": cells(0.0, 3.39e38) + cells(2.0, 4.0)})
     assert not entry.covers_failure(ex, {"kind": "nonfinite", "cells": cells(0.0, "nan")})
+
+
+def test_freezing_entry_is_scoped_to_its_mode_and_dims():
+    """The float64 prepacking entry: not for the same call run eagerly or compiled without freezing, nor conv1d."""
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}["inductor-freezing-float64-conv-weight-prepacked-for-onednn"]
+    scope = PINS["inductor-freezing-float64-conv-weight-prepacked-for-onednn"][0]
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "Slow2d"}}))  # eager
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "Slow2d", "compile": "dynamic"}}))
+    assert entry.in_scope(_example(**scope | {"path": {"backend": "Slow2d", "compile": "freezing+dynamic"}}))
+    assert not entry.in_scope(_example(**scope | {"case": Case("conv", 1, 1, 2, 3, 1, (4,), (2,))}))
+    assert not entry.in_scope(_example(**scope | {"dtype": "float32"}))
+
+
+@pytest.mark.parametrize("ident, prepacked", [
+    ("onednn-transposed-nan-in-bias-only-cells", "mkldnn._convolution_transpose_pointwise"),
+    ("onednn-bf16-nan-from-skipped-pixels", "mkldnn._convolution_pointwise")])
+def test_onednn_entries_cover_the_primitive_freezing_calls(ident, prepacked):
+    """Inductor's freezing calls the same oneDNN primitive with a prepacked weight: in scope; its generated code
+    (no oneDNN call) is not."""
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[ident]
+    scope, own, _ = PINS[ident]
+    ex = _example(**scope)
+    compiled = dict(ex, target="torch-compile@freezing", path=dict(ex["path"], backend=prepacked, compile="freezing"))
+    assert entry.in_scope(compiled) and entry.covers_failure(compiled, own)
+    assert not entry.in_scope(dict(compiled, path=dict(compiled["path"], backend="inductor")))
+
+
+def test_dynamic_backward_entry_is_scoped_to_its_mode_and_shapes():
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[
+        "inductor-dynamic-conv2d-backward-lowering-fails-strided-padded"]
+    scope = PINS["inductor-dynamic-conv2d-backward-lowering-fails-strided-padded"][0]
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "Mkldnn", "compile": "default"}}))
+    assert not entry.in_scope(_example(**scope | {"property": "forward_exact"}))
+    for other in (Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=(2, 1), padding=1),
+                  Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=(1, 0)),
+                  Case("conv", 3, 2, 3, 4, 1, (6, 6, 6), (3, 3, 3), stride=2, padding=1)):
+        assert not entry.in_scope(_example(**scope | {"case": other})), other
 
 
 def test_output_length_entry_excuses_0_not_negative():

@@ -553,7 +553,7 @@ def test_a_crash_before_any_memory_reading_has_no_memory_fields(sup):
 
 
 def test_a_leak_fails_the_call_that_grew_the_worker(sup, monkeypatch):
-    monkeypatch.setattr(bounds.RssWatch, "from_environment", classmethod(lambda cls: cls(2.0, 2)))
+    monkeypatch.setattr(bounds.RssWatch, "from_environment", classmethod(lambda cls, retained_mb=0.0: cls(2.0, 2, retained_mb)))
     sup.rss_values.extend([100.0, 110.0, 120.0])
     sup.worker = FakeWorker(None, [("ok", {"path": {"k": 3}})] * 3)
     sup.call(prop, sup.target, (1,), {})

@@ -22,7 +22,7 @@ from itertools import islice
 from .records import Verdict
 
 #: a context's verdict on one example, worst first
-WRONG, DEVIATION, RIGHT = "wrong", "deviation", "right"
+WRONG, DEVIATION, RIGHT, NOT_REACHED = "wrong", "known deviation", "right", "not reached"
 _OF_VERDICT = {Verdict.FAIL: WRONG, Verdict.DEVIATION: DEVIATION, Verdict.PASS: RIGHT}
 #: the properties a record holds enough to check again on another target (conv_oracle/suite/test_replay.py)
 REPLAYABLE = frozenset({"forward_exact", "forward_float", "forward_covering", "layout_input", "layout_weight",
@@ -120,18 +120,18 @@ def fold(records: list[dict]) -> list[dict]:
 
 
 def verdict_at(entry: dict, context: str) -> str:
-    """``wrong``, ``deviation``, ``right`` or ``not reached``: one fold entry in one context."""
+    """``wrong``, ``known deviation``, ``right`` or ``not reached``: one fold entry in one context."""
     for v, field in ((WRONG, "wrong_at"), (DEVIATION, "deviation_at"), (RIGHT, "right_at")):
         if context in entry[field]:
             return v
-    return "not reached"
+    return NOT_REACHED
 
 
 def fold_phrase(entry: dict) -> str:
     """``wrong at A, B; known deviation at C; right at D; not reached at E`` (empty parts left out)."""
     parts = [f"{what} at {', '.join(entry[field])}" for what, field in (
-        ("wrong", "wrong_at"), ("known deviation", "deviation_at"), ("right", "right_at"),
-        ("not reached", "not_reached")) if entry.get(field)]
+        (WRONG, "wrong_at"), (DEVIATION, "deviation_at"), (RIGHT, "right_at"),
+        (NOT_REACHED, "not_reached")) if entry.get(field)]
     return "; ".join(parts)
 
 

@@ -12,10 +12,12 @@ import json
 from collections import defaultdict
 
 from ..definition.case import Case
-from ..harness.fold import context_of, contexts, fold, fold_phrase, labels, verdict_at
+from ..harness.fold import (DEVIATION, NOT_REACHED, RIGHT, WRONG, context_of, contexts, fold, fold_phrase, labels,
+                            verdict_at)
 
 MAX_ROWS = 200
-_CELL_CLASS = {"wrong": "fail", "right": "ok", "deviation": "gap", "not reached": "na"}
+#: the page's CSS class of each context verdict (class names, not verdicts)
+_CELL_CLASS = dict(zip((WRONG, RIGHT, DEVIATION, NOT_REACHED), "fail ok gap na".split()))
 
 
 def summarize(records: list[dict]) -> dict:
@@ -61,8 +63,7 @@ def html(s: dict, td, table, e) -> str:
             cells = [td(f["test"]), td(f["dtype"]), f'<td><code>{e(f["describe"])}</code></td>']
             for c in w["order"]:
                 v = verdict_at(f, c)
-                cells.append(td("known deviation" if v == "deviation" else v, _CELL_CLASS[v],
-                                (f.get("deviation") or "") if v == "deviation" else ""))
+                cells.append(td(v, _CELL_CLASS[v], (f.get("deviation") or "") if v == DEVIATION else ""))
             rows.append(cells + [td(fold_phrase(f))])
         more = (f'<p class="muted">{len(w["examples"]) - MAX_ROWS} more in summary.json.</p>'
                 if len(w["examples"]) > MAX_ROWS else "")
@@ -90,7 +91,7 @@ def _findings_html(s: dict, td, table) -> str:
     if found is None:
         return ""
     rows = [[td(f["id"]), td(f["state"] + (f" in {f['fixed_in']}" if f.get("fixed_in") else ""),
-                              "fail" if f["state"] in ("new", "still failing") else ""),
+                              _CELL_CLASS[WRONG] if f["state"] in ("new", "still failing") else ""),
              td(" ".join(str(f["key"][k]) for k in ("property", "op", "dtype", "backend", "layouts", "kind"))),
              td(f.get("describe")), td(f["first_seen"]), td(f["last_seen"])] for f in found]
     return ("<h3>Findings ledger</h3>"

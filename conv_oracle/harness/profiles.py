@@ -2,9 +2,12 @@
 pytest plugin, or :func:`load_default` in the project's conftest).
 
 ``ci``: derandomized, no deadline, bounded (the default); ``dev``: fast; ``thorough``: ten times ci;
-``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail. Only
-ci and meta are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes
-them; with a derandomized profile the plugin applies the seed to a seeded copy of it).
+``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail; ``replay``:
+only the examples the example database holds (earlier failures, here or on other targets and machines),
+shrunk again, nothing new drawn. Only ci and meta are derandomized: dev and thorough draw anew each run
+(``--hypothesis-seed N`` fixes them; with a derandomized profile the plugin applies the seed to a seeded
+copy of it). Under the plugin a derandomized profile runs seeded per property, with the example database
+(:mod:`conv_oracle.harness.examples`).
 Choose with ``--hypothesis-profile NAME`` or the ``profile`` setting (:mod:`conv_oracle.machine.settings`).
 """
 
@@ -30,6 +33,7 @@ def register_profiles() -> None:
                               print_blob=True, suppress_health_check=quiet)
     settings.register_profile("meta", settings.get_profile("ci"),
                               phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
+    settings.register_profile("replay", settings.get_profile("ci"), derandomize=False, phases=[Phase.reuse, Phase.shrink])
     _registered = True
 
 

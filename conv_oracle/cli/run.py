@@ -35,7 +35,8 @@ from ..machine.fingerprint import cpu_info, fingerprint, summary_line
 from ..machine.settings import NAMES
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
-PROFILES = ("ci", "dev", "thorough")
+PROFILES = ("ci", "dev", "thorough", "replay")
+EXAMPLES_DIR = "examples"
 SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JUNIT_FILE = "junit.xml"
@@ -46,7 +47,8 @@ def add_arguments(parser):
                         help="target to check (repeatable; default torch): torch, torch-no-mkldnn, torch-cuda, "
                              "torch-cuda-no-tf32, torch-compile, onnxruntime, or an importable module path")
     parser.add_argument("--profile", default="ci", choices=PROFILES,
-                        help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci)")
+                        help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci), replay "
+                             "(only the examples the database holds)")
     parser.add_argument("-n", "--workers", metavar="N", default=None,
                         help="pytest-xdist workers (a number, or 'auto'); default: one process")
     parser.add_argument("--out", default="reports", metavar="DIR",
@@ -62,14 +64,38 @@ def add_arguments(parser):
                         help="with --isa: the torch thread counts to run each level at (default 1 and the CPU count)")
     parser.add_argument("--pytest-args", action="append", default=[], metavar="ARGS",
                         help="more pytest arguments, shell-quoted: --pytest-args='-x --maxfail 2' (repeatable)")
+    add_database_arguments(parser)
+
+
+def add_database_arguments(parser) -> None:
+    parser.add_argument("--db", metavar="LOCATION",
+                        help="the Hypothesis example database, read and written by every run and fuzz: a folder or a "
+                             f"redis://host:port/N URL (default: ${NAMES['db']}, else OUT/{EXAMPLES_DIR})")
+    parser.add_argument("--db-read-only", action="store_true", default=None,
+                        help=f"replay the database without writing to it (or ${NAMES['db_read_only']}=on)")
+
+
+def open_examples(args, out: str):
+    """The example database's location and whether it is read-only, checked (one line, exit status 2)."""
+    from ..harness.examples import DatabaseError, open_database
+    from ..machine.settings import settings
+    location = args.db or settings().db or os.path.join(out, EXAMPLES_DIR)
+    read_only = settings().db_read_only if args.db_read_only is None else args.db_read_only
+    try:
+        open_database(location, read_only)
+    except DatabaseError as exc:
+        raise UsageError(str(exc)) from None
+    return location, read_only
 
 
 def pytest_command(folder: str, targets: list[str], profile: str, workers: str | None, keyword: str | None,
-                   extra: list[str], seed: int | None = None) -> list[str]:
+                   extra: list[str], seed: int | None = None, db: tuple[str, bool] | None = None) -> list[str]:
     """The pytest invocation: the suite's folder of this very copy of conv_oracle, records and JUnit XML
-    into ``folder``."""
+    into ``folder``; ``db``: the example database's location and whether it is read-only."""
     cmd = [sys.executable, "-m", "pytest", SUITE_DIR, "-p", "no:cacheprovider", f"--records={folder}",
            f"--junitxml={os.path.join(folder, JUNIT_FILE)}", f"--hypothesis-profile={profile}"]
+    if db is not None:
+        cmd += [f"--db={db[0]}"] + (["--db-read-only"] if db[1] else [])
     cmd += [f"--target={t}" for t in targets]
     if workers is not None:
         cmd += ["-n", str(workers)]
@@ -179,7 +205,7 @@ def _run_levels(folder: str, runs: list[dict], args, extra) -> tuple[int, bool, 
     for i, r in enumerate(runs):
         sub = os.path.join(folder, f"level-{i}")
         os.makedirs(sub)
-        cmd = pytest_command(sub, r["targets"], args.profile, args.workers, args.keyword, extra, args.seed)
+        cmd = pytest_command(sub, r["targets"], args.profile, args.workers, args.keyword, extra, args.seed, args.examples)
         print(f"\n== ISA level {r['level']}: {' '.join(f'{k}={v}' for k, v in r['env'].items())}", flush=True)
         code, interrupted = _run_pytest(cmd, r["env"])
         codes.append(code)
@@ -282,14 +308,15 @@ def main(args) -> int:
         raise UsageError(f"--out {args.out}: {exc.strerror} (the report folder must be writable)") from None
     try:
         check_targets(targets)
-    except (ConvConfigError, EnvironmentProblem):
+        args.examples = open_examples(args, out)
+    except (ConvConfigError, EnvironmentProblem, UsageError):
         os.rmdir(folder)
         _remove_if_empty(os.path.join(out, "runs"))
         raise
-    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra, args.seed)
+    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra, args.seed, args.examples)
     seed = args.seed if args.seed is not None else ("derandomized" if args.profile == "ci" else "random")
     print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; seed {seed}; "
-          f"workers {args.workers or 1}; run folder {folder}", flush=True)
+          f"workers {args.workers or 1}; examples {examples_text(args.examples)}; run folder {folder}", flush=True)
     print(f"environment: {summary_line(fingerprint())}", flush=True)
     started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
     if runs:
@@ -306,7 +333,7 @@ def main(args) -> int:
     envs = records_mod.environments(os.path.join(folder, records_mod.RECORDS_FILE))
     meta = {"environment": [summary_line(e) for e in envs] or [summary_line(fingerprint())],
             "targets": targets, "profile": args.profile, "workers": args.workers or 1, "exit_code": code,
-            "seed": seed, "run_status": status,
+            "seed": seed, "run_status": status, "example_database": examples_text(args.examples),
             "started": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
             "command": shlex.join(["python", *cmd[1:]]).replace(folder, "<run folder>"), "versions": versions()}
     summary = write_reports(folder, recs, junit, meta)
@@ -327,6 +354,10 @@ def main(args) -> int:
            "crashed": f"pytest stopped with exit status {code} (see its output above)"}[status]
     print(f"conv-oracle run: incomplete run ({status}): {why}{kept}", file=sys.stderr)
     return EXIT_INCOMPLETE
+
+
+def examples_text(examples: tuple[str, bool]) -> str:
+    return f"{examples[0]}{' (read-only)' if examples[1] else ''}"
 
 
 def _remove_if_empty(path: str) -> None:

@@ -46,8 +46,8 @@ class Progress:
 
 
 def read_progress(folder: str) -> dict:
-    """The summed counts of every process (``examples``, ``passed``, ``failed``, ...), ``processes`` and
-    ``properties`` (examples per property and target)."""
+    """The summed counts of every process (``examples``, ``passed``, ``failed``, ...), ``processes`` (those
+    that ran an example) and ``properties`` (examples per property and target)."""
     total, props, procs = Counter(), Counter(), 0
     for path in glob.glob(os.path.join(folder, "progress.*.json")):
         try:
@@ -55,7 +55,7 @@ def read_progress(folder: str) -> dict:
                 data = json.load(fh)
         except (OSError, ValueError):
             continue
-        procs += 1
+        procs += bool(data.get("examples"))  # the hub's collection writes an empty file
         props.update(data.pop("properties", {}))
         data.pop("pid", None)
         total.update({k: v for k, v in data.items() if isinstance(v, int)})

@@ -153,6 +153,13 @@ def _stop(proc) -> None:
         return
 
 
+def _require_hypofuzz() -> None:
+    try:
+        import hypofuzz  # noqa: F401
+    except ImportError:
+        raise EnvironmentProblem("conv-oracle fuzz needs HypoFuzz: pip install 'conv_oracle[fuzz]'") from None
+
+
 def main(args) -> int:
     from ..definition.errors import ConvConfigError
     from ..report import write_reports
@@ -171,10 +178,6 @@ def main(args) -> int:
         extra = [a for chunk in args.pytest_args for a in shlex.split(chunk)]
     except ValueError as exc:
         raise UsageError(f"--pytest-args: {exc}") from None
-    try:
-        import hypofuzz  # noqa: F401
-    except ImportError:
-        raise EnvironmentProblem("conv-oracle fuzz needs HypoFuzz: pip install 'conv_oracle[fuzz]'") from None
     out = os.path.abspath(args.out)
     try:
         os.makedirs(out, exist_ok=True)
@@ -184,6 +187,7 @@ def main(args) -> int:
     try:
         run_mod.check_targets(targets)
         examples = run_mod.open_examples(args, out)
+        _require_hypofuzz()
     except (ConvConfigError, EnvironmentProblem, UsageError):
         shutil.rmtree(folder, ignore_errors=True)
         run_mod._remove_if_empty(os.path.join(out, "runs"))

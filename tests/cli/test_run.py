@@ -68,7 +68,7 @@ def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(output_
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     folder = run_folder(out, proc)
     assert sorted(os.listdir(folder)) == FILES  # no .tmp- leftovers, no record parts
-    assert sorted(os.listdir(out)) == ["latest", "runs"]
+    assert sorted(os.listdir(out)) == ["examples", "latest", "runs"]  # examples: the Hypothesis database
     assert os.path.realpath(out / "latest") == os.path.realpath(folder)
     records = R.load(str(out / "latest" / "records.jsonl"))
     assert R.environments(str(out / "latest" / "records.jsonl"))  # the fingerprint of each process that ran examples

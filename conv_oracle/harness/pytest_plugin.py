@@ -16,9 +16,9 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
 * ``--fuzz-progress DIR``: count the examples per verdict into ``DIR`` (:mod:`conv_oracle.harness.fuzzing`;
   set by ``conv-oracle fuzz`` for its HypoFuzz workers).
 
-``target`` and ``record`` are parametrized directly (not fixtures of their own), so HypoFuzz, which hands a
-test its parametrized arguments but cannot set a fixture up again when it comes back to a test, runs every
-property.
+``target`` and ``record`` are parametrized directly (HypoFuzz hands a test its parametrized arguments), and
+under HypoFuzz the plugin makes pytest compute a torn-down fixture anew when HypoFuzz comes back to a test
+(:func:`pytest_fixture_post_finalizer`), so HypoFuzz runs every property.
 
 Per-session state (whether the plugin is active, the recorder, the known deviations, the deviation
 tallies) lives on ``config.stash`` under the keys below, never in module globals.
@@ -296,6 +296,19 @@ def pytest_collection_finish(session):
     for item in session.items:
         if _is_property(item):
             db.link(hypothesis_key(item, by_nodeid=True), shared_key(item))
+
+
+def pytest_fixture_post_finalizer(fixturedef, request):
+    """Under HypoFuzz, which tears a test's fixtures down when it moves to another test and sets them up again
+    when it comes back: make the items forget the torn-down value (pytest keeps it cached per item and would
+    answer "The fixture value for ... is not available"), so it is computed anew."""
+    if not _fuzzing():
+        return
+    for item in getattr(request.session, "items", ()):
+        cached = getattr(getattr(item, "_request", None), "_fixture_defs", None)
+        if cached is not None and cached.get(fixturedef.argname) is fixturedef:
+            del cached[fixturedef.argname]
+            item.funcargs.pop(fixturedef.argname, None)
 
 
 def pytest_generate_tests(metafunc):

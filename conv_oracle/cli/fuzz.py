@@ -31,6 +31,8 @@ from . import EXIT_CHECK_FAILED, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, U
 from . import run as run_mod
 
 PROGRESS_DIR = "fuzz-progress"
+#: HypoFuzz's own bookkeeping (its corpus, observations, reports), kept between campaigns: OUT/fuzz-state
+STATE_DIR = "fuzz-state"
 #: seconds between SIGINT to the fuzzers and SIGKILL
 STOP_GRACE = 10.0
 _UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -75,13 +77,13 @@ def duration_text(seconds: float) -> str:
 
 
 def hypofuzz_command(targets: list[str], processes_n: int, keyword: str | None, extra: list[str],
-                     db: tuple[str, bool], progress: str) -> list[str]:
+                     db: tuple[str, bool], progress: str, state: str) -> list[str]:
     """HypoFuzz over the suite's folder of this very copy of conv_oracle (no dashboard), on the dev profile
     (HypoFuzz leaves derandomized tests out; it ignores the example counts)."""
     cmd = [sys.executable, "-c", "import hypofuzz.entrypoint; from hypothesis.extra.cli import main; main()",
            "fuzz", "-n", str(processes_n), "--no-dashboard", "--",
            run_mod.SUITE_DIR, "-p", "no:cacheprovider", "--hypothesis-profile=dev", f"--db={db[0]}",
-           f"--fuzz-progress={progress}"] + (["--db-read-only"] if db[1] else [])
+           f"--fuzz-progress={progress}", f"--fuzz-state={state}"] + (["--db-read-only"] if db[1] else [])
     cmd += [f"--target={t}" for t in targets]
     if keyword:
         cmd += ["-k", keyword]
@@ -195,7 +197,7 @@ def main(args) -> int:
     progress = os.path.join(folder, PROGRESS_DIR)
     os.makedirs(progress)
     n = int(args.processes)
-    cmd = hypofuzz_command(targets, n, args.keyword, extra, examples, progress)
+    cmd = hypofuzz_command(targets, n, args.keyword, extra, examples, progress, os.path.join(out, STATE_DIR))
     print(f"conv-oracle fuzz: targets {', '.join(targets)}; budget {duration_text(budget)}; processes {n}; "
           f"examples {run_mod.examples_text(examples)}; run folder {folder}", flush=True)
     print(f"environment: {summary_line(fingerprint())}", flush=True)

@@ -31,6 +31,8 @@ __all__ = ["SharedExampleDatabase", "DatabaseError", "open_database", "shared_ke
 
 #: the suffix of the key under which the test keys that saved a failure are listed
 MEMBERS = b".conv_oracle.keys"
+#: HypoFuzz's keys: a test key + ``.hypofuzz.corpus`` and the like, and its global ``hypofuzz.worker_uuids`` ...
+HYPOFUZZ_KEYS, HYPOFUZZ_GLOBAL = b".hypofuzz.", b"hypofuzz."
 REDIS_SCHEMES = ("redis://", "rediss://")
 #: Redis keys are ``REDIS_PREFIX + key``
 REDIS_PREFIX = b"conv_oracle:"
@@ -45,10 +47,17 @@ class DatabaseError(Exception):
 class SharedExampleDatabase(ExampleDatabase):
     """Wraps an :class:`~hypothesis.database.ExampleDatabase`; :meth:`link` joins a test's key to its shared key."""
 
-    def __init__(self, db: ExampleDatabase, location: str = ""):
+    def __init__(self, db: ExampleDatabase, location: str = "", fuzz_state: ExampleDatabase | None = None):
         super().__init__()
-        self.db, self.location = db, location
+        self.db, self.location, self.fuzz_state = db, location, fuzz_state
         self._links: dict[bytes, bytes] = {}
+
+    def _store(self, key: bytes) -> ExampleDatabase:
+        """HypoFuzz's own bookkeeping (corpus, observations, reports: tens of MB in minutes) goes to
+        ``fuzz_state`` when there is one; the examples Hypothesis replays stay in the shared database."""
+        if self.fuzz_state is not None and (key.startswith(HYPOFUZZ_GLOBAL) or HYPOFUZZ_KEYS in key):
+            return self.fuzz_state
+        return self.db
 
     def __repr__(self) -> str:
         return f"SharedExampleDatabase({self.db!r})"
@@ -72,7 +81,7 @@ class SharedExampleDatabase(ExampleDatabase):
 
     def fetch(self, key: bytes):
         seen = set()
-        for value in self.db.fetch(key):
+        for value in self._store(key).fetch(key):
             seen.add(value)
             yield value
         shared = self._links.get(key)
@@ -87,27 +96,34 @@ class SharedExampleDatabase(ExampleDatabase):
                     yield value
 
     def save(self, key: bytes, value: bytes) -> None:
-        self.db.save(key, value)
+        self._store(key).save(key, value)
         shared = self._links.get(key)
         if shared is not None:
             self.db.save(shared + MEMBERS, key)
 
     def delete(self, key: bytes, value: bytes) -> None:
-        self.db.delete(key, value)
+        self._store(key).delete(key, value)
 
     def move(self, src: bytes, dest: bytes, value: bytes) -> None:
-        self.db.move(src, dest, value)
+        if self._store(src) is self._store(dest):
+            self._store(src).move(src, dest, value)
+        else:
+            self._store(dest).save(dest, value)
+            self._store(src).delete(src, value)
 
     def _start_listening(self) -> None:
-        self.db.add_listener(self._broadcast_change)
+        for db in {id(d): d for d in (self.db, self.fuzz_state) if d is not None}.values():
+            db.add_listener(self._broadcast_change)
 
     def _stop_listening(self) -> None:
-        self.db.remove_listener(self._broadcast_change)
+        for db in {id(d): d for d in (self.db, self.fuzz_state) if d is not None}.values():
+            db.remove_listener(self._broadcast_change)
 
 
-def open_database(location: str, read_only: bool = False) -> SharedExampleDatabase:
+def open_database(location: str, read_only: bool = False, fuzz_state: str | None = None) -> SharedExampleDatabase:
     """The database at ``location``: a ``redis://host:port/N`` URL (the server must answer) or a folder
-    (created if missing; it must be writable unless ``read_only``). Raises :class:`DatabaseError`."""
+    (created if missing; it must be writable unless ``read_only``); HypoFuzz's bookkeeping in the folder
+    ``fuzz_state`` if given. Raises :class:`DatabaseError`."""
     if location.startswith(REDIS_SCHEMES):
         try:
             import redis
@@ -133,7 +149,8 @@ def open_database(location: str, read_only: bool = False) -> SharedExampleDataba
             if not os.access(path, os.W_OK | os.X_OK):
                 raise DatabaseError(f"--db {location}: not writable (use --db-read-only to replay it without writing)")
         db = DirectoryBasedExampleDatabase(path)
-    return SharedExampleDatabase(ReadOnlyDatabase(db) if read_only else db, location)
+    state = DirectoryBasedExampleDatabase(os.path.abspath(fuzz_state)) if fuzz_state else None
+    return SharedExampleDatabase(ReadOnlyDatabase(db) if read_only else db, location, state)
 
 
 def describe(db: SharedExampleDatabase | None) -> str:

@@ -58,6 +58,9 @@ def pytest_addoption(parser):
                     help=f"replay the example database without writing to it. Env: {NAMES['db_read_only']}")
     group.addoption("--fuzz-progress", default=None, metavar="DIR",
                     help="count this process's examples per verdict into DIR (conv-oracle fuzz sets it)")
+    group.addoption("--fuzz-state", default=None, metavar="DIR",
+                    help="keep HypoFuzz's own bookkeeping (corpus, observations) in the folder DIR, out of --db "
+                         "(conv-oracle fuzz sets it)")
 
 
 def _records_default() -> str | None:
@@ -255,7 +258,7 @@ def _prepare_examples(config) -> None:
     read_only = config.getoption("--db-read-only")
     read_only = settings().db_read_only if read_only is None else read_only
     try:
-        db = open_database(location, read_only) if location else None
+        db = open_database(location, read_only, config.getoption("--fuzz-state")) if location else None
     except DatabaseError as exc:
         raise pytest.UsageError(str(exc)) from None
     per_property = hypothesis_settings.default.derandomize

@@ -68,6 +68,7 @@ def test_fuzz_runs_reports_and_leaves_its_failure_in_the_database(campaign):
     md = (folder / "out" / "latest" / "summary.md").read_text()
     assert "Fuzzing: " in md and "Example database: " in md
     assert list((folder / "out" / "examples").iterdir())  # Hypothesis' directory database, inside the report folder
+    assert list((folder / "out" / "fuzz-state").iterdir())  # HypoFuzz's bookkeeping, out of the database
 
 
 def test_a_later_run_replays_the_fuzz_failure_on_another_target_and_isa_cap(campaign, tmp_path):
@@ -123,3 +124,16 @@ def test_hypofuzz_collects_every_property_of_the_suite():
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     n = int(collected.stdout.strip().splitlines()[-1].split()[0])
     assert result["not"] == {} and result["fuzz"] == n > 500
+
+
+def test_hypofuzz_comes_back_to_a_property_and_keeps_fuzzing(tmp_path):
+    """HypoFuzz runs 100 examples of a property, moves on and comes back, setting its arguments up again each
+    time (with pytest 9 that killed the worker until the plugin made the items forget torn-down fixtures)."""
+    r = conv_oracle(tmp_path, "fuzz", "--budget", "25s", "--target", "torch", "--out", "out",
+                    "-k", "test_output_shape or test_output_size_range")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    assert "is not available" not in out and "Traceback" not in out.split("fuzz ended after")[0]
+    summary = json.loads((tmp_path / "out" / "latest" / "summary.json").read_text())
+    per_property = summary["meta"]["fuzz_counts"]["properties"]
+    assert per_property.get("output_shape[torch]", 0) > 100 and per_property.get("output_size_range[torch]", 0) > 100

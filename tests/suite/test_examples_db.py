@@ -201,3 +201,16 @@ def test_the_plugin_opens_a_redis_database_from_the_environment(redis_url):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"example database: {redis_url}" in r.stdout
     assert "seed: derandomized (seeded per property, the same on every target)" in r.stdout
+
+
+def test_hypofuzz_bookkeeping_goes_to_the_fuzz_state_and_the_examples_stay_shared():
+    main, state = InMemoryExampleDatabase(), InMemoryExampleDatabase()
+    db = ex.SharedExampleDatabase(main, "memory", state)
+    db.link(b"A", b"S")
+    db.save(b"A", b"fail")  # Hypothesis' / HypoFuzz's failure: replayed by every run
+    db.save(b"A.hypofuzz.corpus", b"input")
+    db.save(b"hypofuzz.worker_uuids", b"uuid")
+    assert list(main.fetch(b"A")) == [b"fail"] and list(main.fetch(b"A.hypofuzz.corpus")) == []
+    assert list(state.fetch(b"A.hypofuzz.corpus")) == [b"input"] and list(db.fetch(b"hypofuzz.worker_uuids")) == [b"uuid"]
+    db.move(b"A.hypofuzz.corpus", b"A.secondary", b"input")
+    assert list(main.fetch(b"A.secondary")) == [b"input"] and list(state.fetch(b"A.hypofuzz.corpus")) == []

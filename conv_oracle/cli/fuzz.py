@@ -7,7 +7,8 @@ in a run folder of its own, marked complete or interrupted like a run's (``OUT/l
 Crash isolation and the known deviations apply unchanged (a known deviation is not a failure to HypoFuzz).
 
 Exit status: 0 no failure, 1 a failure (found now or held by the database), 2 usage or configuration error,
-3 environment problem (HypoFuzz not installed), 4 incomplete (interrupted, or the fuzzers crashed).
+3 environment problem (HypoFuzz not installed), 4 incomplete (interrupted, a HypoFuzz worker died, or the
+replay crashed).
 """
 
 from __future__ import annotations
@@ -99,10 +100,11 @@ def progress_text(p: dict) -> str:
     return text
 
 
-def _fuzz(cmd: list[str], budget: float, progress: str) -> tuple[int | None, bool, float]:
+def _fuzz(cmd: list[str], budget: float, progress: str) -> tuple[int | None, bool, float, bool]:
     """Run HypoFuzz until the budget is spent (or it ends, or conv-oracle is interrupted); then stop it and
     everything it started. Returns its exit status if it ended by itself, whether conv-oracle was
-    interrupted, and the seconds it ran."""
+    interrupted, the seconds it ran, and whether one of its worker processes died (HypoFuzz's hub keeps
+    going without it, so this watches the hub's children)."""
     processes.become_subreaper()
     before = set(processes.children())
     proc = subprocess.Popen(cmd, env=run_mod._child_env(), start_new_session=True,
@@ -110,9 +112,14 @@ def _fuzz(cmd: list[str], budget: float, progress: str) -> tuple[int | None, boo
     previous = signal.signal(signal.SIGTERM, run_mod._on_sigterm)
     t0 = time.monotonic()
     interval = max(5.0, min(60.0, budget / 10))
-    next_line, code, interrupted = t0 + interval, None, False
+    next_line, code, interrupted, most, died = t0 + interval, None, False, 0, False
     try:
         while True:
+            kids = len(processes.children(proc.pid, alive=True))
+            if kids < most and not died:
+                died = True
+                print("conv-oracle fuzz: a HypoFuzz worker process died (its traceback is above)", flush=True)
+            most = max(most, kids)
             now = time.monotonic()
             if now - t0 >= budget:
                 break
@@ -134,7 +141,7 @@ def _fuzz(cmd: list[str], budget: float, progress: str) -> tuple[int | None, boo
             processes.kill_children(exclude=before)
         finally:
             signal.signal(signal.SIGTERM, previous)
-    return code, interrupted, elapsed
+    return code, interrupted, elapsed, died
 
 
 def _stop(proc) -> None:
@@ -202,7 +209,7 @@ def main(args) -> int:
           f"examples {run_mod.examples_text(examples)}; run folder {folder}", flush=True)
     print(f"environment: {summary_line(fingerprint())}", flush=True)
     started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
-    code, interrupted, elapsed = _fuzz(cmd, budget, progress)
+    code, interrupted, elapsed, died = _fuzz(cmd, budget, progress)
     counts = read_progress(progress)
     shutil.rmtree(progress, ignore_errors=True)
     if code not in (None, 1) and not interrupted and counts["examples"] == 0:
@@ -218,7 +225,7 @@ def main(args) -> int:
     recs, junit = run_mod.collect(folder)
     if interrupted:
         status = "interrupted"
-    elif replay_code not in (0, 1, 5):
+    elif replay_code not in (0, 1, 5) or died:
         status = "crashed"
     else:
         status = "complete"
@@ -242,6 +249,7 @@ def main(args) -> int:
             return EXIT_CHECK_FAILED
         return EXIT_OK
     why = {"interrupted": "the run was interrupted",
-           "crashed": f"the replay's pytest stopped with exit status {replay_code} (see its output above)"}[status]
+           "crashed": "a HypoFuzz worker died (see its traceback above)" if died else
+           f"the replay's pytest stopped with exit status {replay_code} (see its output above)"}[status]
     print(f"conv-oracle fuzz: incomplete run ({status}): {why}", file=sys.stderr)
     return EXIT_INCOMPLETE

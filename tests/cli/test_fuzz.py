@@ -1,5 +1,5 @@
 """`conv-oracle fuzz` and the example database end to end (marked fuzz: deselected by default; .ci/run runs them
-in a step of their own, about two minutes on 2 cores).
+in a step of their own, about four minutes on 2 cores).
 
 One module-scoped fuzz campaign (HypoFuzz, 20 s, against the planted conv_plus_one, on a failing property and
 one that passes, so HypoFuzz switches between them) is shared by the tests: its report, then runs that replay
@@ -128,12 +128,12 @@ def test_hypofuzz_collects_every_property_of_the_suite():
 
 def test_hypofuzz_comes_back_to_a_property_and_keeps_fuzzing(tmp_path):
     """HypoFuzz runs 100 examples of a property, moves on and comes back, setting its arguments up again each
-    time (with pytest 9 that killed the worker until the plugin made the items forget torn-down fixtures)."""
-    r = conv_oracle(tmp_path, "fuzz", "--budget", "25s", "--target", "torch", "--out", "out",
-                    "-k", "test_output_shape or test_output_size_range")
+    time; over the whole suite that killed the worker within a minute ("The fixture value for "record" is not
+    available") until the plugin made the items forget torn-down fixtures. A dead worker is reported (exit 4)."""
+    r = conv_oracle(tmp_path, "fuzz", "--budget", "60s", "--target", "torch", "--out", "out")
     out = r.stdout + r.stderr
-    assert r.returncode == 0, out[-4000:]
-    assert "is not available" not in out and "Traceback" not in out.split("fuzz ended after")[0]
+    assert r.returncode in (0, 1), out[-4000:]  # 1: HypoFuzz may find this machine's torch failures
+    assert "is not available" not in out and "worker process died" not in out
     summary = json.loads((tmp_path / "out" / "latest" / "summary.json").read_text())
-    per_property = summary["meta"]["fuzz_counts"]["properties"]
-    assert per_property.get("output_shape[torch]", 0) > 100 and per_property.get("output_size_range[torch]", 0) > 100
+    counts = summary["meta"]["fuzz_counts"]
+    assert counts["examples"] > 500 and len(counts["properties"]) > 10, counts

@@ -104,7 +104,7 @@ def _fuzz(cmd: list[str], budget: float, progress: str) -> tuple[int | None, boo
     """Run HypoFuzz until the budget is spent (or it ends, or conv-oracle is interrupted); then stop it and
     everything it started. Returns its exit status if it ended by itself, whether conv-oracle was
     interrupted, the seconds it ran, and whether one of its worker processes died (HypoFuzz's hub keeps
-    going without it, so this watches the hub's children)."""
+    going without it, so this watches the processes that wrote progress, the hub's children)."""
     processes.become_subreaper()
     before = set(processes.children())
     proc = subprocess.Popen(cmd, env=run_mod._child_env(), start_new_session=True,
@@ -112,14 +112,15 @@ def _fuzz(cmd: list[str], budget: float, progress: str) -> tuple[int | None, boo
     previous = signal.signal(signal.SIGTERM, run_mod._on_sigterm)
     t0 = time.monotonic()
     interval = max(5.0, min(60.0, budget / 10))
-    next_line, code, interrupted, most, died = t0 + interval, None, False, 0, False
+    next_line, code, interrupted, died = t0 + interval, None, False, False
     try:
         while True:
-            kids = len(processes.children(proc.pid, alive=True))
-            if kids < most and not died:
-                died = True
-                print("conv-oracle fuzz: a HypoFuzz worker process died (its traceback is above)", flush=True)
-            most = max(most, kids)
+            workers = read_progress(progress)["pids"]
+            if workers and not died:
+                live = set(processes.children(proc.pid, alive=True))
+                if any(pid not in live for pid in workers):
+                    died = True
+                    print("conv-oracle fuzz: a HypoFuzz worker process died (its traceback is above)", flush=True)
             now = time.monotonic()
             if now - t0 >= budget:
                 break

@@ -47,17 +47,19 @@ class Progress:
 
 def read_progress(folder: str) -> dict:
     """The summed counts of every process (``examples``, ``passed``, ``failed``, ...), ``processes`` (those
-    that ran an example) and ``properties`` (examples per property and target)."""
-    total, props, procs = Counter(), Counter(), 0
+    that ran an example), their ``pids`` and ``properties`` (examples per property and target)."""
+    total, props, procs, pids = Counter(), Counter(), 0, []
     for path in glob.glob(os.path.join(folder, "progress.*.json")):
         try:
             with open(path, encoding="utf-8") as fh:
                 data = json.load(fh)
         except (OSError, ValueError):
             continue
-        procs += bool(data.get("examples"))  # the hub's collection writes an empty file
+        if data.get("examples"):  # the hub's collection writes an empty file
+            procs += 1
+            pids.append(data.get("pid"))
         props.update(data.pop("properties", {}))
         data.pop("pid", None)
         total.update({k: v for k, v in data.items() if isinstance(v, int)})
     return {"processes": procs, **{k: total.get(k, 0) for k in ("examples", *VERDICT_KEYS.values())},
-            "properties": dict(props)}
+            "properties": dict(props), "pids": sorted(pids)}

@@ -18,3 +18,14 @@ def _fresh_settings():
     monkeypatch has restored the environment) the settings are read again, so none leak."""
     yield
     settings.reload()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``heavy`` or ``fuzz`` stay out of the default run (the README's test command); ``-m heavy``
+    and ``-m fuzz`` run them (.ci/run does, as steps of their own), and any ``-m`` expression chooses for itself."""
+    if config.getoption("markexpr"):
+        return
+    left_out = [item for item in items if item.get_closest_marker("heavy") or item.get_closest_marker("fuzz")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]

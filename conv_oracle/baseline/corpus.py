@@ -29,9 +29,12 @@ from ..definition import geometry
 from ..definition.case import OPS, Case
 from ..definition.historical import FINDINGS, HISTORICAL, HISTORICAL_MODULES
 from ..definition.invalid_calls import INVALID_RULE_OPS, INVALID_RULES, InvalidCall
-from ..targets.execution import LAYOUTS
 
 CORPUS_VERSION = 2
+#: the memory layouts this corpus version places operands in: every layout of the suite but ``strided``
+#: (drawn by the suite since; adding it changes the corpus, so it waits for a version bump that
+#: re-records the committed baselines)
+CORPUS_LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
 
 REGIMES = ("<", "=", ">")
 VARIANTS = 4
@@ -144,8 +147,8 @@ def grid() -> list[Entry]:
                 for dilated in (False, True):
                     for v in range(VARIANTS):
                         case = _grid_case(op, nd, regime, dilated, v, j)
-                        xl = LAYOUTS[(v + j) % len(LAYOUTS)]
-                        wl = LAYOUTS[(2 * v + j + 1) % len(LAYOUTS)]
+                        xl = CORPUS_LAYOUTS[(v + j) % len(CORPUS_LAYOUTS)]
+                        wl = CORPUS_LAYOUTS[(2 * v + j + 1) % len(CORPUS_LAYOUTS)]
                         label = f"{case.fn_name} stride {regime} kernel{' dilated' if dilated else ''} #{v}"
                         entries.append(Entry("grid", label, case, xl, wl))
                     j += 1

@@ -319,10 +319,14 @@ def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x
     adjoint, bit for bit in exact mode, within the rounding bound in float mode."""
     __tracebackhide__ = True
     _require(target, dtype, autograd=True)
-    import torch
     call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
     gy = output_gradient(ops, tuple(call.out.shape))
-    gy_t = torch.tensor(gy, dtype=torch.float64).to(device=target.device, dtype=call.out.dtype)
+    # in the input's layout (strided, sliced...), so that the backward kernels also see such an operand
+    gy_t, _ = execution.place(gy, str(call.out.dtype).replace("torch.", ""),
+                              execution.output_gradient_layout(x_layout, gy.ndim), target.device)
+    if call.path is not None and "strides" in call.path:
+        call.path["strides"]["grad_output"] = {"shape": list(gy_t.shape), "stride": list(gy_t.stride()),
+                                               "offset": int(gy_t.storage_offset())}
     gy = execution.to_numpy(gy_t)
     execution.backward(target, call.out, gy_t)
     x, w, b = call.operands()

@@ -34,6 +34,8 @@ _LAYOUT_CODE = {
                "{name} = _{name}_wide[..., ::2]  # non-contiguous view"),
     "transposed": "{name} = {lit}.transpose(-1, -2).contiguous().transpose(-1, -2)  # non-contiguous view",
     "expanded": "{name} = {lit}[:1].expand({shape})  # stride-0 view",
+    "strided": ("{name} = torch.full(({size},), float('nan'), dtype=torch.{dtype}).as_strided({shape}, {strides}, {offset})\n"
+                "{name}.copy_({lit})  # dimensions in memory order {order}, NaN in the gaps"),
 }
 
 
@@ -61,10 +63,13 @@ def _number(value) -> str:
 
 
 def _tensor(name: str, array, dtype: str, layout: str) -> str:
+    from ..targets.execution import strided_layout
     shape = tuple(np.shape(array))
+    order, strides, offset, size = strided_layout(np.asarray(array)) if layout == "strided" else ((), (), 0, 0)
     return _LAYOUT_CODE.get(layout, _LAYOUT_CODE["contiguous"]).format(
         name=name, lit=_literal(array, dtype), dtype=dtype, shape=shape,
-        shape_wide=shape[:-1] + (2 * shape[-1],), suffix="_3d" if len(shape) == 5 else "")
+        shape_wide=shape[:-1] + (2 * shape[-1],), suffix="_3d" if len(shape) == 5 else "",
+        order=order, strides=strides, offset=offset, size=size)
 
 
 def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_layout: str = "contiguous",
@@ -80,7 +85,8 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
     lines = ["import torch", ""]
     lines.append(_tensor("x", x, dtype, x_layout))
     lines.append(_tensor("w", w, dtype, w_layout))
-    lines.append("b = None" if b is None else _tensor("b", b, dtype, "contiguous"))
+    from ..targets.execution import bias_layout
+    lines.append("b = None" if b is None else _tensor("b", b, dtype, bias_layout(w_layout)))
     if grad_output is not None:
         lines.append("for t in (x, w, b):\n    if t is not None:\n        t.requires_grad_(True)")
     if device != "cpu":
@@ -109,7 +115,8 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
         kwargs = ", ".join(f"{k}={v!r}" for k, v in kw.items())
         lines.append(f"out = {fn}(x, w, b, {kwargs})")
     if grad_output is not None:
-        lines.append(_tensor("gy", grad_output, dtype, "contiguous"))
+        from ..targets.execution import output_gradient_layout
+        lines.append(_tensor("gy", grad_output, dtype, output_gradient_layout(x_layout, np.ndim(grad_output))))
         lines.append("out.backward(gy)")
     context = _CONTEXTS.get(target_name.split("@")[0])
     if context:  # forward and backward both inside the target's context, as the suite ran them

@@ -29,6 +29,8 @@ SUBCOMMANDS = {
     "explain": ("conv_oracle.cli.explain", "explain one convolution: sizes, coverage map, torch vs oracle"),
     "snapshot": ("conv_oracle.cli.snapshot", "record a baseline of the installed torch's conv behaviour"),
     "compare": ("conv_oracle.cli.compare", "compare two baselines (or a baseline with this environment)"),
+    "merge": ("conv_oracle.cli.merge", "join run folders from several machines or torch versions into one report"),
+    "findings": ("conv_oracle.cli.findings", "print the findings ledger: each distinct defect and its state"),
 }
 
 EXAMPLES = """examples:
@@ -38,6 +40,7 @@ EXAMPLES = """examples:
   conv-oracle fuzz --budget 5m -n 2         HypoFuzz for 5 minutes; its failures land in reports/examples/
   conv-oracle explain conv2d --input 1,1,5,5 --weight 1,1,3,3 --stride 2
   conv-oracle snapshot --out baseline.json && conv-oracle compare baseline.json
+  conv-oracle merge reports/latest other-machine/latest --out reports/merged && conv-oracle findings
 
 exit status: 0 passed, 1 a check failed, 2 usage or configuration error, 3 environment problem,
 4 incomplete run (interrupted, crashed, nothing ran)"""

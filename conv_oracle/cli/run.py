@@ -4,7 +4,8 @@ to the terminal) and writes the report of this run into its own folder,
 ``summary.json``, ``summary.md`` and ``index.html``.
 
 ``--out/latest`` is a symbolic link to the latest *complete* run, replaced atomically when a run
-completes. A run that is interrupted (Ctrl-C, SIGTERM), whose pytest crashes, or in which no
+completes; a complete run also updates the findings ledger, ``--out/findings.json`` or ``--ledger``
+(:mod:`conv_oracle.report.ledger`). A run that is interrupted (Ctrl-C, SIGTERM), whose pytest crashes, or in which no
 example ran keeps its folder, marked on its page and in ``summary.json`` (``run_status``), and
 ``latest`` keeps pointing at the previous complete report. Killing conv-oracle ends its pytest; when
 pytest has ended, however it ended, whatever it left running (fork servers, workers stuck in a call)
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import platform
 import shlex
@@ -33,6 +35,7 @@ from ..harness.records import JUDGED
 from ..machine import processes
 from ..machine.fingerprint import cpu_info, fingerprint, summary_line
 from ..machine.settings import NAMES
+from ..report import ledger as findings_ledger
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
 PROFILES = ("ci", "dev", "thorough", "replay")
@@ -62,6 +65,8 @@ def add_arguments(parser):
                              "this CPU has) or e.g. avx2,avx512_core; combined with --threads. Replaces --target")
     parser.add_argument("--threads", metavar="N,M",
                         help="with --isa: the torch thread counts to run each level at (default 1 and the CPU count)")
+    parser.add_argument("--ledger", metavar="PATH",
+                        help="the findings ledger a complete run updates (default: DIR/findings.json, next to runs/)")
     parser.add_argument("--pytest-args", action="append", default=[], metavar="ARGS",
                         help="more pytest arguments, shell-quoted: --pytest-args='-x --maxfail 2' (repeatable)")
     add_database_arguments(parser)
@@ -199,6 +204,38 @@ def _merge_levels(folder: str, runs: int) -> None:
         records_mod.atomic_write(os.path.join(folder, JUNIT_FILE), ET.tostring(root, encoding="unicode"))
 
 
+def _replay(folder: str, targets: list[str], workers, extra: list[str], code: int) -> tuple[int, bool]:
+    """Check the examples wrong (or a known deviation) on one target on the targets that never reached
+    them (:func:`conv_oracle.harness.fold.replays`, ``conv_oracle/suite/test_replay.py``), in a pytest of
+    their own; their records join the run's. Returns the run's exit status (1 if a replay failed) and
+    whether the replay was interrupted."""
+    from ..harness.fold import replays
+    recs, _ = collect(folder)
+    todo = replays(recs, targets)
+    if not todo:
+        return code, False
+    sub = os.path.join(folder, "replay")
+    os.makedirs(sub)
+    examples = os.path.join(sub, "examples.json")
+    records_mod.atomic_write(examples, "".join(json.dumps(r, sort_keys=True) + "\n" for r in todo))
+    cmd = [sys.executable, "-m", "pytest", os.path.join(SUITE_DIR, "test_replay.py"), "-p", "no:cacheprovider",
+           f"--records={sub}", f"--replay={examples}", "-q", *(f"--target={t}" for t in targets), *extra]
+    if workers is not None:
+        cmd += ["-n", str(workers)]
+    print(f"\n== replaying {len(todo)} example(s) wrong on one target on the targets that never reached them",
+          flush=True)
+    replay_code, interrupted = _run_pytest(cmd)
+    os.unlink(examples)
+    collect(sub)
+    with open(os.path.join(sub, records_mod.RECORDS_FILE), encoding="utf-8") as fh:
+        added = fh.read()
+    with open(os.path.join(folder, records_mod.RECORDS_FILE), encoding="utf-8") as fh:
+        text = fh.read()
+    records_mod.atomic_write(os.path.join(folder, records_mod.RECORDS_FILE), text + added)
+    shutil.rmtree(sub, ignore_errors=True)
+    return (1 if replay_code == 1 else code), interrupted
+
+
 def _run_levels(folder: str, runs: list[dict], args, extra) -> tuple[int, bool, list[str]]:
     """One pytest per ISA level, each in a process started with that level's caps."""
     codes, interrupted, cmd = [], False, []
@@ -225,7 +262,7 @@ def collect(folder: str) -> tuple[list[dict], str | None]:
     if not os.path.exists(path):
         records_mod.atomic_write(path, "")
     junit = os.path.join(folder, JUNIT_FILE)
-    return records_mod.load(path), junit if os.path.exists(junit) else None
+    return records_mod.load_in_context(path), junit if os.path.exists(junit) else None
 
 
 def run_status(code: int, interrupted: bool, examples: int) -> str:
@@ -301,6 +338,8 @@ def main(args) -> int:
     if args.workers is not None and not (str(args.workers).isdigit() or args.workers in ("auto", "logical")):
         raise UsageError(f"-n {args.workers!r}: expected a number of workers, 'auto' or 'logical'")
     out = os.path.abspath(args.out)
+    ledger_path = os.path.abspath(args.ledger) if args.ledger else findings_ledger.default_path(out)
+    read_ledger(ledger_path)  # a malformed ledger stops the run before it starts, not after
     try:
         os.makedirs(out, exist_ok=True)
         folder = new_run_folder(out)
@@ -323,6 +362,8 @@ def main(args) -> int:
         code, interrupted, cmd = _run_levels(folder, runs, args, extra)
     else:
         code, interrupted = _run_pytest(cmd)
+        if len(targets) > 1 and not interrupted and code in (0, 1):
+            code, interrupted = _replay(folder, targets, args.workers, extra, code)
     if code == 4 and not interrupted:  # pytest refused its arguments (its one line is above)
         shutil.rmtree(folder, ignore_errors=True)
         _remove_if_empty(os.path.join(out, "runs"))
@@ -336,11 +377,18 @@ def main(args) -> int:
             "seed": seed, "run_status": status, "example_database": examples_text(args.examples),
             "started": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
             "command": shlex.join(["python", *cmd[1:]]).replace(folder, "<run folder>"), "versions": versions()}
-    summary = write_reports(folder, recs, junit, meta)
+    ledger, found = None, None
+    if status == "complete":  # an incomplete run's absences prove nothing
+        ledger = read_ledger(ledger_path)
+        found = findings_ledger.update(ledger, recs, meta["started"])
+    summary = write_reports(folder, recs, junit, meta, found)
     if status == "complete":
+        findings_ledger.save(ledger_path, ledger)
         latest = point_latest(out, folder)
     print("", *summary_lines(summary), sep="\n")
     print(f"report:  {summary['files']['html']}\nsummary: {summary['files']['markdown']}")
+    if found is not None:
+        print(f"ledger:  {ledger_path} ({ledger_phrase(found)})")
     if status == "complete":
         print(f"latest:  {latest} -> {os.path.relpath(folder, out)}")
         if summary["totals"]["all"]["failed"] or code == 1:
@@ -354,6 +402,20 @@ def main(args) -> int:
            "crashed": f"pytest stopped with exit status {code} (see its output above)"}[status]
     print(f"conv-oracle run: incomplete run ({status}): {why}{kept}", file=sys.stderr)
     return EXIT_INCOMPLETE
+
+
+def read_ledger(path: str) -> dict:
+    """The findings ledger at ``path``; an unreadable one is a usage error (one line)."""
+    try:
+        return findings_ledger.load(path)
+    except findings_ledger.LedgerError as exc:
+        raise UsageError(f"--ledger {exc}") from None
+
+
+def ledger_phrase(found: list[dict]) -> str:
+    """``2 new, 1 gone`` for the entries an update touched."""
+    counts = {s: sum(f["state"] == s for f in found) for s in findings_ledger.STATES}
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no entry changed"
 
 
 def examples_text(examples: tuple[str, bool]) -> str:

@@ -33,6 +33,10 @@ it lives, not a test:
                reaches) or ``"touched"``
 ``got``        a condition on the values the target gave in the differing cells, each of which
                must be: ``nan``, ``inf`` (either sign), ``nonfinite``, ``finite`` or ``zero``
+``expected``   the same condition on the values the definition gives there, where known
+``example``    the call that showed the deviation, replayed in every run: a table, or an array of
+               tables where the fault shows on different calls at different ISA levels
+               (:mod:`conv_oracle.harness.known_examples`)
 =============  ==============================================================================
 
 Every list field matches if the example's value is in the list (``*`` globs allowed). Entries
@@ -61,7 +65,7 @@ BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
                             "known_deviations.toml")
 
 LIST_FIELDS = ("property", "rule", "op", "dtype", "backend", "target", "x_layout", "w_layout", "layout", "kind")
-FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", "expected",
+FIELDS = {"id", "reason", "link", "torch", "isa_min", "isa_max", "regimes", "when", "cells", "got", "expected", "example",
           *LIST_FIELDS}
 CELLS = ("bias_only", "touched")
 GOT = {"nan": math.isnan, "inf": math.isinf, "nonfinite": lambda v: not math.isfinite(v), "finite": math.isfinite,
@@ -151,6 +155,9 @@ class Deviation:
     got: str | None = None
     #: every differing cell whose expected value is known (not an uninitialised-memory cell) satisfies it
     expected: str | None = None
+    #: the calls that showed it (one per path where they differ), replayed in every run
+    #: (:mod:`conv_oracle.harness.known_examples`)
+    examples: tuple = ()
 
     def in_scope(self, ex: dict) -> bool:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
@@ -287,7 +294,19 @@ def _entry(raw: dict, where: str) -> Deviation:
                      _version_spec(raw["torch"], where) if "torch" in raw else None, lists,
                      raw.get("isa_min"), raw.get("isa_max"), {k: [str(x) for x in v] for k, v in regimes.items()},
                      _compile_when(raw["when"], where) if "when" in raw else None, raw.get("when"), raw.get("cells"),
-                     raw.get("got"), raw.get("expected"))
+                     raw.get("got"), raw.get("expected"), _example(raw, where))
+
+
+def _example(raw: dict, where: str) -> tuple:
+    """``[deviation.example]`` (one table) or ``[[deviation.example]]`` (several)."""
+    if "example" not in raw:
+        return ()
+    from .known_examples import ExampleError, parse
+    tables = raw["example"] if isinstance(raw["example"], list) else [raw["example"]]
+    try:
+        return tuple(parse(t, raw["id"], where, i if len(tables) > 1 else None) for i, t in enumerate(tables))
+    except ExampleError as exc:
+        raise DeviationFileError(str(exc)) from None
 
 
 def load(path: str) -> list[Deviation]:

@@ -27,6 +27,7 @@ tallies) lives on ``config.stash`` under the keys below, never in module globals
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 
@@ -61,6 +62,9 @@ def pytest_addoption(parser):
     group.addoption("--fuzz-state", default=None, metavar="DIR",
                     help="keep HypoFuzz's own bookkeeping (corpus, observations) in the folder DIR, out of --db "
                          "(conv-oracle fuzz sets it)")
+    group.addoption("--replay", default=None, metavar="FILE",
+                    help="check the examples in FILE (records, one per line, each with 'replay_on': target names) "
+                         "on those targets: conv_oracle/suite/test_replay.py, collected only with this option")
 
 
 def _records_default() -> str | None:
@@ -316,10 +320,21 @@ def pytest_fixture_post_finalizer(fixturedef, request):
 
 def pytest_generate_tests(metafunc):
     """Tests taking ``target`` run once per target: ``target`` (and ``record``) are parametrized directly,
-    scoped to the session, with the target's name as the id."""
-    if "target" not in metafunc.fixturenames:
-        return
+    scoped to the session, with the target's name as the id; ``known_example`` and ``replayed`` take the
+    known deviations' examples and the ``--replay`` file's records."""
     config = metafunc.config
+    if "target" in metafunc.fixturenames:
+        _parametrize_targets(metafunc, config)
+    if "known_example" in metafunc.fixturenames:  # every entry in force that keeps its example
+        chosen = [x for e in _deviations(metafunc.config).entries for x in e.examples]
+        metafunc.parametrize("known_example", chosen, ids=[x.entry for x in chosen])
+    if "replayed" in metafunc.fixturenames:
+        with open(metafunc.config.getoption("--replay"), encoding="utf-8") as fh:
+            recs = [json.loads(line) for line in fh if line.strip()]
+        metafunc.parametrize("replayed", recs, ids=[f"example{i}" for i in range(len(recs))])
+
+
+def _parametrize_targets(metafunc, config) -> None:
     argnames = ["target"] + (["record"] if "record" in metafunc.fixturenames else [])
     values = []
     for name in target_names(config):
@@ -327,6 +342,13 @@ def pytest_generate_tests(metafunc):
         row = [t] + ([record_function(config)] if "record" in argnames else [])
         values.append(pytest.param(*row, id=name, marks=[pytest.mark.skip(reason=skip)] if skip else []))
     metafunc.parametrize(argnames, values, scope="session")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The replay test is collected only with ``--replay FILE`` (conv-oracle run gives it)."""
+    if collection_path.name == "test_replay.py" and str(collection_path.parent) == SUITE_DIR:
+        return None if config.getoption("--replay") else True
+    return None
 
 
 def _target_param(config, name: str):
@@ -396,8 +418,11 @@ def record_function(config):
 
 
 def _event(text: str) -> None:
+    """``hypothesis.event`` inside a Hypothesis test; nothing in a plain one (the replayed examples)."""
     from hypothesis import event
-    event(text)
+    from hypothesis.control import currently_in_test_context
+    if currently_in_test_context():  # outside a Hypothesis test events would raise; they are only statistics
+        event(text)
 
 
 def _path_event(rec: dict, dtype) -> None:

@@ -34,7 +34,7 @@ from ..definition.case import Case
 from ..definition.errors import ConvConfigError
 
 __all__ = ["Record", "Verdict", "JUDGED", "Recorder", "RECORDS_FILE", "merge", "load", "environments",
-           "mask_record", "failure_details", "atomic_write", "part_path"]
+           "mask_record", "failure_details", "atomic_write", "part_path", "load_in_context", "in_context", "machine_of"]
 
 RECORDS_FILE = "records.jsonl"
 
@@ -58,6 +58,8 @@ class Record(TypedDict, total=False):
     x_layout: str
     w_layout: str
     seed: int                # the operands' seed
+    operands: dict           # how make_operands built them: ``magnitude`` and ``layout`` (what a replay needs)
+    replay: bool             # checked by conv-oracle run's replay on another target (:mod:`conv_oracle.suite.test_replay`)
     rule: str                # an invalid call's rule (error parity); such records are never ``valid``
     # -- geometry (valid configurations)
     valid: bool              # whether the oracle accepts the configuration
@@ -86,6 +88,9 @@ class Record(TypedDict, total=False):
     seconds: float           # time the example took
     worker: str              # the process that wrote it (``main``, ``gw0``, ...)
     reported: bool           # the failing example pytest reported for its test (after shrinking)
+    run: dict                # written by conv-oracle merge: the ``folder`` and ``started`` (UTC) of the run it came from
+    # -- added when read back by :func:`load_in_context`, never written
+    machine: dict            # :func:`machine_of` the ``environment`` line heading the record's part
 
 
 def _umask() -> int:
@@ -312,6 +317,39 @@ def load(path: str) -> list[Record]:
     """The example records of a records file (environment lines left out: :func:`environments`)."""
     with open(path, encoding="utf-8") as fh:
         return [r for r in (json.loads(line) for line in fh if line.strip()) if "environment" not in r]
+
+
+def machine_of(environment: dict) -> dict:
+    """What a record's context takes from its process's fingerprint: ``class`` (the hardware class,
+    :func:`conv_oracle.machine.fingerprint.hardware_class`), ``torch`` (its version) and ``cpu`` (the model)."""
+    from ..machine.fingerprint import hardware_class
+    t = environment.get("torch") if isinstance(environment.get("torch"), dict) else {}
+    return {"class": hardware_class(environment), "torch": t.get("version"),
+            "cpu": (environment.get("cpu") or {}).get("model")}
+
+
+def load_in_context(path: str) -> list[Record]:
+    """The example records of a records file, each with ``machine``: :func:`machine_of` the ``environment``
+    line before it (each part starts with one, and merged files keep that order). Records before any
+    environment line get none."""
+    with open(path, encoding="utf-8") as fh:
+        return in_context(fh)
+
+
+def in_context(lines) -> list[Record]:
+    """:func:`load_in_context` on the lines of a records file."""
+    out, machine = [], None
+    for line in lines:
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if "environment" in r:
+            machine = machine_of(r["environment"])
+        elif machine is not None:
+            out.append({**r, "machine": machine})
+        else:
+            out.append(r)
+    return out
 
 
 def environments(path: str) -> list[dict]:

@@ -120,7 +120,8 @@ def conv_backend(case, x, w, b) -> str | None:
                 padding = [0] * case.nd
                 x = x.new_zeros(x.shape[:2] + tuple(n + sum(p) for n, p in zip(x.shape[2:], cfg.padding)))
             elif any(pb != pa for pb, pa in cfg.padding):  # asymmetric 'same': torch pads the input first
-                padding = [min(pb, pa) for pb, pa in cfg.padding]
+                padding = [min(pb, pa) for pb, pa in cfg.padding]  # (by the difference, then pads evenly)
+                x = x.new_zeros(x.shape[:2] + tuple(n + abs(pa - pb) for n, (pb, pa) in zip(x.shape[2:], cfg.padding)))
         return _backend_name(select(x, w, b, stride, padding, dilation, case.transposed, opad, groups, None))
     except Exception:
         return None

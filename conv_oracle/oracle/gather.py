@@ -5,7 +5,8 @@
 padding modes). Loops over kernel taps only; each tap is one batched matrix product (a broadcast
 product with one input channel per group, :func:`arrays.apply_tap`) over
 (batch, group, positions), restricted by :func:`geometry.tap_span` to the outputs whose input
-index exists, so padding never enters the sum and cells outside a window are never read.
+index exists, so cells outside a window are never read and zero padding stays implicit (a finite
+weight times a padding zero adds nothing; a non-finite weight gets the zeros materialised: inf * 0 = NaN).
 Tiles of the batch, groups and output channels run on the oracle's workers (:mod:`.threads`).
 
 Depthwise with stride 1 (and finite weights) takes :func:`_flat_taps` instead: on a padded copy
@@ -79,6 +80,12 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     n = x.shape[0]
     if cfg.padding_mode != "zeros":
         x = _pad_copies(x, cfg)
+        offsets_pad = (0,) * nd
+    elif any(p for pair in cfg.padding for p in pair) and not np.isfinite(weight).all():
+        # zero padding is part of the input (torch's definition: the input padded with zeros), so an
+        # infinite or NaN weight tap over it adds inf * 0 = NaN; with finite weights those terms add
+        # nothing and stay implicit
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple(cfg.padding))
         offsets_pad = (0,) * nd
     else:
         offsets_pad = cfg.padding_before

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from ..definition.case import OPS
-from . import paths, svg
+from . import paths, svg, where
 
 CSS = """
 body{font:14px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d2330;margin:0;background:#f6f7f9}
@@ -80,13 +80,15 @@ def _header(s: dict) -> str:
         ("workers", meta.get("workers")), ("pytest exit status", meta.get("exit_code")),
         ("started", meta.get("started")), ("duration", f"{meta['duration_s']:.1f} s" if "duration_s" in meta else None),
         ("command", meta.get("command")), ("versions", meta.get("versions")),
+        ("merged runs", "; ".join(f"{r['folder']} ({r['started']}, {r['run_status']})" for r in meta.get("runs") or [])),
         ("environment", " | ".join(meta.get("environment") or [])))
         if v not in (None, "")]
     junit = s.get("junit")
     if junit:
         rows.append([_td("pytest tests"), _td(f"{junit['tests']} tests: {junit['passed']} passed, {junit['failed']} "
                                              f"failed, {junit['error']} errors, {junit['skipped']} skipped")])
-    sections = (("totals", "totals"), ("failures", f"failures ({len(s['failures'])})"), ("paths", "execution paths"),
+    sections = (("totals", "totals"), ("failures", f"failures ({len(s['failures'])})"), ("where", "where they occur"),
+                ("paths", "execution paths"),
                 ("coverage", "coverage matrix"), ("distinct", "values seen"), ("skips", "skip statistics"),
                 ("bounds", "rounding bound"), ("errors", "invalid configurations"), ("maps", "coverage maps"))
     nav = "".join(f'<a href="#{k}">{_e(v)}</a>' for k, v in sections)
@@ -242,7 +244,7 @@ def _failure(f: dict) -> str:
             + (f"<p><code>{_e(f['describe'])}</code></p>" if f.get("describe") else "") + facts_html
             + f"<pre>{_e(f.get('message'))}</pre>"
             + (_table(["differing cell", "expected (oracle)", "got (target)"], cell_rows) if cell_rows else "")
-            + (f"<p><b>Reproduce with target {_e(f.get('target') or '(see the snippet)')}:</b></p><pre>{_e(f['snippet'])}</pre>" if f.get("snippet") else "")
+            + (f"<p><b>Reproduce with target {_e(f.get('target_name') or f.get('target') or '(see the snippet)')}:</b></p><pre>{_e(f['snippet'])}</pre>" if f.get("snippet") else "")
             + "</div>")
 
 
@@ -253,7 +255,8 @@ def _failures(s: dict) -> str:
 
 def render(summary: dict) -> str:
     """The whole page."""
-    parts = [_header(summary), _totals(summary), _failures(summary), paths.html(summary, _td, _table, _e),
+    parts = [_header(summary), _totals(summary), _failures(summary), where.html(summary, _td, _table, _e),
+             paths.html(summary, _td, _table, _e),
              _coverage(summary), _distinct(summary),
              _skips(summary), _bounds(summary), _errors(summary), _maps(summary)]
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..definition.case import OPS
-from . import paths
+from . import paths, where
 from .text import ascii_map
 
 MAX_SNIPPET_LINES = 40
@@ -59,6 +59,8 @@ def _header(s: dict) -> list[str]:
         out.append(f"Example database: {meta['example_database']}")
     if meta.get("versions"):
         out.append(f"Versions: {meta['versions']}")
+    for r in meta.get("runs") or []:
+        out.append(f"Merged run: {r['folder']} ({r['started']}, {r['run_status']})")
     for env in meta.get("environment") or []:
         out.append(f"Environment: {env}")
     junit = s.get("junit")
@@ -185,13 +187,14 @@ def _failures(s: dict) -> list[str]:
             shown = lines[:MAX_SNIPPET_LINES]
             if len(lines) > MAX_SNIPPET_LINES:
                 shown.append("# ... (the whole snippet is in records.jsonl)")
-            out += [f"Reproduce with target {f.get('target') or '(see the snippet)'}:", "", "```python", *shown, "```", ""]
+            out += [f"Reproduce with target {f.get('target_name') or f.get('target') or '(see the snippet)'}:", "", "```python", *shown, "```", ""]
     return out
 
 
 def render(summary: dict) -> str:
     """The whole document."""
-    parts = (_header(summary) + _totals(summary) + _failures(summary) + paths.markdown(summary, table)
+    parts = (_header(summary) + _totals(summary) + _failures(summary) + where.markdown(summary, table)
+             + paths.markdown(summary, table)
              + _coverage(summary) + _distinct(summary)
              + _skips(summary) + _bounds(summary) + _errors(summary) + _maps(summary))
     return "\n".join(parts).rstrip() + "\n"

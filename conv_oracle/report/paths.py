@@ -1,5 +1,5 @@
 """Execution paths in the report: which ATen backend ran each (operator, dtype), per target, with the
-gaps (an operator and dtype a target never ran) and, for an ISA matrix run, where each failure occurs."""
+gaps (an operator and dtype a target never ran), the memory layouts per (operator, dtype) and backend and, for an ISA matrix run, where each failure occurs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections import defaultdict
 
 from ..definition.case import OPS
 from ..definition.dtypes import FLOAT_DTYPES
-from ..harness.matrix import fold, fold_phrase
 from ..harness.records import JUDGED, Verdict
 from ..machine.kernel_path import describe
 
@@ -43,6 +42,34 @@ def execution_paths(records: list[dict]) -> dict:
             "paths": {t: sorted(p) for t, p in paths.items()}}
 
 
+def layout_classes(records: list[dict]) -> dict:
+    """``{'layouts', 'rows', 'gaps'}``: per (target, op, dtype), for each memory layout (as applied) the
+    examples whose input or weight had it, per ATen backend; a gap is a layout that never ran there."""
+    from ..targets.execution import LAYOUTS
+    counts = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    targets = []
+    for r in records:
+        path = r.get("path") or (r.get("failure") or {}).get("path")
+        if r.get("verdict") not in JUDGED or r.get("op") not in OPS or r.get("dtype") not in FLOAT_DTYPES:
+            continue
+        target = r.get("target")
+        targets.append(target)
+        backend = (path or {}).get("backend") or "unknown"
+        for layout in {r.get("x_layout") or "contiguous", r.get("w_layout") or "contiguous"}:
+            counts[(target, r["op"], r["dtype"])][layout][backend] += 1
+    rows, gaps = [], []
+    for target in dict.fromkeys(targets):
+        for op in OPS:
+            for dtype in FLOAT_DTYPES:
+                per = counts.get((target, op, dtype), {})
+                if not per:
+                    continue  # the backend table reports an operator and dtype that never ran
+                rows.append({"target": target, "op": op, "dtype": dtype,
+                             "cells": {lay: dict(sorted(per[lay].items())) for lay in LAYOUTS if lay in per}})
+                gaps += [f"{target} {op} {dtype} {lay}" for lay in LAYOUTS if lay not in per]
+    return {"layouts": list(LAYOUTS), "rows": rows, "gaps": gaps}
+
+
 def known_deviations(records: list[dict]) -> list[dict]:
     """Per known-deviation entry: examples it covered (expected deviations) and examples in its scope
     that passed; an entry with none covered was not reproduced in this run."""
@@ -61,7 +88,12 @@ def known_deviations(records: list[dict]) -> list[dict]:
 
 
 def summarize(records: list[dict]) -> dict:
-    return {"table": execution_paths(records), "levels": fold(records), "deviations": known_deviations(records)}
+    return {"table": execution_paths(records), "layouts": layout_classes(records),
+            "deviations": known_deviations(records)}
+
+
+def _layout_text(per: dict | None) -> str:
+    return ", ".join(f"{b} {n}" for b, n in per.items()) if per else ""
 
 
 def _deviation_phrase(d: dict) -> str:
@@ -103,15 +135,19 @@ def html(s: dict, td, table, e) -> str:
     out = ('<h2 id="paths">Execution paths</h2><p class="muted">Examples per ATen backend torch dispatched to '
            '(torch._C._select_conv_backend), by target, operator and dtype. Amber: never ran.</p>'
            f"<ul>{where}</ul>{gaps}" + table(["target", "op", "dtype"] + t["backends"], rows))
+    lay = p.get("layouts") or {}
+    if lay.get("rows"):
+        lrows = [[td(r["target"]), td(r["op"]), td(r["dtype"])] +
+                 [td(_layout_text(r["cells"].get(c)), "n ok" if r["cells"].get(c) else "n gap",
+                     "" if r["cells"].get(c) else "never ran in this layout: a gap") for c in lay["layouts"]]
+                 for r in lay["rows"]]
+        out += ('<h3 id="layouts">Memory layouts</h3><p class="muted">Examples whose input or weight had each '
+                'layout (as applied; every record names the strides), per ATen backend. Amber: never ran.</p>'
+                + table(["target", "op", "dtype"] + lay["layouts"], lrows))
     devs = p.get("deviations") or []
     if devs:
         out += ("<h3>Known deviations</h3>" + table(["entry", "this run"], [
             [td(d["id"]), td(_deviation_phrase(d), "" if d["reproduced"] else "n gap")] for d in devs]))
-    levels = p.get("levels") or []
-    if levels:
-        lrows = [[td(f["test"]), td(f["dtype"]), td(fold_phrase(f))] for f in levels]
-        out += ("<h3>Where each failure occurs</h3><p class='muted'>The same example (configuration, dtype, "
-                "layouts, operands) on every target of the run.</p>" + table(["test", "dtype", "levels"], lrows))
     return out
 
 
@@ -127,8 +163,12 @@ def markdown(s: dict, table) -> list[str]:
     out += [table(["target", "op", "dtype"] + t["backends"], rows), ""]
     if t["gaps"]:
         out += [f"Gaps: {'; '.join(t['gaps'])}", ""]
+    lay = p.get("layouts") or {}
+    if lay.get("rows"):
+        out += ["### Memory layouts (examples per backend whose input or weight had the layout)", "",
+                table(["target", "op", "dtype"] + lay["layouts"],
+                      [[r["target"], r["op"], r["dtype"]] + [_layout_text(r["cells"].get(c)) or "**0 (gap)**"
+                                                             for c in lay["layouts"]] for r in lay["rows"]]), ""]
     for d in p.get("deviations") or []:
         out.append(f"- known deviation `{d['id']}`: {_deviation_phrase(d)}")
-    for f in p.get("levels") or []:
-        out.append(f"- `{f['test']}` {f['dtype']}: {fold_phrase(f)}")
     return out + [""]

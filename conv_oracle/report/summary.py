@@ -18,6 +18,7 @@ from ..definition import features
 from ..definition.case import OPS, Case
 from ..definition.errors import ConvConfigError
 from ..definition.historical import SEED_6X6
+from ..harness.fold import relabel
 from ..harness.records import Verdict
 from ..targets.execution import LAYOUTS
 
@@ -332,7 +333,8 @@ def failures(records: list[dict], junit_cases: list[dict] | None = None) -> list
             described = Case.from_dict(chosen["case"]).describe()
         except (KeyError, TypeError, ValueError):
             described = json.dumps(chosen.get("case"))
-        out.append({"test": test, "target": target, "property": chosen.get("property"), "op": chosen.get("op"),
+        out.append({"test": test, "target": target, "target_name": chosen.get("target_name", target),
+                    "property": chosen.get("property"), "op": chosen.get("op"),
                     "dtype": chosen.get("dtype"), "mode": chosen.get("mode"),
                     "layouts": [chosen.get("x_layout", "contiguous"), chosen.get("w_layout", "contiguous")],
                     "case": chosen.get("case"), "describe": described, "regimes": chosen.get("regimes", {}),
@@ -464,14 +466,23 @@ def targets_of(records: list[dict], declared: list[str] | None = None) -> list[s
     return list(dict.fromkeys(list(declared or []) + seen))
 
 
-from . import paths as _paths  # noqa: E402  (after the helpers it shares with html / markdown)
+from . import paths as _paths, where as _where  # noqa: E402  (after the helpers they share with html / markdown)
 
 
-def summarize(records: list[dict], meta: dict | None = None, junit: dict | None = None) -> dict:
+def summarize(records: list[dict], meta: dict | None = None, junit: dict | None = None,
+              findings: list[dict] | None = None) -> dict:
     """The whole summary: totals, per property, coverage matrix, distinct values, skip statistics,
-    rounding-bound usage, error rules, coverage maps and failures."""
+    rounding-bound usage, error rules, coverage maps, failures, where each failure occurs and the
+    findings-ledger entries given (``None``: no ledger).
+
+    Where the records come from several machines or torch versions for one target (a merge), every
+    per-target table is per context instead (:func:`conv_oracle.harness.fold.relabel`: the target,
+    ``on`` the varying words of the hardware class, ``with torch VERSION``)."""
     meta = dict(meta or {})
-    targets = targets_of(records, meta.get("targets"))
+    where = _where.summarize(records)
+    relabelled = relabel(records)
+    targets = targets_of(relabelled, meta.get("targets") if relabelled is records else None)
+    records = relabelled
     meta["targets"] = targets
     fails = failures(records, (junit or {}).get("cases"))
     status = meta.get("run_status", "complete")
@@ -480,7 +491,7 @@ def summarize(records: list[dict], meta: dict | None = None, junit: dict | None 
             "distinct": distinct_values(records),
             "skips": skip_statistics(records), "bounds": bound_usage(records),
             "errors": error_rules(records, targets), "maps": representative_maps(records),
-            "failures": fails, "paths": _paths.summarize(records), "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,
+            "failures": fails, "paths": _paths.summarize(records), "where": where, "findings": findings, "junit": {k: v for k, v in (junit or {}).items() if k != "cases"} or None,
             "skipped_tests": [c for c in (junit or {}).get("cases", []) if c["outcome"] == "skipped"],
             "ok": (not fails and not any(t["failed"] for t in totals(records, targets)["targets"].values())
                    and meta.get("exit_code", 0) == 0 and status == "complete")}

@@ -36,10 +36,12 @@ def test_covering_row(target, record, row, data, seed):
     mode = "exact" if magnitude else "float"  # no integer range is exact for this many terms in this dtype
     event(f"mode={mode}")
     expanded = "expanded" in (x_layout, w_layout)
-    ops = cs.make_operands(case, mode, seed, magnitude or 1, "expanded" if expanded else "contiguous")
+    made = {"magnitude": magnitude or 1, "layout": "expanded" if expanded else "contiguous"}
+    ops = cs.make_operands(case, mode, seed, made["magnitude"], made["layout"])
     note(f"operands: {ops!r}")
     prop = f"gradient_{wrt}" if gradient else "forward_covering"
-    with record(prop, target, case, dtype=dtype, mode=mode, x_layout=x_layout, w_layout=w_layout, seed=seed) as rec:
+    with record(prop, target, case, dtype=dtype, mode=mode, x_layout=x_layout, w_layout=w_layout, seed=seed,
+                operands=made) as rec:
         if gradient:
             rec.update(properties.gradients(target, case, ops, dtype, wrt, x_layout, w_layout))
         else:

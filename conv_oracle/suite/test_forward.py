@@ -31,10 +31,11 @@ def _check(target, record, case, dtype, mode, seed, x_layout, w_layout, prop):
     magnitude = cs.exactness(case, dtype, target).magnitude
     if mode == "exact" and magnitude == 0:
         mode = "float"  # no integer range is exact for this many terms in this dtype
-    ops = cs.make_operands(case, mode, seed, magnitude or 1, x_layout if x_layout == "expanded" else "contiguous")
+    made = {"magnitude": magnitude or 1, "layout": x_layout if x_layout == "expanded" else "contiguous"}
+    ops = cs.make_operands(case, mode, seed, made["magnitude"], made["layout"])
     note(f"operands: {ops!r}")
     with record(prop, target, case, dtype=dtype, mode=mode, x_layout=x_layout, w_layout=w_layout,
-                seed=seed) as rec:
+                seed=seed, operands=made) as rec:
         rec.update(properties.forward(target, case, ops, dtype, x_layout, w_layout))
 
 

@@ -29,9 +29,10 @@ def test_gradient(target, record, wrt, mode, dtype, case, seed, x_layout, w_layo
     cs.tag_regimes(case, x_layout)
     m = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
     used = mode if m else "float"
-    ops = cs.make_operands(case, used, seed, m or 1, x_layout if x_layout == "expanded" else "contiguous")
+    made = {"magnitude": m or 1, "layout": x_layout if x_layout == "expanded" else "contiguous"}
+    ops = cs.make_operands(case, used, seed, made["magnitude"], made["layout"])
     with record(f"gradient_{wrt}", target, case, dtype=dtype, mode=used, x_layout=x_layout, w_layout=w_layout,
-                seed=seed) as rec:
+                seed=seed, operands=made) as rec:
         rec.update(properties.gradients(target, case, ops, dtype, wrt, x_layout, w_layout))
 
 
@@ -57,7 +58,8 @@ def test_gradient_half(target, record, wrt, mode, dtype, case, seed, x_layout, w
         assume(m > 0)
     else:
         m = 1  # a case whose bound is vacuous is refused by the property and recorded as not checkable
-    ops = cs.make_operands(case, mode, seed, m, x_layout if x_layout == "expanded" else "contiguous")
+    made = {"magnitude": m, "layout": x_layout if x_layout == "expanded" else "contiguous"}
+    ops = cs.make_operands(case, mode, seed, made["magnitude"], made["layout"])
     with record(f"gradient_{wrt}", target, case, dtype=dtype, mode=mode, x_layout=x_layout,
-                w_layout=w_layout, seed=seed) as rec:
+                w_layout=w_layout, seed=seed, operands=made) as rec:
         rec.update(properties.gradients(target, case, ops, dtype, wrt, x_layout, w_layout))

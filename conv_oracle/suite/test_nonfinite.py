@@ -1,8 +1,9 @@
-"""Non-finite operands inside the taps' footprints: +-Inf and NaN placed in the input or the bias.
+"""Non-finite operands inside the taps' footprints: +-Inf and NaN placed in the input, the weight or the bias.
 
 The definition under IEEE arithmetic says, per cell, what the result is (+-Inf where an infinite term
 or bias reaches it; NaN for Inf * 0, Inf - Inf or a NaN term; every other cell unchanged and exact), and
-the target must match cell for cell (NaN matches NaN). Padding contributes no term. Pixels no output
+the target must match cell for cell (NaN matches NaN). Zero padding is part of the input (torch's
+definition: the input padded with zeros), so a non-finite weight tap over it gives NaN. Pixels no output
 reads and bias-only cells have their own tests (test_skips.py)."""
 
 from dataclasses import replace
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.differential
 VALUES = st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), min_size=1, max_size=3)
 
 
-@pytest.mark.parametrize("where", ["input", "bias"])
+@pytest.mark.parametrize("where", ["input", "weight", "bias"])
 @pytest.mark.parametrize("dtype", list(FLOAT_DTYPES))
 @given(case=cs.cases(padding_modes=False, output_size=False), seed=st.integers(0, 2**32 - 1), values=VALUES,
        x_layout=cs.layouts(), w_layout=cs.layouts())
@@ -39,8 +40,8 @@ def test_nonfinite_operands(target, record, where, dtype, case, seed, values, x_
     mode = "exact" if magnitude else "float"
     event(f"mode={mode}")
     ops = cs.make_operands(case, mode, seed, magnitude or 1, "expanded" if x_layout == "expanded" else "contiguous")
-    x, b = ops.x.copy(), None if ops.b is None else ops.b.copy()
-    part = x if where == "input" else b
+    x, w, b = ops.x.copy(), ops.w.copy(), None if ops.b is None else ops.b.copy()
+    part = {"input": x, "weight": w, "bias": b}[where]
     if x_layout == "expanded" and where == "input":  # keep the batch rows equal, so the view still applies
         part = x[:1] if x.shape[0] > 1 else x
     rng = np.random.default_rng(seed)
@@ -52,7 +53,7 @@ def test_nonfinite_operands(target, record, where, dtype, case, seed, values, x_
     if x_layout == "expanded" and where == "input" and x.shape[0] > 1:
         x[:] = x[:1]
     event(f"{where}: {', '.join(sorted({str(v) for v in values}))}")
-    changed = Operands(x, ops.w, b, ops.mode, ops.magnitude, seed)
+    changed = Operands(x, w, b, ops.mode, ops.magnitude, seed)
     note(f"operands: {changed!r}, non-finite values {values} in {where}")
     with record(f"forward_nonfinite_{where}", target, case, dtype=dtype, mode=mode, x_layout=x_layout,
                 w_layout=w_layout, seed=seed) as rec:

@@ -10,7 +10,32 @@ from ..definition.case import Case
 from .base import MissingFunction, Target
 
 #: memory layouts the suite places operands in (see :func:`place`)
-LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded")
+LAYOUTS = ("contiguous", "channels_last", "sliced", "transposed", "expanded", "strided")
+#: the strides a ``strided`` placement may give a dimension of length 1 (any is legal: it is never stepped)
+SIZE1_STRIDES = (0, 1, 3, 1000)
+
+
+def strided_layout(array: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
+    """The ``strided`` layout of ``array``: ``(dimension order in memory (outermost first), strides,
+    storage offset, storage size)``. Any permutation of the dimensions, a gap of one element after every
+    element along some of them, any stride (0 included) on length-1 dimensions, a storage offset of 0-3;
+    chosen from the array's shape and values, so two placements of one operand agree."""
+    import zlib
+    rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(array, dtype=np.float64).tobytes()
+                                           + repr(array.shape).encode()))
+    order = tuple(int(a) for a in rng.permutation(array.ndim))
+    strides, step = [0] * array.ndim, 1
+    for axis in reversed(order):  # innermost first
+        n = array.shape[axis]
+        if n == 1:
+            strides[axis] = int(rng.choice(SIZE1_STRIDES))
+            continue
+        gap = int(rng.integers(1, 3))
+        strides[axis] = step * gap
+        step *= n * gap
+    offset = int(rng.integers(0, 4))
+    extent = 1 + sum((n - 1) * st for n, st in zip(array.shape, strides))
+    return order, tuple(strides), offset, offset + max(extent, step)
 
 
 def torch_dtype(name: str):
@@ -18,11 +43,26 @@ def torch_dtype(name: str):
     return getattr(torch, name)
 
 
+def bias_layout(w_layout: str) -> str:
+    """The layout the bias is placed in: the weight's where it applies to any vector (a gapped slice, or
+    ``strided``: gaps and an offset), contiguous otherwise."""
+    return w_layout if w_layout in ("sliced", "strided") else "contiguous"
+
+
+def output_gradient_layout(x_layout: str, ndim: int) -> str:
+    """The layout the output gradient is placed in: the input's, where it applies to any values of the
+    output's rank (never ``expanded``, whose rows must be equal; ``channels_last`` only at rank 4-5)."""
+    if x_layout == "expanded" or (x_layout == "channels_last" and ndim not in (4, 5)):
+        return "contiguous"
+    return x_layout
+
+
 def place(array: np.ndarray, dtype: str, layout: str, device: str, requires_grad: bool = False):
     """``array`` as a torch tensor with ``layout``; returns ``(tensor, layout_applied)``.
 
-    Non-contiguous layouts are views of a larger or permuted tensor; with ``requires_grad`` the
-    view itself is the leaf whose ``.grad`` autograd fills. A layout that does not apply
+    Non-contiguous layouts are views of a larger or permuted tensor (``strided``: any dimension order,
+    gaps holding NaN, any stride on length-1 dimensions, a storage offset; :func:`strided_layout`); with
+    ``requires_grad`` the view itself is the leaf whose ``.grad`` autograd fills. A layout that does not apply
     to the tensor's rank (channels_last below 4-D, expanded with one row) falls back to contiguous.
     """
     import torch
@@ -46,6 +86,11 @@ def place(array: np.ndarray, dtype: str, layout: str, device: str, requires_grad
     elif layout == "expanded" and array.shape[0] > 1 and np.array_equal(array, np.broadcast_to(array[:1], array.shape)):
         base = leaf(array[:1])
         t = base.expand(array.shape)
+    elif layout == "strided" and array.ndim >= 1 and array.size > 0:
+        _, strides, offset, size = strided_layout(array)
+        storage = torch.full((size,), float("nan"), dtype=dt, device=device)  # the gaps hold NaN
+        t = storage.as_strided(array.shape, strides, offset)
+        t.copy_(leaf(array))
     if t is None:
         t, applied = leaf(array), "contiguous"
     if requires_grad:  # every placement above is a leaf (views of tensors without grad are leaves)
@@ -141,7 +186,7 @@ def run(target: Target, case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray 
     """Place operands on the target's device and call it."""
     xt, xl = place(x, dtype, x_layout, target.device, requires_grad)
     wt, wl = place(w, dtype, w_layout, target.device, requires_grad)
-    bt = None if b is None else place(b, dtype, "contiguous", target.device, requires_grad)[0]
+    bt = None if b is None else place(b, dtype, bias_layout(w_layout), target.device, requires_grad)[0]
     before = _values(xt), _values(wt), None if bt is None else _values(bt)
     with target.context():
         p = call_path(target, case, xt, wt, bt)

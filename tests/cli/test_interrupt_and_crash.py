@@ -71,6 +71,7 @@ def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr
     good = os.path.realpath(out / "latest")
+    ledger = (out / "findings.json").read_text()
     proc = subprocess.Popen(command("-k", "test_forward or test_gradient"), cwd=tmp_path, env=environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
@@ -87,7 +88,8 @@ def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
     assert os.path.realpath(out / "latest") == good  # the previous complete report is untouched
     assert json.loads((out / "latest" / "summary.json").read_text())["run_status"] == "complete"
     partial = [f for f in glob.glob(str(out / "runs" / "*")) if os.path.realpath(f) != good]
-    assert len(partial) == 1 and sorted(os.listdir(out)) == ["examples", "latest", "runs"]  # no temporary folders (examples: the database)
+    assert len(partial) == 1 and sorted(os.listdir(out)) == ["examples", "findings.json", "latest", "runs"]  # no temporary folders (examples: the database)
+    assert (out / "findings.json").read_text() == ledger  # an interrupted run's absences prove nothing
     summary = json.loads(open(os.path.join(partial[0], "summary.json")).read())
     assert summary["run_status"] == "interrupted" and summary["ok"] is False
     assert summary["totals"]["all"]["examples"] >= 20  # streamed records survived the interrupt

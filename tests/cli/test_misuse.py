@@ -159,3 +159,12 @@ def test_workers_are_capped_per_process(monkeypatch):
     for name in ["a", "b", "c", "a", "d"]:
         isolation.supervisor(T(name))
     assert closed == ["b"] and len(isolation._supervisors) == isolation.MAX_LIVE
+
+
+@pytest.mark.parametrize("content", ['{"findings": []}', "not json"])
+def test_a_ledger_that_is_not_one_stops_the_run_before_it_starts(capsys, tmp_path, content):
+    ledger = tmp_path / "findings.json"
+    ledger.write_text(content)
+    assert cli.main(["run", "--out", str(tmp_path / "reports"), "--ledger", str(ledger)]) == cli.EXIT_USAGE
+    assert f"--ledger {ledger}" in one_line(capsys)
+    assert not (tmp_path / "reports").exists() and ledger.read_text() == content  # nothing ran, nothing replaced

@@ -68,7 +68,9 @@ def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(output_
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     folder = run_folder(out, proc)
     assert sorted(os.listdir(folder)) == FILES  # no .tmp- leftovers, no record parts
-    assert sorted(os.listdir(out)) == ["examples", "latest", "runs"]  # examples: the Hypothesis database
+    assert sorted(os.listdir(out)) == ["examples", "findings.json", "latest", "runs"]  # the ledger and the database beside the runs
+    assert json.loads((out / "findings.json").read_text())["findings"] == []  # nothing failed: nothing found
+    assert f"ledger:  {out / 'findings.json'} (no entry changed)" in proc.stdout.splitlines()
     assert os.path.realpath(out / "latest") == os.path.realpath(folder)
     records = R.load(str(out / "latest" / "records.jsonl"))
     assert R.environments(str(out / "latest" / "records.jsonl"))  # the fingerprint of each process that ran examples
@@ -98,6 +100,8 @@ def test_run_fails_on_a_planted_faulty_target(tmp_path):
     assert len(fails) == 1 and fails[0]["target"] == "conv_plus_one" and fails[0]["op"] == "conv"
     assert all(c["got"] == c["expected"] + 1 for c in fails[0]["cells"])
     assert "out = conv_plus_one.conv2d(x, w, b" in fails[0]["snippet"]
+    (found,) = json.loads((tmp_path / "out" / "findings.json").read_text())["findings"]  # one defect, one entry
+    assert found["state"] == "new" and found["describe"] == fails[0]["describe"] and found["targets"] == ["conv_plus_one"]
     page = (out / "index.html").read_text()
     assert "FAILED" in page and "conv_plus_one.conv2d(x, w, b" in page
     assert (out / "summary.md").read_text().startswith("# conv_oracle report: FAILED")

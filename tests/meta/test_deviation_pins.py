@@ -19,6 +19,10 @@ FP16_ALL_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=2, padding=
 INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
 XLA_NAN = Case("conv_transpose", 2, 1, 2, 2, 1, (3, 3), (3, 3), stride=2, dilation=2, output_padding=1)
+ONE_CHANNEL_CL = Case("conv", 2, 2, 1, 3, 1, (5, 3), (3, 3), stride=(1, 2), padding=(1, 0))
+TRANSPOSED_INF = Case("conv_transpose", 1, 1, 1, 1, 1, (4,), (3,), stride=3, bias=False)
+WEIGHT_OVER_PADDING = Case("conv", 1, None, 1, 1, 1, (1,), (1,), stride=2, padding=1, bias=False)
+TRANSPOSED_INF_W = Case("conv_transpose", 1, None, 2, 4, 2, (2,), (1,), stride=2, output_padding=1, bias=False)
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -53,6 +57,21 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE"}),
         {"kind": "wrong_value", "cells": cells(float("-inf"), "nan", (0, 0, 0))},
         {"kind": "wrong_value", "cells": cells(float("-inf"), float("inf"), (0, 0, 0))}),  # the sign lost, not NaN
+    "onednn-bf16-transposed-inf-input-becomes-nan": (
+        dict(property="forward_nonfinite_input", op="conv_transpose", case=TRANSPOSED_INF, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "nonfinite", "cells": cells(-9.0, "nan", (0, 0, 6))},
+        {"kind": "wrong_value", "cells": cells(-9.0, 9.0, (0, 0, 6))}),  # a finite wrong value
+    "onednn-nonfinite-weight-over-zero-padding-left-out": (
+        dict(property="forward_nonfinite_weight", op="conv", case=WEIGHT_OVER_PADDING, dtype="float32",
+             path={"backend": "Mkldnn", "isa": "AVX2"}),
+        {"kind": "finite", "cells": cells("nan", 0.0, (0, 0))},
+        {"kind": "wrong_value", "cells": cells(4.0, 0.0, (0, 0))}),  # a finite value dropped: not excused
+    "onednn-bf16-transposed-inf-weight-becomes-nan": (
+        dict(property="forward_nonfinite_weight", op="conv_transpose", case=TRANSPOSED_INF_W, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
+        {"kind": "wrong_value", "cells": cells(float("-inf"), "nan", (3, 2))},
+        {"kind": "wrong_value", "cells": cells(float("-inf"), float("inf"), (3, 2))}),  # the sign lost, not NaN
     "onednn-bf16-transposed-weight-grad-uninitialised": (
         dict(property="gradient_weight", op="conv_transpose", case=TRANSPOSED, dtype="bfloat16",
              x_layout="contiguous", w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
@@ -77,6 +96,11 @@ PINS = {
         dict(property="forward_exact", op="conv", case=WIDTH_1, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells(None, 1.4e-37)},
+        {"kind": "crash", "cells": []}),
+    "onednn-bf16-channels-last-one-channel-per-group": (
+        dict(property="forward_exact", op="conv", case=ONE_CHANNEL_CL, dtype="bfloat16", w_layout="channels_last",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "wrong_value", "cells": cells(9.0, 6.0, (0, 0, 1, 0))},
         {"kind": "crash", "cells": []}),
     "onednn-amx-bf16-transposed-input-grad-width-1": (
         dict(property="gradient_input", op="conv_transpose", case=INPUT_WIDTH_1, dtype="bfloat16",

@@ -93,8 +93,9 @@ def conv(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mod
                         for a in range(nd):
                             j = o[a] * s[a] + t[a] * d[a]  # position in the padded axis
                             src.append(padded_source(j, size[a], pads[a][0], padding_mode))
-                        if None in src:
-                            continue  # a zero of the padding: adds nothing
+                        if None in src:  # a zero of the padding: a term like any other (inf * 0 = NaN)
+                            acc = acc + 0.0 * w[(oc, c) + t]
+                            continue
                         acc = acc + x[(n, ic) + tuple(src)] * w[(oc, c) + t]
                 out[(n, oc) + o] = acc
     return out if batched else out[0]

@@ -291,7 +291,28 @@ def test_depthwise_equals_naive(case):
     assert np.array_equal(ORACLE_CONV[_nd(case)](**case), expected)
 
 
-def test_depthwise_padding_never_meets_an_infinite_weight():
-    """Padding adds nothing: an infinite weight tap over the zero padding must not give inf * 0 = NaN."""
-    out = co.conv1d(np.array([[[1.0, 2.0]]]), np.array([[[np.inf, 1.0]]]), padding=1)
-    assert out[0, 0, 0] == 1.0 and np.isinf(out[0, 0, 1:]).all()
+def test_an_infinite_weight_over_zero_padding_gives_nan():
+    """Zero padding is part of the input: an infinite weight tap over it adds inf * 0 = NaN (IEEE), in
+    the depthwise stride-1 path (which never materialises padding for finite weights) and the general one."""
+    x, w = np.array([[[1.0, 2.0]]]), np.array([[[np.inf, 1.0]]])
+    for out in (co.conv1d(x, w, padding=1), co.conv1d(np.concatenate([x, x], 1), np.concatenate([w, w]), padding=1,
+                                                     groups=2), co.conv1d(x, w, padding=1, stride=2)):
+        assert np.isnan(out[0, 0, 0]) and (out[0, 0, 1:] == np.inf).all()
+    assert np.array_equal(naive.conv(x, w, padding=1), co.conv1d(x, w, padding=1), equal_nan=True)
+    assert (co.conv1d(x, np.array([[[3.0, 1.0]]]), padding=1) == [[[1.0, 5.0, 6.0]]]).all()  # finite: adds nothing
+
+
+@given(st.one_of(conv_cases(), depthwise_cases()), st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), min_size=1,
+                                                      max_size=3), st.integers(0, 2 ** 32 - 1))
+def test_nonfinite_weights_equal_naive(case, values, seed):
+    """IEEE on the definition with +-Inf / NaN in the weight: padding zeros included (inf * 0 = NaN)."""
+    w = case["weight"].copy()
+    rng = np.random.default_rng(seed)
+    for v in values:
+        w.reshape(-1)[rng.integers(w.size)] = v
+    case = dict(case, weight=w)
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = naive.conv(case["input"], w, case["bias"], case["stride"], case["padding"], case["dilation"],
+                              case["groups"], case["padding_mode"])
+        out = ORACLE_CONV[_nd(case)](**case)
+    assert np.array_equal(out, expected, equal_nan=True)

@@ -186,3 +186,17 @@ def test_summarize_is_json_ready_and_flags_failure(sample_records):
     passing = [r for r in sample_records if r["verdict"] == "pass"]
     assert S.summarize(passing, {"exit_code": 0})["ok"] is True
     assert S.summarize(passing, {"exit_code": 2})["ok"] is False
+
+
+def test_layout_classes_per_op_dtype_and_backend(make_record):
+    from conv_oracle.report.paths import layout_classes
+    from records_kit import GAPPY_CONV
+    recs = [make_record(GAPPY_CONV, x_layout="strided", w_layout="contiguous", dtype="float32"),
+            make_record(GAPPY_CONV, x_layout="sliced", w_layout="sliced", dtype="float32")]
+    for r, backend in zip(recs, ("Mkldnn", "Slow2d")):
+        r["path"] = {"backend": backend}
+    t = layout_classes(recs)
+    (row,) = [r for r in t["rows"] if r["op"] == "conv" and r["dtype"] == "float32"]
+    assert row["cells"] == {"contiguous": {"Mkldnn": 1}, "sliced": {"Slow2d": 1}, "strided": {"Mkldnn": 1}}
+    assert "torch conv float32 channels_last" in t["gaps"] and "torch conv float32 strided" not in t["gaps"]
+    assert not any(r["dtype"] == "float64" for r in t["rows"])  # an op and dtype that never ran: the backend table's gap

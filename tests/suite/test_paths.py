@@ -100,6 +100,17 @@ def test_backend_per_example_and_its_description():
     assert text == "backend Mkldnn, ISA AVX2 (cap AVX2), ATen AVX2, 1 threads"
 
 
+def test_backend_of_an_asymmetric_same_padding_whose_kernel_fits_only_after_the_extra_pad():
+    """torch pads the input by the difference first; the query must see that input (it answered None,
+    so a crash on this path, the AMX bfloat16 conv3d segfault, fell outside its Mkldnn-scoped entry)."""
+    import torch
+    case = Case("conv", 3, 1, 3, 1, 1, (1, 1, 5), (2, 2, 1), padding="same", dilation=(2, 1, 1), bias=False)
+    x, w = torch.ones(case.input_shape, dtype=torch.float64), torch.ones(case.weight_shape, dtype=torch.float64)
+    assert conv_backend(case, x, w, None) == "SlowDilated3d"
+    bf16 = "Mkldnn" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "SlowDilated3d"
+    assert conv_backend(case, x.bfloat16(), w.bfloat16(), None) == bf16
+
+
 def test_fingerprint_never_raises_and_names_the_hardware_class(tmp_path):
     fp = fingerprint()
     json.dumps(fp)

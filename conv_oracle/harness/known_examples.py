@@ -1,0 +1,136 @@
+"""The example that showed a known deviation, kept with its entry and replayed in every run.
+
+A random draw reaches a narrow fault in some runs and not in others, and an entry whose scope ran but
+never matched is reported NOT REPRODUCED: without its example that would say "torch fixed it" when it
+only says "the draw missed it". An entry's optional ``[deviation.example]`` table names one call
+(``[[deviation.example]]``, several: a fault may show on different calls at different ISA levels):
+
+=============  =======================================================================================
+``property``   the check that replays it: ``forward_exact``, ``forward_nonfinite_input`` / ``_weight``
+               / ``_bias``, ``gradient_input`` / ``_weight`` / ``_bias``,
+               ``skipped_pixels_nonfinite``, ``bias_only_nonfinite`` or ``error_parity`` (required)
+``case``       the configuration, as :meth:`conv_oracle.definition.case.Case.from_dict` reads it, without
+               ``batch`` for an unbatched call (required; a valid one, except for ``error_parity``)
+``dtype``      storage dtype (default float32);  ``x_layout`` / ``w_layout``: memory layouts (contiguous)
+``x``, ``w``,  operand values as nested arrays (TOML has ``inf``, ``-inf`` and ``nan``); the ones left
+``b``          out come from ``seed`` (small integers, :func:`~conv_oracle.checks.operands.make_operands`)
+``seed``       default 0: the other operands, the output gradient, the property's own poisons
+``rule``       for ``error_parity``: the invalid-configuration rule the call breaks
+=============  =======================================================================================
+
+The suite replays each example against every target (``suite/test_known_examples.py``): inside the
+entry's scope it shows the deviation (or the entry is NOT REPRODUCED, now meaning what it says);
+outside it the definition must hold like anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..definition.case import Case
+from ..definition.dtypes import FLOAT_DTYPES
+
+PROPERTIES = ("forward_exact", "forward_nonfinite_input", "forward_nonfinite_weight", "forward_nonfinite_bias",
+              "gradient_input",
+              "gradient_weight", "gradient_bias", "skipped_pixels_nonfinite", "bias_only_nonfinite", "error_parity")
+FIELDS = {"property", "case", "dtype", "x_layout", "w_layout", "x", "w", "b", "seed", "rule"}
+#: the magnitude of seeded exact operands (as the suite's exact mode draws them)
+MAGNITUDE = 3
+
+
+class ExampleError(ValueError):
+    """A malformed example table; the message names the entry, the field and the rule broken."""
+
+
+@dataclass(frozen=True)
+class KnownExample:
+    """One call that shows a deviation: a property, a configuration, a dtype, layouts and operands."""
+
+    entry: str
+    property: str
+    case: Case
+    dtype: str = "float32"
+    x_layout: str = "contiguous"
+    w_layout: str = "contiguous"
+    seed: int = 0
+    x: tuple | None = None
+    w: tuple | None = None
+    b: tuple | None = None
+    rule: str | None = None
+
+    def operands(self):
+        """:class:`~conv_oracle.checks.operands.Operands` in exact mode: the given values, the rest seeded."""
+        from ..checks.operands import Operands, make_operands
+        seeded = make_operands(self.case, "exact", self.seed, MAGNITUDE)
+        x = seeded.x if self.x is None else np.array(self.x, dtype=np.float64)
+        w = seeded.w if self.w is None else np.array(self.w, dtype=np.float64)
+        b = seeded.b if self.b is None else np.array(self.b, dtype=np.float64)
+        return Operands(x, w, b, "exact", MAGNITUDE, self.seed)
+
+
+def _nested(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or (
+        isinstance(value, list) and all(_nested(v) for v in value))
+
+
+def parse(raw, entry: str, where: str, index: int | None = None) -> KnownExample:
+    """The ``example`` table of entry ``entry`` (``where`` names the file and entry in errors; ``index``
+    the table's place when the entry keeps several, which also names the example ``entry#index``)."""
+    from ..targets.execution import LAYOUTS
+    where = f"{where}: example" + ("" if index is None else f" #{index + 1}")
+    if index is not None:
+        entry = f"{entry}#{index + 1}"
+    if not isinstance(raw, dict):
+        raise ExampleError(f"{where} must be a table")
+    unknown = set(raw) - FIELDS
+    if unknown:
+        raise ExampleError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(FIELDS)}")
+    prop = raw.get("property")
+    if prop not in PROPERTIES:
+        raise ExampleError(f"{where}: property={prop!r} must be one of {', '.join(PROPERTIES)}")
+    if not isinstance(raw.get("case"), dict):
+        raise ExampleError(f"{where}: 'case' is required (a table of Case fields: op, nd, batch, ...)")
+    try:
+        case = Case.from_dict({"batch": None, **raw["case"]})  # no batch: unbatched
+    except TypeError as exc:
+        raise ExampleError(f"{where}: case={raw['case']!r} is not a configuration ({exc})") from None
+    if prop != "error_parity":
+        from ..definition.errors import ConvConfigError
+        try:
+            case.config()
+        except ConvConfigError as exc:
+            raise ExampleError(f"{where}: the case is not a valid call ({exc}); only error_parity replays "
+                               f"invalid ones") from None
+    dtype = raw.get("dtype", "float32")
+    if dtype not in FLOAT_DTYPES:
+        raise ExampleError(f"{where}: dtype={dtype!r} must be one of {', '.join(FLOAT_DTYPES)}")
+    for key in ("x_layout", "w_layout"):
+        if raw.get(key, "contiguous") not in LAYOUTS:
+            raise ExampleError(f"{where}: {key}={raw[key]!r} must be one of {', '.join(LAYOUTS)}")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ExampleError(f"{where}: seed={seed!r} must be a non-negative integer")
+    shapes = {"x": case.input_shape, "w": case.weight_shape, "b": case.bias_shape if case.bias else None}
+    values = {}
+    for key, shape in shapes.items():
+        if key not in raw:
+            continue
+        if not _nested(raw[key]) or np.array(raw[key], dtype=np.float64).shape != tuple(shape or ()):
+            raise ExampleError(f"{where}: {key} must be nested numbers of shape {list(shape or ())} "
+                               f"(the case's {dict(x='input', w='weight', b='bias')[key]})")
+        values[key] = raw[key]
+    rule = raw.get("rule")
+    if (prop == "error_parity") != (rule is not None):
+        raise ExampleError(f"{where}: 'rule' goes with property 'error_parity', and only with it")
+    if rule is not None:
+        from ..definition.invalid_calls import INVALID_RULES
+        if rule not in INVALID_RULES:
+            raise ExampleError(f"{where}: rule={rule!r} must be one of {', '.join(INVALID_RULES)}")
+    return KnownExample(entry, prop, case, dtype, raw.get("x_layout", "contiguous"), raw.get("w_layout", "contiguous"),
+                        seed, _frozen(values.get("x")), _frozen(values.get("w")), _frozen(values.get("b")), rule)
+
+
+def _frozen(value):
+    return None if value is None else tuple(_frozen(v) if isinstance(v, list) else v for v in value)

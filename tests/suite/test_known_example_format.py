@@ -1,0 +1,80 @@
+"""The ``[deviation.example]`` table: parsed once with its entry, malformed ones refused in one line
+naming the field, operands as given (non-finite values included) or seeded."""
+
+import math
+
+import numpy as np
+import pytest
+
+from conv_oracle.harness.deviations import DeviationFileError, Deviations, load
+
+ENTRY = '''
+[[deviation]]
+id = "mine"
+reason = "r"
+kind = "wrong_value"
+
+[deviation.example]
+'''
+CASE = 'case = { op = "conv", nd = 1, batch = 1, in_channels = 1, out_channels = 1, groups = 1, input_size = [5], kernel_size = [2], bias = false }'
+
+
+def _load(tmp_path, body):
+    path = tmp_path / "d.toml"
+    path.write_text(ENTRY + body + "\n")
+    return load(str(path))
+
+
+def test_every_builtin_entry_keeps_an_example():
+    entries = Deviations.from_files([]).entries
+    assert [e.id for e in entries if not e.examples] == []
+    assert all(x.entry.split("#")[0] == e.id for e in entries for x in e.examples)
+
+
+def test_given_values_are_kept_and_the_rest_seeded(tmp_path):
+    (entry,) = _load(tmp_path, f'property = "forward_nonfinite_input"\ndtype = "bfloat16"\n{CASE}\nx = [[[1, 1, inf, 1, -inf]]]\nseed = 4')
+    (ex,) = entry.examples
+    ops = ex.operands()
+    assert ex.dtype == "bfloat16" and ex.case.batch == 1 and ex.seed == 4
+    assert ops.x.tolist() == [[[1, 1, math.inf, 1, -math.inf]]] and ops.mode == "exact"
+    assert ops.w.shape == (1, 1, 2) and np.all(np.abs(ops.w) <= 3) and ops.b is None
+    assert np.array_equal(ops.w, ex.operands().w)  # seeded: the same every time
+
+
+def test_no_batch_is_unbatched(tmp_path):
+    (entry,) = _load(tmp_path, 'property = "forward_exact"\ncase = { op = "conv", nd = 1, in_channels = 2, out_channels = 2, groups = 2, input_size = [3], kernel_size = [1] }')
+    assert entry.examples[0].case.batch is None and entry.examples[0].operands().x.shape == (2, 3)
+
+
+def test_several_examples_are_numbered(tmp_path):
+    path = tmp_path / "d.toml"
+    one = f'property = "forward_exact"\n{CASE}\n'
+    path.write_text(ENTRY.replace("[deviation.example]", "[[deviation.example]]") + one + "\n[[deviation.example]]\n" + one
+                    + "seed = 2\n")
+    (entry,) = load(str(path))
+    assert [x.entry for x in entry.examples] == ["mine#1", "mine#2"] and entry.examples[1].seed == 2
+    path.write_text(ENTRY.replace("[deviation.example]", "[[deviation.example]]") + one + "\n[[deviation.example]]\n"
+                    + 'property = "forward_exact"\n')
+    with pytest.raises(DeviationFileError, match=r"\(mine\): example #2: 'case' is required"):
+        load(str(path))
+
+
+@pytest.mark.parametrize("body, words", [
+    (f'property = "forward"\n{CASE}', "property='forward' must be one of forward_exact"),
+    ('property = "forward_exact"', "'case' is required"),
+    (f'property = "forward_exact"\n{CASE}\ncolour = 1', "unknown key(s) ['colour']"),
+    (f'property = "forward_exact"\n{CASE}\ndtype = "int8"', "dtype='int8' must be one of"),
+    (f'property = "forward_exact"\n{CASE}\nx_layout = "diagonal"', "x_layout='diagonal' must be one of"),
+    (f'property = "forward_exact"\n{CASE}\nx = [[[1, 2]]]', "x must be nested numbers of shape [1, 1, 5]"),
+    (f'property = "forward_exact"\n{CASE}\nrule = "negative padding"', "'rule' goes with property 'error_parity'"),
+    ('property = "error_parity"\n' + CASE, "'rule' goes with property 'error_parity'"),
+    ('property = "error_parity"\nrule = "upside down"\n' + CASE, "rule='upside down' must be one of"),
+    ('property = "forward_exact"\ncase = { op = "conv", nd = 1, batch = 1, in_channels = 1, out_channels = 1, groups = 1, input_size = [1], kernel_size = [3] }',
+     "the case is not a valid call"),
+    (f'property = "forward_exact"\n{CASE}\nseed = -1', "seed=-1 must be a non-negative integer"),
+])
+def test_a_malformed_example_is_one_line_naming_the_field(tmp_path, body, words):
+    with pytest.raises(DeviationFileError) as info:
+        _load(tmp_path, body)
+    text = str(info.value)
+    assert words in text and "\n" not in text and "(mine): example" in text

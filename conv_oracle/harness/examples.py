@@ -13,9 +13,9 @@ registered there. Deleting and moving act on a key's own examples only, so a tar
 target's failure never removes it; each example leaves the database when the target that saved it passes it.
 
 Derandomized profiles (``ci``, ``meta``) would switch the database off (Hypothesis: ``derandomize=True``
-implies ``database=None``). The plugin runs them as a non-derandomized copy seeded per property from the
-shared key (:func:`seed_for`): the draws stay fixed from run to run, the database is replayed first, and every
-target and ISA level draws the same examples.
+implies ``database=None``). The plugin runs them as a non-derandomized copy with the database, each test
+seeded exactly as ``derandomize=True`` seeds it (:func:`derandomized_seed`): the same draws as before, run
+after run, with the database's examples replayed first.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import os
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase, ReadOnlyDatabase
 
-__all__ = ["SharedExampleDatabase", "DatabaseError", "open_database", "shared_key", "hypothesis_key", "seed_for",
+__all__ = ["SharedExampleDatabase", "DatabaseError", "open_database", "shared_key", "hypothesis_key", "derandomized_seed",
            "describe", "REDIS_SCHEMES", "REDIS_PREFIX"]
 
 #: the suffix of the key under which the test keys that saved a failure are listed
@@ -202,6 +202,8 @@ def hypothesis_key(item, by_nodeid: bool | None = None) -> bytes:
             inner._hypothesis_internal_add_digest = saved
 
 
-def seed_for(shared: bytes) -> int:
-    """The seed of a derandomized property: fixed by its shared key, so every target draws the same examples."""
-    return int.from_bytes(hashlib.sha256(shared).digest()[:16], "big")
+def derandomized_seed(key: bytes) -> int:
+    """The seed ``derandomize=True`` gives the test whose key (:func:`hypothesis_key`) is ``key``: Hypothesis
+    seeds a derandomized test with its key's digest as an integer, so a run seeded with this draws exactly the
+    examples a derandomized one would."""
+    return int.from_bytes(key, "big")

@@ -11,8 +11,8 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
 * ``--records DIR`` (or the ``records`` setting): write one JSON record per checked example.
 * ``--db LOCATION`` (or the ``db`` setting): the Hypothesis example database, a folder or a
   ``redis://host:port/N`` URL, shared across targets and machines (:mod:`conv_oracle.harness.examples`);
-  ``--db-read-only`` replays it without writing. Derandomized profiles run seeded per property, so the
-  database is replayed there too and every target draws the same examples.
+  ``--db-read-only`` replays it without writing. Derandomized profiles run seeded per test exactly as
+  Hypothesis' ``derandomize=True`` seeds them, but with the database, so it is replayed there too.
 * ``--fuzz-progress DIR``: count the examples per verdict into ``DIR`` (:mod:`conv_oracle.harness.fuzzing`;
   set by ``conv-oracle fuzz`` for its HypoFuzz workers).
 
@@ -205,7 +205,7 @@ def seed_text(config) -> str:
     if seed is not None:
         return str(seed)
     if config.stash.get(EXAMPLES, (None, False))[1]:
-        return "derandomized (seeded per property, the same on every target)"
+        return "derandomized (seeded per test as Hypothesis would, with the example database)"
     return "derandomized" if derandomized(config) else "random (Hypothesis prints it with a failure)"
 
 
@@ -254,8 +254,8 @@ def pytest_sessionstart(session):
 
 def _prepare_examples(config) -> None:
     """Open the example database (``--db`` or the ``db`` setting) and make it the current profile's; a
-    derandomized profile becomes a non-derandomized copy seeded per property (Hypothesis turns the
-    database off under ``derandomize=True``; :mod:`conv_oracle.harness.examples`)."""
+    derandomized profile becomes a non-derandomized copy seeded per test as ``derandomize=True`` would
+    (Hypothesis turns the database off under ``derandomize=True``; :mod:`conv_oracle.harness.examples`)."""
     from hypothesis import settings as hypothesis_settings
     from .examples import DatabaseError, open_database
     location = config.getoption("--db") or settings().db
@@ -276,17 +276,17 @@ def _prepare_examples(config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item):
     """Before Hypothesis runs a property (its own plugin has set the test's key by now): link the key to
-    the property's shared key, and seed a derandomized property from it."""
+    the property's shared key, and seed a derandomized property as ``derandomize=True`` would."""
     state = item.config.stash.get(EXAMPLES, None)
     if state is None or not _is_property(item):
         return
-    from .examples import hypothesis_key, seed_for, shared_key
+    from .examples import derandomized_seed, hypothesis_key, shared_key
     db, per_property = state
-    shared = shared_key(item)
+    key = hypothesis_key(item)
     if db is not None:
-        db.link(hypothesis_key(item), shared)
+        db.link(key, shared_key(item))
     if per_property and item.config.getoption("hypothesis_seed", None) is None:
-        item.obj._hypothesis_internal_use_seed = seed_for(shared)
+        item.obj._hypothesis_internal_use_seed = derandomized_seed(key)
 
 
 def _is_property(item) -> bool:

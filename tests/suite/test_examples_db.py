@@ -133,8 +133,28 @@ def test_hypothesis_keys_name_the_target_where_the_shared_key_does_not():
     assert ex.hypothesis_key(a, by_nodeid=True) != ex.hypothesis_key(b, by_nodeid=True)
     assert ex.hypothesis_key(a, by_nodeid=False) == ex.hypothesis_key(b, by_nodeid=False)
     assert "_hypothesis_internal_add_digest" not in _prop_a.hypothesis.inner_test.__dict__
-    assert ex.seed_for(ex.shared_key(a)) == ex.seed_for(ex.shared_key(b))
-    assert ex.seed_for(b"one") != ex.seed_for(b"two")
+
+
+def _draws(derandomize: bool) -> list:
+    from hypothesis import Phase, settings
+    from hypothesis.internal.reflection import function_digest
+    out = []
+
+    @settings(max_examples=25, database=None, derandomize=derandomize, phases=[Phase.generate])
+    @given(st.integers(), st.text(max_size=5))
+    def prop(x, y):
+        out.append((x, y))
+    if not derandomize:  # what the plugin does for a derandomized profile with the example database
+        prop._hypothesis_internal_use_seed = ex.derandomized_seed(function_digest(prop.hypothesis.inner_test))
+    prop()
+    return out
+
+
+def test_the_derandomized_seed_draws_what_derandomize_draws():
+    """The plugin runs a derandomized profile without ``derandomize`` (which turns the database off), seeded
+    so that it draws exactly the examples ``derandomize=True`` draws."""
+    derandomized = _draws(True)
+    assert len(set(derandomized)) > 5 and _draws(False) == derandomized
 
 
 # ---- Redis -----------------------------------------------------------------------------------------
@@ -200,7 +220,7 @@ def test_the_plugin_opens_a_redis_database_from_the_environment(redis_url):
                        cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"example database: {redis_url}" in r.stdout
-    assert "seed: derandomized (seeded per property, the same on every target)" in r.stdout
+    assert "seed: derandomized (seeded per test as Hypothesis would, with the example database)" in r.stdout
 
 
 def test_hypofuzz_bookkeeping_goes_to_the_fuzz_state_and_the_examples_stay_shared():

@@ -31,11 +31,11 @@ def _fresh_settings():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``heavy`` stay out of the default run (the README's test command); ``-m heavy`` runs
-    them (.ci/run does, as a step of its own), and any ``-m`` expression chooses for itself."""
+    """Tests marked ``heavy`` or ``fuzz`` stay out of the default run (the README's test command); ``-m heavy``
+    and ``-m fuzz`` run them (.ci/run does, as steps of their own), and any ``-m`` expression chooses for itself."""
     if config.getoption("markexpr"):
         return
-    heavy = [item for item in items if item.get_closest_marker("heavy")]
-    if heavy:
-        config.hook.pytest_deselected(items=heavy)
-        items[:] = [item for item in items if not item.get_closest_marker("heavy")]
+    left_out = [item for item in items if item.get_closest_marker("heavy") or item.get_closest_marker("fuzz")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]

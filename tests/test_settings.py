@@ -18,7 +18,7 @@ from conv_oracle.machine.settings import NAMES, Settings, SettingsError
 PACKAGE = Path(conv_oracle.__file__).resolve().parent
 ROOT = PACKAGE.parent
 
-DEFAULTS = {"targets": ("torch",), "records": None, "profile": "ci", "isolation": True, "call_timeout": 300.0,
+DEFAULTS = {"targets": ("torch",), "records": None, "db": None, "db_read_only": False, "profile": "ci", "isolation": True, "call_timeout": 300.0,
             "hang_timeout": 10.0, "hang_budget": 600.0, "worker_memory_mb": 8192.0, "leak_mb_per_call": 2.0,
             "leak_window": 20, "max_side": 9, "max_channels": 3, "max_batch": 3, "ort_probe": False}
 
@@ -39,6 +39,8 @@ def test_every_field_has_one_variable_of_its_own():
     ("targets", "torch-no-mkldnn", ("torch-no-mkldnn",)),
     ("targets", " torch , torch-no-mkldnn,,torch ", ("torch", "torch-no-mkldnn")),  # blanks dropped, once each
     ("records", "/tmp/records", "/tmp/records"),
+    ("db", "reports/examples", "reports/examples"), ("db", "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("db_read_only", "on", True), ("db_read_only", "0", False),
     ("profile", "thorough", "thorough"),
     ("isolation", "off", False), ("isolation", "OFF", False), ("isolation", "0", False), ("isolation", "no", False),
     ("isolation", "false", False), ("isolation", "on", True), ("isolation", "1", True), ("isolation", "Yes", True),
@@ -77,6 +79,8 @@ def test_unset_or_blank_is_the_default(field, text):
     ("worker_memory_mb", "-1", "a number of MiB, 0 for no cap"),
     ("leak_mb_per_call", "none", "a positive number of MiB"),
     ("leak_window", "0", "a positive integer"),
+    ("db", "http://host/db", "a folder or a redis://host:port/N URL"),
+    ("db_read_only", "sometimes", "one of on, 1, yes, true, off, 0, no, false"),
 ])
 def test_malformed_value_is_one_line_naming_variable_value_and_rule(field, text, rule):
     with pytest.raises(SettingsError) as info:

@@ -25,6 +25,7 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INCOMPLETE = 0, 1
 #: subcommand -> (module, one-line help)
 SUBCOMMANDS = {
     "run": ("conv_oracle.cli.run", "run the differential suite and write the report (the main job)"),
+    "fuzz": ("conv_oracle.cli.fuzz", "fuzz the suite's properties with HypoFuzz for a time budget, then report"),
     "explain": ("conv_oracle.cli.explain", "explain one convolution: sizes, coverage map, torch vs oracle"),
     "snapshot": ("conv_oracle.cli.snapshot", "record a baseline of the installed torch's conv behaviour"),
     "compare": ("conv_oracle.cli.compare", "compare two baselines (or a baseline with this environment)"),
@@ -36,6 +37,7 @@ EXAMPLES = """examples:
   conv-oracle run                          the whole suite on torch (CPU), report in reports/latest/
   conv-oracle run --profile dev -k forward  a quick look at the forward tests
   conv-oracle run --target torch-no-mkldnn --seed 7
+  conv-oracle fuzz --budget 5m -n 2         HypoFuzz for 5 minutes; its failures land in reports/examples/
   conv-oracle explain conv2d --input 1,1,5,5 --weight 1,1,3,3 --stride 2
   conv-oracle snapshot --out baseline.json && conv-oracle compare baseline.json
   conv-oracle merge reports/latest other-machine/latest --out reports/merged && conv-oracle findings

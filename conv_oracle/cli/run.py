@@ -38,7 +38,8 @@ from ..machine.settings import NAMES
 from ..report import ledger as findings_ledger
 from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
-PROFILES = ("ci", "dev", "thorough", "compile")
+PROFILES = ("ci", "dev", "thorough", "compile", "replay")
+EXAMPLES_DIR = "examples"
 SUITE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite")
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 JUNIT_FILE = "junit.xml"
@@ -51,7 +52,8 @@ def add_arguments(parser):
                              "importable module path")
     parser.add_argument("--profile", default="ci", choices=PROFILES,
                         help="Hypothesis profile: ci (default, derandomized), dev (fast), thorough (10x ci), "
-                             "compile (3 per test, derandomized: for targets that compile each configuration)")
+                             "compile (3 per test, derandomized: for targets that compile each configuration), "
+                             "replay (only the examples the database holds)")
     parser.add_argument("-n", "--workers", metavar="N", default=None,
                         help="pytest-xdist workers (a number, or 'auto'); default: one process")
     parser.add_argument("--out", default="reports", metavar="DIR",
@@ -69,14 +71,38 @@ def add_arguments(parser):
                         help="the findings ledger a complete run updates (default: DIR/findings.json, next to runs/)")
     parser.add_argument("--pytest-args", action="append", default=[], metavar="ARGS",
                         help="more pytest arguments, shell-quoted: --pytest-args='-x --maxfail 2' (repeatable)")
+    add_database_arguments(parser)
+
+
+def add_database_arguments(parser) -> None:
+    parser.add_argument("--db", metavar="LOCATION",
+                        help="the Hypothesis example database, read and written by every run and fuzz: a folder or a "
+                             f"redis://host:port/N URL (default: ${NAMES['db']}, else OUT/{EXAMPLES_DIR})")
+    parser.add_argument("--db-read-only", action="store_true", default=None,
+                        help=f"replay the database without writing to it (or ${NAMES['db_read_only']}=on)")
+
+
+def open_examples(args, out: str):
+    """The example database's location and whether it is read-only, checked (one line, exit status 2)."""
+    from ..harness.examples import DatabaseError, open_database
+    from ..machine.settings import settings
+    location = args.db or settings().db or os.path.join(out, EXAMPLES_DIR)
+    read_only = settings().db_read_only if args.db_read_only is None else args.db_read_only
+    try:
+        open_database(location, read_only)
+    except DatabaseError as exc:
+        raise UsageError(str(exc)) from None
+    return location, read_only
 
 
 def pytest_command(folder: str, targets: list[str], profile: str, workers: str | None, keyword: str | None,
-                   extra: list[str], seed: int | None = None) -> list[str]:
+                   extra: list[str], seed: int | None = None, db: tuple[str, bool] | None = None) -> list[str]:
     """The pytest invocation: the suite's folder of this very copy of conv_oracle, records and JUnit XML
-    into ``folder``."""
+    into ``folder``; ``db``: the example database's location and whether it is read-only."""
     cmd = [sys.executable, "-m", "pytest", SUITE_DIR, "-p", "no:cacheprovider", f"--records={folder}",
            f"--junitxml={os.path.join(folder, JUNIT_FILE)}", f"--hypothesis-profile={profile}"]
+    if db is not None:
+        cmd += [f"--db={db[0]}"] + (["--db-read-only"] if db[1] else [])
     cmd += [f"--target={t}" for t in targets]
     if workers is not None:
         cmd += ["-n", str(workers)]
@@ -218,7 +244,7 @@ def _run_levels(folder: str, runs: list[dict], args, extra) -> tuple[int, bool, 
     for i, r in enumerate(runs):
         sub = os.path.join(folder, f"level-{i}")
         os.makedirs(sub)
-        cmd = pytest_command(sub, r["targets"], args.profile, args.workers, args.keyword, extra, args.seed)
+        cmd = pytest_command(sub, r["targets"], args.profile, args.workers, args.keyword, extra, args.seed, args.examples)
         print(f"\n== ISA level {r['level']}: {' '.join(f'{k}={v}' for k, v in r['env'].items())}", flush=True)
         code, interrupted = _run_pytest(cmd, r["env"])
         codes.append(code)
@@ -323,14 +349,15 @@ def main(args) -> int:
         raise UsageError(f"--out {args.out}: {exc.strerror} (the report folder must be writable)") from None
     try:
         check_targets(targets)
-    except (ConvConfigError, EnvironmentProblem):
+        args.examples = open_examples(args, out)
+    except (ConvConfigError, EnvironmentProblem, UsageError):
         os.rmdir(folder)
         _remove_if_empty(os.path.join(out, "runs"))
         raise
-    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra, args.seed)
+    cmd = pytest_command(folder, targets, args.profile, args.workers, args.keyword, extra, args.seed, args.examples)
     seed = args.seed if args.seed is not None else ("derandomized" if args.profile in ("ci", "compile") else "random")
     print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; seed {seed}; "
-          f"workers {args.workers or 1}; run folder {folder}", flush=True)
+          f"workers {args.workers or 1}; examples {examples_text(args.examples)}; run folder {folder}", flush=True)
     print(f"environment: {summary_line(fingerprint())}", flush=True)
     started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
     if runs:
@@ -349,7 +376,7 @@ def main(args) -> int:
     envs = records_mod.environments(os.path.join(folder, records_mod.RECORDS_FILE))
     meta = {"environment": [summary_line(e) for e in envs] or [summary_line(fingerprint())],
             "targets": targets, "profile": args.profile, "workers": args.workers or 1, "exit_code": code,
-            "seed": seed, "run_status": status,
+            "seed": seed, "run_status": status, "example_database": examples_text(args.examples),
             "started": started.isoformat(timespec="seconds"), "duration_s": round(time.perf_counter() - t0, 2),
             "command": shlex.join(["python", *cmd[1:]]).replace(folder, "<run folder>"), "versions": versions()}
     ledger, found = None, None
@@ -391,6 +418,10 @@ def ledger_phrase(found: list[dict]) -> str:
     """``2 new, 1 gone`` for the entries an update touched."""
     counts = {s: sum(f["state"] == s for f in found) for s in findings_ledger.STATES}
     return ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no entry changed"
+
+
+def examples_text(examples: tuple[str, bool]) -> str:
+    return f"{examples[0]}{' (read-only)' if examples[1] else ''}"
 
 
 def _remove_if_empty(path: str) -> None:

@@ -4,8 +4,11 @@ pytest plugin, or :func:`load_default` in the project's conftest).
 ``ci``: derandomized, no deadline, bounded (the default); ``dev``: fast; ``thorough``: ten times ci;
 ``meta``: ci without shrinking, for the meta-tests that only need to see a planted fault fail;
 ``compile``: ci with :data:`COMPILE_EXAMPLES` examples per test, for targets that compile each configuration
-(``torch-compile@...``, ``jax``: about a second each). Only ci, meta and compile are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes
-them; with a derandomized profile the plugin applies the seed to a seeded copy of it).
+(``torch-compile@...``, ``jax``: about a second each); ``replay``: only the examples the example database
+holds (earlier failures, here or on other targets and machines), shrunk again, nothing new drawn. Only ci,
+meta and compile are derandomized: dev and thorough draw anew each run (``--hypothesis-seed N`` fixes them;
+with a derandomized profile the plugin applies the seed to a seeded copy of it). Under the plugin a
+derandomized profile runs seeded per property, with the example database (:mod:`conv_oracle.harness.examples`).
 Choose with ``--hypothesis-profile NAME`` or the ``profile`` setting (:mod:`conv_oracle.machine.settings`).
 """
 
@@ -34,6 +37,7 @@ def register_profiles() -> None:
     settings.register_profile("meta", settings.get_profile("ci"),
                               phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target])
     settings.register_profile("compile", settings.get_profile("ci"), max_examples=COMPILE_EXAMPLES)
+    settings.register_profile("replay", settings.get_profile("ci"), derandomize=False, phases=[Phase.reuse, Phase.shrink])
     _registered = True
 
 

@@ -9,6 +9,16 @@ pytest loads it through the package's ``pytest11`` entry point, so the options w
   backend, ISA level, torch version and configuration (:mod:`conv_oracle.harness.deviations`), applied per
   example on top of the suite's own ``conv_oracle/suite/known_deviations.toml``.
 * ``--records DIR`` (or the ``records`` setting): write one JSON record per checked example.
+* ``--db LOCATION`` (or the ``db`` setting): the Hypothesis example database, a folder or a
+  ``redis://host:port/N`` URL, shared across targets and machines (:mod:`conv_oracle.harness.examples`);
+  ``--db-read-only`` replays it without writing. Derandomized profiles run seeded per test exactly as
+  Hypothesis' ``derandomize=True`` seeds them, but with the database, so it is replayed there too.
+* ``--fuzz-progress DIR``: count the examples per verdict into ``DIR`` (:mod:`conv_oracle.harness.fuzzing`;
+  set by ``conv-oracle fuzz`` for its HypoFuzz workers).
+
+``target`` and ``record`` are parametrized directly (HypoFuzz hands a test its parametrized arguments), and
+under HypoFuzz the plugin makes pytest compute a torn-down fixture anew when HypoFuzz comes back to a test
+(:func:`pytest_fixture_post_finalizer`), so HypoFuzz runs every property.
 
 Per-session state (whether the plugin is active, the recorder, the known deviations, the deviation
 tallies) lives on ``config.stash`` under the keys below, never in module globals.
@@ -42,6 +52,16 @@ def pytest_addoption(parser):
                          "reproduced: for CI of a torch that should have fixed it")
     group.addoption("--records", default=_records_default(), metavar="DIR",
                     help=f"write per-example records (JSONL) into DIR. Env: {NAMES['records']}")
+    group.addoption("--db", default=None, metavar="LOCATION",
+                    help="the Hypothesis example database, shared across targets and machines: a folder or a "
+                         f"redis://host:port/N URL. Env: {NAMES['db']}")
+    group.addoption("--db-read-only", action="store_true", default=None,
+                    help=f"replay the example database without writing to it. Env: {NAMES['db_read_only']}")
+    group.addoption("--fuzz-progress", default=None, metavar="DIR",
+                    help="count this process's examples per verdict into DIR (conv-oracle fuzz sets it)")
+    group.addoption("--fuzz-state", default=None, metavar="DIR",
+                    help="keep HypoFuzz's own bookkeeping (corpus, observations) in the folder DIR, out of --db "
+                         "(conv-oracle fuzz sets it)")
     group.addoption("--replay", default=None, metavar="FILE",
                     help="check the examples in FILE (records, one per line, each with 'replay_on': target names) "
                          "on those targets: conv_oracle/suite/test_replay.py, collected only with this option")
@@ -71,6 +91,14 @@ DEVIATIONS = pytest.StashKey["object"]()
 DEVIATION_SENT = pytest.StashKey["tuple[dict[str, int], dict[str, int]]"]()
 #: per deviation id, [in scope, matched] summed from the "call" reports (on the xdist controller: all workers')
 DEVIATION_TOTALS = pytest.StashKey["dict[str, list[int]]"]()
+#: the example database and whether derandomized properties run seeded per property (:func:`_prepare_examples`)
+EXAMPLES = pytest.StashKey["tuple[object, bool]"]()
+#: targets loaded for parametrization, by name
+TARGETS = pytest.StashKey["dict[str, object]"]()
+#: the ``record`` function (:func:`record_function`)
+RECORD = pytest.StashKey["object"]()
+#: this process's fuzz progress counter (``--fuzz-progress``)
+PROGRESS = pytest.StashKey["object"]()
 
 
 def active(config) -> bool:
@@ -154,17 +182,31 @@ def _recorder(config):
     rec = config.stash.get(RECORDER, None)
     if rec is None:
         from .records import Recorder
-        rec = config.stash[RECORDER] = Recorder(config.getoption("--records"), _worker_id(config))
+        rec = config.stash[RECORDER] = Recorder(config.getoption("--records"), _worker_id(config),
+                                                retain=not _fuzzing())
     return rec
+
+
+def _fuzzing() -> bool:
+    """Whether this process is a HypoFuzz worker (or about to become one)."""
+    detection = sys.modules.get("hypofuzz.detection")
+    return bool(detection and detection.in_hypofuzz_run())
+
+
+def derandomized(config) -> bool:
+    """Whether the properties draw the same examples every run (a derandomized profile, seeded per property)."""
+    from hypothesis import settings
+    return settings.default.derandomize or config.stash.get(EXAMPLES, (None, False))[1]
 
 
 def seed_text(config) -> str:
     """The seed as the header and the report show it."""
-    from hypothesis import settings
     seed = config.getoption("hypothesis_seed", None)
     if seed is not None:
         return str(seed)
-    return "derandomized" if settings.default.derandomize else "random (Hypothesis prints it with a failure)"
+    if config.stash.get(EXAMPLES, (None, False))[1]:
+        return "derandomized (seeded per test as Hypothesis would, with the example database)"
+    return "derandomized" if derandomized(config) else "random (Hypothesis prints it with a failure)"
 
 
 def pytest_report_header(config):
@@ -182,7 +224,9 @@ def pytest_report_header(config):
     lines.append(f"isolation: {'on (each target in a supervised worker)' if isolation.enabled() else 'off'}")
     prof = settings.default
     lines.append(f"hypothesis profile: {settings.get_current_profile_name()} (max_examples={prof.max_examples}, "
-                 f"derandomize={prof.derandomize}, deadline={prof.deadline}); seed: {seed_text(config)}")
+                 f"derandomize={derandomized(config)}, deadline={prof.deadline}); seed: {seed_text(config)}")
+    from .examples import describe
+    lines.append(f"example database: {describe(config.stash.get(EXAMPLES, (None, False))[0])}")
     records = config.getoption("--records")
     if records:
         lines.append(f"records: {records}")
@@ -191,22 +235,96 @@ def pytest_report_header(config):
 
 def pytest_sessionstart(session):
     """Known-deviation tallies start empty; a ``--hypothesis-seed`` applies to a derandomized profile
-    too (as a seeded copy of it)."""
+    too (as a seeded copy of it); the example database opens (:func:`_prepare_examples`)."""
     config = session.config
     config.stash[DEVIATION_TOTALS] = {}  # one session's tallies
-    if config.getoption("hypothesis_seed", None) is None or "hypothesis" not in sys.modules:
+    if "hypothesis" not in sys.modules:
         return
     from hypothesis import settings
-    if settings.default.derandomize:
+    if config.getoption("hypothesis_seed", None) is not None and settings.default.derandomize:
         name = f"{settings.get_current_profile_name()}-seeded"
         settings.register_profile(name, settings.default, derandomize=False)
         settings.load_profile(name)
+    if active(config):
+        _prepare_examples(config)
+    if config.getoption("--fuzz-progress"):
+        from .fuzzing import Progress
+        config.stash[PROGRESS] = Progress(config.getoption("--fuzz-progress"))
+
+
+def _prepare_examples(config) -> None:
+    """Open the example database (``--db`` or the ``db`` setting) and make it the current profile's; a
+    derandomized profile becomes a non-derandomized copy seeded per test as ``derandomize=True`` would
+    (Hypothesis turns the database off under ``derandomize=True``; :mod:`conv_oracle.harness.examples`)."""
+    from hypothesis import settings as hypothesis_settings
+    from .examples import DatabaseError, open_database
+    location = config.getoption("--db") or settings().db
+    read_only = config.getoption("--db-read-only")
+    read_only = settings().db_read_only if read_only is None else read_only
+    try:
+        db = open_database(location, read_only, config.getoption("--fuzz-state")) if location else None
+    except DatabaseError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    per_property = hypothesis_settings.default.derandomize
+    if db is not None or per_property:
+        name = hypothesis_settings.get_current_profile_name()
+        hypothesis_settings.register_profile(name, hypothesis_settings.default, derandomize=False, database=db)
+        hypothesis_settings.load_profile(name)
+    config.stash[EXAMPLES] = (db, per_property)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """Before Hypothesis runs a property (its own plugin has set the test's key by now): link the key to
+    the property's shared key, and seed a derandomized property as ``derandomize=True`` would."""
+    state = item.config.stash.get(EXAMPLES, None)
+    if state is None or not _is_property(item):
+        return
+    from .examples import derandomized_seed, hypothesis_key, shared_key
+    db, per_property = state
+    key = hypothesis_key(item)
+    if db is not None:
+        db.link(key, shared_key(item))
+    if per_property and item.config.getoption("hypothesis_seed", None) is None:
+        item.obj._hypothesis_internal_use_seed = derandomized_seed(key)
+
+
+def _is_property(item) -> bool:
+    from hypothesis import is_hypothesis_test
+    return isinstance(item, pytest.Function) and is_hypothesis_test(item.obj)
+
+
+def pytest_collection_finish(session):
+    """Under HypoFuzz, which keys every test by its node id: link those keys as well."""
+    db = session.config.stash.get(EXAMPLES, (None, False))[0]
+    if db is None or not _fuzzing():
+        return
+    from .examples import hypothesis_key, shared_key
+    for item in session.items:
+        if _is_property(item):
+            db.link(hypothesis_key(item, by_nodeid=True), shared_key(item))
+
+
+def pytest_fixture_post_finalizer(fixturedef, request):
+    """Under HypoFuzz, which tears a test's fixtures down when it moves to another test and sets them up again
+    when it comes back: make the items forget the torn-down value (pytest keeps it cached per item and would
+    answer "The fixture value for ... is not available"), so it is computed anew."""
+    if not _fuzzing():
+        return
+    for item in getattr(request.session, "items", ()):
+        cached = getattr(getattr(item, "_request", None), "_fixture_defs", None)
+        if cached is not None and cached.get(fixturedef.argname) is fixturedef:
+            del cached[fixturedef.argname]
+            item.funcargs.pop(fixturedef.argname, None)
 
 
 def pytest_generate_tests(metafunc):
+    """Tests taking ``target`` run once per target: ``target`` (and ``record``) are parametrized directly,
+    scoped to the session, with the target's name as the id; ``known_example`` and ``replayed`` take the
+    known deviations' examples and the ``--replay`` file's records."""
+    config = metafunc.config
     if "target" in metafunc.fixturenames:
-        names = target_names(metafunc.config)
-        metafunc.parametrize("target", names, indirect=True, ids=names, scope="session")
+        _parametrize_targets(metafunc, config)
     if "known_example" in metafunc.fixturenames:  # every entry in force that keeps its example
         chosen = [x for e in _deviations(metafunc.config).entries for x in e.examples]
         metafunc.parametrize("known_example", chosen, ids=[x.entry for x in chosen])
@@ -216,6 +334,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("replayed", recs, ids=[f"example{i}" for i in range(len(recs))])
 
 
+def _parametrize_targets(metafunc, config) -> None:
+    argnames = ["target"] + (["record"] if "record" in metafunc.fixturenames else [])
+    values = []
+    for name in target_names(config):
+        t, skip = _target_param(config, name)
+        row = [t] + ([record_function(config)] if "record" in argnames else [])
+        values.append(pytest.param(*row, id=name, marks=[pytest.mark.skip(reason=skip)] if skip else []))
+    metafunc.parametrize(argnames, values, scope="session")
+
+
 def pytest_ignore_collect(collection_path, config):
     """The replay test is collected only with ``--replay FILE`` (conv-oracle run gives it)."""
     if collection_path.name == "test_replay.py" and str(collection_path.parent) == SUITE_DIR:
@@ -223,37 +351,44 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-@pytest.fixture(scope="session")
-def target(request):
-    """The :class:`~conv_oracle.targets.Target` under test (skips when it cannot run here)."""
-    from ..targets import load_target
-    from ..definition.errors import ConvConfigError
-    try:
-        t = load_target(request.param)
-        from ..checks import isolation
-        if not isolation.enabled():  # in isolation, the target's worker starts with its env
-            t.require_environment()
-    except ConvConfigError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    from ..targets.execution import unavailable
-    if unavailable(t):
-        pytest.skip(f"{t.name}: {unavailable(t)}")
-    return t
+def _target_param(config, name: str):
+    """The :class:`~conv_oracle.targets.Target` called ``name`` and why it is skipped here (or None)."""
+    loaded = config.stash.setdefault(TARGETS, {})
+    if name not in loaded:
+        from ..definition.errors import ConvConfigError
+        from ..targets import load_target
+        from ..targets.execution import unavailable
+        try:
+            t = load_target(name)
+            from ..checks import isolation
+            if not isolation.enabled():  # in isolation, the target's worker starts with its env
+                t.require_environment()
+        except ConvConfigError as exc:
+            raise pytest.UsageError(f"--target {name}: {exc}") from None
+        loaded[name] = (t, f"{t.name}: {unavailable(t)}" if unavailable(t) else None)
+    return loaded[name]
 
 
 @pytest.fixture(scope="session")
 def record(request):
     """``with record(prop, target, case, **fields) as rec:`` wraps one example and records it
-    (streamed to ``--records`` as it ends).
+    (streamed to ``--records`` as it ends). Tests that also take ``target`` get it as a parameter
+    (:func:`pytest_generate_tests`); others through this fixture."""
+    return record_function(request.config)
 
-    Session-scoped (Hypothesis re-runs a test body many times); the current test's id comes from
-    ``PYTEST_CURRENT_TEST``."""
-    recorder = _recorder(request.config)
+
+def record_function(config):
+    """The session's ``record`` (one per session: Hypothesis re-runs a test body many times); the current
+    test's id comes from ``PYTEST_CURRENT_TEST``."""
+    cached = config.stash.get(RECORD, None)
+    if cached is not None:
+        return cached
+    recorder = _recorder(config)
 
     @contextlib.contextmanager
     def example(prop, target, case, **fields):
         nodeid = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
-        devs = _deviations(request.config)
+        devs = _deviations(config)
 
         def classify(rec, failed):
             from .records import Verdict
@@ -274,7 +409,11 @@ def record(request):
                 yield rec
         finally:
             _path_event(rec, fields.get("dtype"))
+            progress = config.stash.get(PROGRESS, None)
+            if progress is not None:
+                progress.add(rec)
 
+    config.stash[RECORD] = example
     return example
 
 
@@ -441,6 +580,9 @@ def pytest_sessionfinish(session, exitstatus):
     rec = config.stash.get(RECORDER, None)
     if rec is not None:
         rec.close()
+    progress = config.stash.get(PROGRESS, None)
+    if progress is not None:
+        progress.write()
     if "conv_oracle.checks.isolation" in sys.modules:
         sys.modules["conv_oracle.checks.isolation"].shutdown()
     folder = config.getoption("--records")

@@ -149,11 +149,12 @@ def mask_record(mask: np.ndarray) -> dict:
 
 class Recorder:
     """Collects records; with a ``folder``, also streams each one to ``records.<worker>.jsonl`` there
-    as it ends (append + flush). :meth:`write` writes the collected records as one part at once."""
+    as it ends (append + flush). :meth:`write` writes the collected records as one part at once.
+    ``retain=False`` (without a folder: a fuzz worker, which runs for hours) keeps none in memory."""
 
-    def __init__(self, folder: str | None = None, worker: str = "main"):
+    def __init__(self, folder: str | None = None, worker: str = "main", retain: bool = True):
         self.records: list[Record] = []
-        self.folder, self.worker = folder, worker
+        self.folder, self.worker, self.retain = folder, worker, retain or folder is not None
         self._stream = None
 
     def _emit(self, obj: dict) -> None:
@@ -207,7 +208,8 @@ class Recorder:
                 for key in ("predicted", "observed"):
                     if isinstance(rec.get(key), np.ndarray):
                         rec[key] = mask_record(rec[key])
-                self.records.append(rec)
+                if self.retain:
+                    self.records.append(rec)
                 self._emit({**rec, "worker": self.worker, "_seq": len(self.records) - 1})
 
     def mark_reported(self, nodeid: str) -> bool:

@@ -55,8 +55,9 @@ def become_subreaper() -> bool:
     return _call_prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
-def children(pid: int | None = None) -> list[int]:
-    """The ids of ``pid``'s (default: this process's) child processes, from /proc; [] without it."""
+def children(pid: int | None = None, alive: bool = False) -> list[int]:
+    """The ids of ``pid``'s (default: this process's) child processes, from /proc; [] without it.
+    ``alive``: leave out those that have ended and wait to be reaped (zombies)."""
     pid = os.getpid() if pid is None else pid
     found = []
     try:
@@ -68,10 +69,11 @@ def children(pid: int | None = None) -> list[int]:
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as fh:
-                ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            state, ppid = fields[0], int(fields[1])
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile, or not ours to read
-        if ppid == pid:
+        if ppid == pid and not (alive and state in (b"Z", b"X")):
             found.append(int(entry))
     return found
 

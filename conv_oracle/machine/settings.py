@@ -69,6 +69,12 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _db_location(text: str) -> str:
+    if "://" in text and not text.startswith(("redis://", "rediss://")):
+        raise ValueError
+    return text
+
+
 def _setting(variable: str, default, parse: Callable[[str], object], rule: str, meaning: str):
     return field(default=default, metadata={"variable": PREFIX + variable, "parse": parse, "rule": rule,
                                             "meaning": meaning})
@@ -83,6 +89,12 @@ class Settings:
         "targets to check when --target is not given")
     records: str | None = _setting(
         "RECORDS", None, str, "a folder", "folder for the per-example records when --records is not given")
+    db: str | None = _setting(
+        "DB", None, _db_location, "a folder or a redis://host:port/N URL",
+        "the Hypothesis example database when --db is not given (conv-oracle run / fuzz: <out>/examples)")
+    db_read_only: bool = _setting(
+        "DB_READ_ONLY", False, _switch, f"one of {', '.join(_TRUE + _FALSE)}",
+        "replay the example database without writing to it")
     profile: str = _setting("PROFILE", "ci", str, "a Hypothesis profile name", "the Hypothesis profile loaded by default")
     isolation: bool = _setting(
         "ISOLATION", True, _switch, f"one of {', '.join(_TRUE + _FALSE)}",

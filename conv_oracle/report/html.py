@@ -76,7 +76,7 @@ def _header(s: dict) -> str:
                   f'{_e(f"; pytest exit status {code}") if code not in (None, 0, 1) else ""}</div>')
     rows = [[_td(k), _td(v)] for k, v in (
         ("run", run), ("targets", ", ".join(meta.get("targets", []))), ("Hypothesis profile", meta.get("profile")),
-        ("seed", meta.get("seed")),
+        ("seed", meta.get("seed")), ("example database", meta.get("example_database")), ("fuzzing", meta.get("fuzz")),
         ("workers", meta.get("workers")), ("pytest exit status", meta.get("exit_code")),
         ("started", meta.get("started")), ("duration", f"{meta['duration_s']:.1f} s" if "duration_s" in meta else None),
         ("command", meta.get("command")), ("versions", meta.get("versions")),

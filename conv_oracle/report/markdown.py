@@ -53,6 +53,10 @@ def _header(s: dict) -> list[str]:
     out += [f"{headline(a)}; seed: {meta.get('seed', '?')}; "
            f"targets: {', '.join(meta['targets'])}; profile: {meta.get('profile', '?')}; "
            f"pytest exit status: {meta.get('exit_code', '?')}"]
+    if meta.get("fuzz"):
+        out.append(f"Fuzzing: {meta['fuzz']}")
+    if meta.get("example_database"):
+        out.append(f"Example database: {meta['example_database']}")
     if meta.get("versions"):
         out.append(f"Versions: {meta['versions']}")
     for r in meta.get("runs") or []:

@@ -88,7 +88,7 @@ def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
     assert os.path.realpath(out / "latest") == good  # the previous complete report is untouched
     assert json.loads((out / "latest" / "summary.json").read_text())["run_status"] == "complete"
     partial = [f for f in glob.glob(str(out / "runs" / "*")) if os.path.realpath(f) != good]
-    assert len(partial) == 1 and sorted(os.listdir(out)) == ["findings.json", "latest", "runs"]  # no temporary folders
+    assert len(partial) == 1 and sorted(os.listdir(out)) == ["examples", "findings.json", "latest", "runs"]  # no temporary folders (examples: the database)
     assert (out / "findings.json").read_text() == ledger  # an interrupted run's absences prove nothing
     summary = json.loads(open(os.path.join(partial[0], "summary.json")).read())
     assert summary["run_status"] == "interrupted" and summary["ok"] is False

@@ -40,6 +40,29 @@ def test_out_that_is_not_writable(capsys, tmp_path):
     assert "--out" in one_line(capsys)
 
 
+@pytest.mark.parametrize("args, words", [
+    (["run", "--db", "http://example.invalid/db"], "--db 'http://example.invalid/db': must be a folder or a redis://"),
+    (["fuzz", "--db", "http://example.invalid/db"], "--db 'http://example.invalid/db': must be a folder or a redis://"),
+    (["run", "--db", "redis://127.0.0.1:1/0"], "--db redis://127.0.0.1:1/0: "),  # nothing listens on port 1
+    (["fuzz", "--budget", "soon"], "--budget 'soon': expected a duration such as 90s, 5m, 1h or 1h30m"),
+    (["fuzz", "--budget", "0s"], "--budget '0s': must be longer than 0 seconds"),
+    (["fuzz", "-n", "0"], "-n '0': expected a number of processes, at least 1"),
+    (["fuzz", "--threads", "1"], "--threads goes with --isa"),
+])
+def test_database_and_fuzz_misuse_is_one_line(capsys, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CONV_ORACLE_DB", raising=False)
+    assert cli.main(args) == cli.EXIT_USAGE
+    assert words in one_line(capsys)
+    assert not (tmp_path / "reports" / "runs").exists() or not os.listdir(tmp_path / "reports" / "runs")
+
+
+def test_fuzz_budget_forms():
+    from conv_oracle.cli.fuzz import duration_text, parse_budget
+    assert [parse_budget(t) for t in ("90", "90s", "5m", "1h", "1h30m", "2.5m")] == [90, 90, 300, 3600, 5400, 150]
+    assert duration_text(5400) == "1h30m0s" and duration_text(20) == "20s"
+
+
 def test_explain_refuses_sizes_that_do_not_fit(capsys):
     assert cli.main(["explain", "conv2d", "--input", "100000x100000", "--kernel", "3"]) == cli.EXIT_USAGE
     assert "cells, more than explain handles" in one_line(capsys)

@@ -68,7 +68,7 @@ def test_run_writes_the_five_files_into_its_own_folder_and_points_latest(output_
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     folder = run_folder(out, proc)
     assert sorted(os.listdir(folder)) == FILES  # no .tmp- leftovers, no record parts
-    assert sorted(os.listdir(out)) == ["findings.json", "latest", "runs"]  # the ledger beside the runs
+    assert sorted(os.listdir(out)) == ["examples", "findings.json", "latest", "runs"]  # the ledger and the database beside the runs
     assert json.loads((out / "findings.json").read_text())["findings"] == []  # nothing failed: nothing found
     assert f"ledger:  {out / 'findings.json'} (no entry changed)" in proc.stdout.splitlines()
     assert os.path.realpath(out / "latest") == os.path.realpath(folder)

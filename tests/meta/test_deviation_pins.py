@@ -26,6 +26,7 @@ TRANSPOSED_INF_W = Case("conv_transpose", 1, None, 2, 4, 2, (2,), (1,), stride=2
 FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
 DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
 XLA_GROUPS = Case("conv", 1, 1, 2, 2, 2, (3,), (2,))
+SAME_LENGTH_1 = Case("conv", 2, None, 2, 4, 2, (1, 4), (4, 2), padding="same", dilation=(2, 3))
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -90,6 +91,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
         {"kind": "hang", "cells": []}),
+    "onednn-amx-bf16-conv2d-backward-segfault-same-padding-length-1": (
+        dict(property="gradient_bias", op="conv", case=SAME_LENGTH_1, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "wrong_value", "cells": cells(4.0, 0.0, (0,))}),  # a wrong gradient: not excused
     "onednn-fp16-grouped-conv1d-segfault-dilated-taps-in-padding": (
         dict(property="forward_covering", op="conv", case=FP16_ALL_PADDING, dtype="float16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"}),

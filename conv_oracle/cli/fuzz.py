@@ -23,11 +23,10 @@ import subprocess
 import sys
 import time
 
-from ..harness import matrix
 from ..harness.fuzzing import read_progress
 from ..harness.records import JUDGED
 from ..machine import processes
-from ..machine.fingerprint import cpu_info, fingerprint, summary_line
+from ..machine.fingerprint import fingerprint, summary_line
 from . import EXIT_CHECK_FAILED, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 from . import run as run_mod
 
@@ -177,17 +176,7 @@ def main(args) -> int:
     budget = parse_budget(args.budget)
     if not (str(args.processes).isdigit() and int(args.processes) >= 1):
         raise UsageError(f"-n {args.processes!r}: expected a number of processes, at least 1")
-    targets = list(dict.fromkeys(args.target or ["torch"]))
-    if args.isa:
-        if args.target:
-            raise UsageError("--isa fuzzes torch at each ISA level: leave out --target")
-        targets = [t for r in matrix.plan(args.isa, args.threads, cpu_info()["flags"]) for t in r["targets"]]
-    elif args.threads:
-        raise UsageError("--threads goes with --isa (or use targets such as torch@threads=1)")
-    try:
-        extra = [a for chunk in args.pytest_args for a in shlex.split(chunk)]
-    except ValueError as exc:
-        raise UsageError(f"--pytest-args: {exc}") from None
+    targets, _, extra = run_mod.plan_targets(args, "fuzzes")
     out = os.path.abspath(args.out)
     try:
         os.makedirs(out, exist_ok=True)

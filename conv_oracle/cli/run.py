@@ -320,15 +320,14 @@ def summary_lines(summary: dict) -> list[str]:
     return rows
 
 
-def main(args) -> int:
-    from ..definition.errors import ConvConfigError
-    from ..report import write_reports
-
+def plan_targets(args, verb: str = "runs") -> tuple[list[str], list[dict] | None, list[str]]:
+    """``(targets, ISA matrix plan or None, extra pytest arguments)`` from ``--target``, ``--isa``,
+    ``--threads`` and ``--pytest-args`` (shared by ``run`` and ``fuzz``; misuse is one line)."""
     targets = list(dict.fromkeys(args.target or ["torch"]))
     runs = None
     if args.isa:
         if args.target:
-            raise UsageError("--isa runs torch at each ISA level: leave out --target")
+            raise UsageError(f"--isa {verb} torch at each ISA level: leave out --target")
         runs = matrix.plan(args.isa, args.threads, cpu_info()["flags"])
         targets = [t for r in runs for t in r["targets"]]
     elif args.threads:
@@ -337,6 +336,14 @@ def main(args) -> int:
         extra = [a for chunk in args.pytest_args for a in shlex.split(chunk)]
     except ValueError as exc:
         raise UsageError(f"--pytest-args: {exc}") from None
+    return targets, runs, extra
+
+
+def main(args) -> int:
+    from ..definition.errors import ConvConfigError
+    from ..report import write_reports
+
+    targets, runs, extra = plan_targets(args)
     if args.workers is not None and not (str(args.workers).isdigit() or args.workers in ("auto", "logical")):
         raise UsageError(f"-n {args.workers!r}: expected a number of workers, 'auto' or 'logical'")
     out = os.path.abspath(args.out)

@@ -42,6 +42,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
+from . import adapter  # noqa: E402
 
 jax.config.update("jax_platforms", "cpu")
 jax.config.update("jax_enable_x64", True)
@@ -61,15 +62,6 @@ RELAXED = (
     "transposed output size < 1",  # likewise
     "padding='same' with stride > 1",  # XLA's SAME is defined for any stride; torch has no definition
 )
-
-
-def _tuple(value, nd: int) -> tuple:
-    """An int or a 1-sequence repeated to ``nd`` values (torch's convention); other lengths pass unchanged
-    so that JAX sees (and judges) them."""
-    if isinstance(value, int):
-        return (int(value),) * nd
-    values = tuple(int(v) for v in value)
-    return values * nd if len(values) == 1 else values
 
 
 def _numbers(nd: int) -> tuple[str, str, str]:
@@ -206,45 +198,26 @@ def _conv(nd, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=
             raise ValueError(f"padding={padding!r}: the jax target maps only torch's 'valid' and 'same'")
         pads = padding.upper()
     else:
-        pads = tuple((p, p) for p in _tuple(padding, nd))
+        pads = tuple((p, p) for p in adapter.per_dim(padding, nd))
     mode = None
     if padding_mode != "zeros":
         if padding_mode not in _PAD_MODES:
             raise ValueError(f"padding_mode={padding_mode!r}: must be one of {['zeros', *_PAD_MODES]}")
         mode = _PAD_MODES[padding_mode]
-    args = (_tuple(stride, nd), pads, _tuple(dilation, nd), int(groups), mode)
+    args = (adapter.per_dim(stride, nd), pads, adapter.per_dim(dilation, nd), int(groups), mode)
     return _call("conv", nd, input, weight, bias, args)
 
 
 def _conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     if isinstance(padding, str):
         raise TypeError(f"padding={padding!r}: transposed convolution takes int or tuple padding")
-    args = (_tuple(stride, nd), _tuple(padding, nd), _tuple(output_padding, nd), int(groups), _tuple(dilation, nd))
+    args = (adapter.per_dim(stride, nd), adapter.per_dim(padding, nd), adapter.per_dim(output_padding, nd),
+            int(groups), adapter.per_dim(dilation, nd))
     return _call("conv_transpose", nd, input, weight, bias, args)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    return _conv(1, input, weight, bias, stride, padding, dilation, groups, padding_mode)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    return _conv(2, input, weight, bias, stride, padding, dilation, groups, padding_mode)
-
-
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    return _conv(3, input, weight, bias, stride, padding, dilation, groups, padding_mode)
-
-
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
-
-
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
-
-
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+#: torch's six functional signatures over the two entry points above
+conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d = adapter.functional(_conv, _conv_transpose)
 
 
 #: JAX's exception types (shape and argument checks: TypeError / ValueError; XLA: JaxRuntimeError, a

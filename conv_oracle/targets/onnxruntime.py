@@ -37,6 +37,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.capi import onnxruntime_pybind11_state as _state
 
 from ..machine.settings import NAMES, settings
+from . import adapter
 
 DEVICE = "cpu"
 TORCH_KERNELS = False  # no torch convolution kernel runs: torch's known deviations do not apply
@@ -52,12 +53,7 @@ RELAXED = (
 
 
 def _tuple(value, nd: int) -> list:
-    """An int or a 1-sequence repeated to ``nd`` values (torch's convention); other lengths pass unchanged
-    so that ONNX Runtime sees (and judges) them."""
-    if isinstance(value, int):
-        return [int(value)] * nd
-    values = [int(v) for v in value]
-    return values * nd if len(values) == 1 else values
+    return list(adapter.per_dim(value, nd))  # ONNX attributes as lists
 
 
 @functools.lru_cache(maxsize=512)
@@ -150,28 +146,8 @@ def _conv_transpose(nd, input, weight, bias=None, stride=1, padding=0, output_pa
     return _run("ConvTranspose", nd, input, weight, bias, attrs)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    return _conv(1, input, weight, bias, stride, padding, dilation, groups, padding_mode)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    return _conv(2, input, weight, bias, stride, padding, dilation, groups, padding_mode)
-
-
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"):
-    return _conv(3, input, weight, bias, stride, padding, dilation, groups, padding_mode)
-
-
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
-
-
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
-
-
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+#: torch's six functional signatures over the two entry points above
+conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d = adapter.functional(_conv, _conv_transpose)
 
 
 def _has_kernels(dtype: str) -> bool:

@@ -78,10 +78,11 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     """Batched conv of ``x`` ``(N, C_in, *L)`` with a validated ``cfg``; returns ``(N, C_out, *L_out)``."""
     nd, G = cfg.nd, cfg.groups
     n = x.shape[0]
+    finite = bool(np.isfinite(weight).all())
     if cfg.padding_mode != "zeros":
         x = _pad_copies(x, cfg)
         offsets_pad = (0,) * nd
-    elif any(p for pair in cfg.padding for p in pair) and not np.isfinite(weight).all():
+    elif any(p for pair in cfg.padding for p in pair) and not finite:
         # zero padding is part of the input (torch's definition: the input padded with zeros), so an
         # infinite or NaN weight tap over it adds inf * 0 = NaN; with finite weights those terms add
         # nothing and stay implicit
@@ -98,7 +99,7 @@ def gather(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, cfg: Conv
     # (tap, outputs it contributes to, the input window they read): one strided slice each
     reads = list(geometry.tap_slices(cfg.kernel_size, cfg.stride, cfg.dilation, offsets_pad, out_size, size))
 
-    if ci == 1 and all(s == 1 for s in cfg.stride) and np.isfinite(weight).all():
+    if ci == 1 and all(s == 1 for s in cfg.stride) and finite:
         pads = cfg.padding if cfg.padding_mode == "zeros" else ((0, 0),) * nd  # copies are already in x
         run_taps = _flat_taps(xg, taps, out, cfg, pads, cfg.kernel_size)
     else:

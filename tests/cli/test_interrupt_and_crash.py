@@ -36,6 +36,12 @@ def environment():
     return env
 
 
+def interruptible():
+    """Ctrl-C's default action in the child: a shell starts a background job with SIGINT ignored, and an
+    ignored signal stays ignored across exec, so a test run launched that way would otherwise test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def group(pgid: int) -> str:
     """The processes left in a process group, one line each (pid, parent, state, command line)."""
     lines = []
@@ -73,7 +79,8 @@ def test_sigint_to_the_process_group_keeps_the_last_good_report(tmp_path):
     good = os.path.realpath(out / "latest")
     ledger = (out / "findings.json").read_text()
     proc = subprocess.Popen(command("-k", "test_forward or test_gradient"), cwd=tmp_path, env=environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # halfway: some records streamed, the run still going
         parts = glob.glob(str(out / "runs" / "*" / "records.*.jsonl"))
@@ -114,7 +121,7 @@ def start_hanging_run(tmp_path, argv):
     env["PYTHONPATH"] = os.pathsep.join([FAULTY, env["PYTHONPATH"]])
     env["CONV_ORACLE_HANG_MARKER"] = str(marker)
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate(timeout=60)

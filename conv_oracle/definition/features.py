@@ -75,38 +75,71 @@ def required() -> frozenset:
     return frozenset(out)
 
 
+def _code(feature: str, level) -> int:
+    """One (feature, level) pair as a small integer: codes order as the features, then the levels, do."""
+    return NAMES.index(feature) * 16 + FEATURES[feature].index(level)
+
+
 @functools.lru_cache(maxsize=1)
 def covering_rows(seed: int = 0, candidates: int = 4) -> tuple[dict, ...]:
     """Rows covering :func:`required` (greedy: each row starts from an uncovered combination and
-    completes feature by feature with the level that covers most uncovered combinations; the best of
-    ``candidates`` tries is kept). Deterministic for a seed."""
+    completes feature by feature with the level that covers most uncovered combinations, the first
+    level on a tie; the best of ``candidates`` tries is kept). Deterministic for a seed.
+
+    A combination is held as the ascending triple of its pairs' codes (:func:`_code`); for each pair,
+    the uncovered combinations it is part of are kept as the set of the other two codes, so a level's
+    gain is one set intersection with the row's pairs so far."""
     rng = random.Random(seed)
-    uncovered = set(required())
-    # uncovered combinations by the (feature, level) pairs they contain, for counting gains
+    combos = sorted(required())  # the order the starts are drawn in
+    triples = [tuple(_code(f, v) for f, v in c) for c in combos]
+    uncovered = set(range(len(combos)))
+    by_pair: dict[int, set] = {}
+    for i, (p, q, r) in enumerate(triples):
+        by_pair.setdefault(p, set()).add((q, r))
+        by_pair.setdefault(q, set()).add((p, r))
+        by_pair.setdefault(r, set()).add((p, q))
+    index = {t: i for i, t in enumerate(triples)}
+    denied = {(_code(a, va), _code(b, vb)) for a, b in itertools.permutations(NAMES, 2)
+              for va in FEATURES[a] for vb in FEATURES[b] if not _pair_allowed(a, va, b, vb)}
+    ordered = list(range(len(combos)))
     rows: list[dict] = []
+
+    def covered_by(codes: list[int]) -> set:
+        return {i for t in itertools.combinations(sorted(codes), STRENGTH) if (i := index.get(t)) is not None} & uncovered
+
     while uncovered:
+        ordered = [i for i in ordered if i in uncovered]
         best, best_gain = None, -1
-        ordered = sorted(uncovered)
         for _ in range(candidates):
-            start = ordered[rng.randrange(len(ordered))]
+            start = combos[ordered[rng.randrange(len(ordered))]]
             row = dict(start)
+            codes = [_code(f, v) for f, v in start]
+            pairs = {(min(a, b), max(a, b)) for a, b in itertools.combinations(codes, 2)}
             rest = [f for f in NAMES if f not in row]
             rng.shuffle(rest)
             for f in rest:
-                gains = []
+                choice, choice_gain = None, -1
                 for level in FEATURES[f]:
-                    if not allowed({**row, f: level}):
+                    c = _code(f, level)
+                    if any((c, d) in denied for d in codes):
                         continue
-                    gain = sum(1 for a, b in itertools.combinations(row, 2)
-                               if tuple(sorted(((a, row[a]), (b, row[b]), (f, level)),
-                                               key=lambda p: NAMES.index(p[0]))) in uncovered)
-                    gains.append((gain, -FEATURES[f].index(level), level))
-                row[f] = max(gains)[2]
-            gain = len(_tuples(row) & uncovered)
+                    gain = len(pairs & by_pair.get(c, set()))
+                    if gain > choice_gain:
+                        choice, choice_gain = level, gain
+                row[f] = choice
+                c = _code(f, choice)
+                pairs |= {(min(c, d), max(c, d)) for d in codes}
+                codes.append(c)
+            gain = len(covered_by(codes))
             if gain > best_gain:
-                best, best_gain = row, gain
+                best, best_gain, best_codes = row, gain, codes
         rows.append({f: best[f] for f in NAMES})
-        uncovered -= _tuples(best)
+        for i in covered_by(best_codes):
+            uncovered.discard(i)
+            p, q, r = triples[i]
+            by_pair[p].discard((q, r))
+            by_pair[q].discard((p, r))
+            by_pair[r].discard((p, q))
     return tuple(rows)
 
 

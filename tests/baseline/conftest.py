@@ -2,12 +2,18 @@
 
 A snapshot takes seconds to tens of seconds, so each one a test needs is taken once per test run and
 shared by every test (and every xdist worker) that needs it: stored as a baseline file under the
-run's temporary folder, the first worker to ask takes it while the others wait for the file."""
+run's temporary folder, the first worker to ask takes it while the others wait for the file. The
+installed torch's two snapshots come from the CLI (``conv-oracle snapshot``, then ``conv-oracle compare
+... current --save``): the CLI's tests, the determinism test and the committed-baseline check read them."""
 
 import contextlib
 import fcntl
+import io
+import json
 import os
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -72,12 +78,63 @@ def two_d_entries(corpus_entries):
     return [e for e in corpus_entries if e.case.nd == 2]
 
 
+@dataclass(frozen=True)
+class CliCall:
+    """One ``conv-oracle`` command run in-process: its exit status, what it printed, and the file it wrote."""
+
+    argv: tuple
+    status: int
+    out: str
+    err: str
+    path: Path
+
+
+def _shared_cli(shared_dir: Path, key: str, argv) -> CliCall:
+    """``conv-oracle ARGV FILE`` (FILE in a folder of its own, under the run's shared folder), run once per
+    test run by the first worker to ask; its exit status and output are kept beside the file for the others."""
+    from conv_oracle.cli import main
+    folder = shared_dir / key
+    path, kept = folder / f"{key}.json", shared_dir / f"{key}.call.json"
+    with _locked(kept):
+        if not kept.exists():
+            folder.mkdir()
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                status = main([*argv, str(path)])
+            kept.with_suffix(".tmp").write_text(json.dumps({"status": status, "out": out.getvalue(),
+                                                            "err": err.getvalue()}))
+            kept.with_suffix(".tmp").replace(kept)
+    call = json.loads(kept.read_text())
+    return CliCall(tuple(argv), call["status"], call["out"], call["err"], path)
+
+
 @pytest.fixture(scope="session")
-def torch_snapshot(corpus_entries, shared_snapshot):
+def cli_snapshot(shared_dir) -> CliCall:
+    """``conv-oracle snapshot --target torch --out FILE``: the installed torch over the whole corpus, taken
+    once per run through the CLI; the baseline every test of the installed torch reads."""
+    return _shared_cli(shared_dir, "torch", ["snapshot", "--target", "torch", "--out"])
+
+
+@pytest.fixture(scope="session")
+def cli_compare_current(shared_dir, cli_snapshot) -> CliCall:
+    """``conv-oracle compare FILE current --save AGAIN``: a second snapshot of the same torch, taken by the
+    command that compares it with the first (the target named by FILE)."""
+    return _shared_cli(shared_dir, "torch-again", ["compare", str(cli_snapshot.path), "current", "--save"])
+
+
+@pytest.fixture(scope="session")
+def torch_snapshot(cli_snapshot):
     """A snapshot of the installed torch (target ``torch``) over the whole corpus (taken once per run)."""
-    from conv_oracle.baseline.snapshot import snapshot
-    from conv_oracle.targets import load_target
-    return shared_snapshot("torch", lambda: snapshot(load_target("torch"), corpus_entries))
+    from conv_oracle.baseline import schema
+    assert cli_snapshot.status == 0, cli_snapshot.err
+    return schema.load(str(cli_snapshot.path))
+
+
+@pytest.fixture(scope="session")
+def torch_snapshot_again(cli_compare_current):
+    """The second snapshot of the installed torch, as ``compare ... current --save`` stored it."""
+    from conv_oracle.baseline import schema
+    return schema.load(str(cli_compare_current.path))
 
 
 @pytest.fixture(scope="session")

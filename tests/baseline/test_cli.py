@@ -21,19 +21,17 @@ def files(planted, tmp_path_factory):
     return out
 
 
-def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(tmp_path, capsys):
-    out = tmp_path / "sub" / "ref.json"
-    out.parent.mkdir()  # snapshot never creates folders (a missing one is a usage error)
-    assert main(["snapshot", "--target", "reference_functional", "--out", str(out)]) == 0
-    err = capsys.readouterr().err
-    assert f"wrote {out}" in err and "torch-" in err
+def test_snapshot_writes_a_valid_baseline_and_compare_current_matches_it(cli_snapshot, cli_compare_current):
+    out = cli_snapshot.path  # its folder made by the fixture: snapshot never creates folders (a usage error)
+    assert cli_snapshot.status == 0, cli_snapshot.err
+    assert f"wrote {out}" in cli_snapshot.err and "torch-" in cli_snapshot.err
     data = schema.load(str(out))
-    assert data["target"]["name"] == "reference_functional" and data["summary"]["cases"] == data["corpus"]["size"]
-    assert os.listdir(out.parent) == ["ref.json"], "a temporary file was left behind"
-    saved = tmp_path / "current.json"
-    assert main(["compare", str(out), "current", "--save", str(saved)]) == 0  # target taken from OLD
-    assert "**Result: no contract change**" in capsys.readouterr().out
-    assert schema.load(str(saved))["cases"] == data["cases"]
+    assert data["target"]["name"] == "torch" and data["summary"]["cases"] == data["corpus"]["size"]
+    assert os.listdir(out.parent) == [out.name], "a temporary file was left behind"
+    assert cli_compare_current.argv[:3] == ("compare", str(out), "current")  # target taken from OLD
+    assert cli_compare_current.status == 0, cli_compare_current.out + cli_compare_current.err
+    assert "**Result: no contract change**" in cli_compare_current.out
+    assert schema.load(str(cli_compare_current.path))["cases"] == data["cases"]
 
 
 def test_compare_identical_files_exits_0(files, capsys):

@@ -14,37 +14,11 @@ import pytest
 from conv_oracle import cli
 from conv_oracle.cli import run as cmd
 from conv_oracle.harness import records as R
+from e2e import conv_oracle_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAULTY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faulty_targets")
 FILES = ["index.html", "junit.xml", "records.jsonl", "summary.json", "summary.md"]
-
-
-def conv_oracle_run(tmp_path, *args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, FAULTY, os.environ.get("PYTHONPATH", "")]))
-    for name in ("CONV_ORACLE_RECORDS", "CONV_ORACLE_TARGET", "CONV_ORACLE_PROFILE"):
-        env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "conv_oracle.cli", "run", "--out", "out", "--profile", "dev", *args],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def output_shape_run(tmp_path_factory):
-    """``(folder, proc)``: one complete ``conv-oracle run -n 2 -k test_output_shape --seed 7`` in ``folder``
-    (report in ``folder/out``), run once per test run and shared by the tests that check it, across
-    xdist workers (the first to ask runs it; the others wait for it). Read it; copy it to change it."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "cli-output-shape-run"
-    saved = folder / "proc.json"
-    with open(f"{folder}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not saved.exists():
-            folder.mkdir(exist_ok=True)
-            proc = conv_oracle_run(folder, "-n", "2", "-k", "test_output_shape", "--seed", "7")
-            saved.write_text(json.dumps({"args": proc.args, "returncode": proc.returncode, "stdout": proc.stdout,
-                                         "stderr": proc.stderr}))
-    data = json.loads(saved.read_text())
-    return folder, subprocess.CompletedProcess(data["args"], data["returncode"], data["stdout"], data["stderr"])
 
 
 def run_folder(out, proc):

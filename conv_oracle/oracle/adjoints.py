@@ -6,6 +6,11 @@ copies), ``gw[t] = sum_{n,o} gy[o] x[o*s - p + t*d]``, ``gb = sum gy``.
 For ``out = conv_transpose(x, w, b)``: ``gx[i] = sum_t gy[i*s - p + t*d] w[t]`` (a gather of gy),
 ``gw[t] = sum_{n,i} x[i] gy[i*s - p + t*d]``, ``gb = sum gy``. Every sum runs per kernel tap over the
 :func:`geometry.tap_span` of that tap, the same spans the operators use.
+
+Under IEEE arithmetic (a non-finite ``gy``): a sum over no terms is exactly 0 (a pixel no output reads);
+zero padding is part of a conv's input, so ``gw`` of a conv also holds the terms ``gy[o] * 0`` of the
+taps over the padding (Inf * 0 = NaN). A transposed conv's cropped cells are not part of its output, so
+they add no term.
 """
 
 from __future__ import annotations
@@ -62,6 +67,9 @@ def conv_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
             np.add.at(folded, (slice(None),) * (2 + axis) + (idx,), gx)
             gx = folded
     # Weight gradient: gw[o, c, t] = sum gy[n, o, y] * x[n, c, y*s - p + t*d]
+    if cfg.padding_mode == "zeros" and any(pads) and not np.isfinite(gy).all():
+        # the padding's zeros are terms too: gy * 0 is NaN where gy is infinite (finite gy: they add nothing)
+        xp, pads = np.pad(xp, [(0, 0), (0, 0)] + [tuple(p) for p in cfg.padding]), (0,) * nd
     gw = _weight_grad(gy, xp, cfg, cfg.out_channels, cfg.in_channels, pads)  # (*k, G, co, ci)
     gw = np.moveaxis(gw, tuple(range(nd)), tuple(range(3, 3 + nd))).reshape(w.shape)
     gb = gy.sum(axis=(0,) + tuple(range(2, 2 + nd)))

@@ -3,7 +3,8 @@ no code with conv_oracle). For a linear map ``out = A(x, w) + b`` and an output 
 each term ``x[src] * w[t]`` that the forward loop adds into ``out[o]`` contributes
 ``gy[o] * w[t]`` to ``gx[src]`` and ``gy[o] * x[src]`` to ``gw[t]``; ``gb[oc] = sum gy[:, oc]``.
 Padded copies (reflect / replicate / circular) are read through their source index, so their
-gradient lands on the pixel they copy, as the chain rule says."""
+gradient lands on the pixel they copy, as the chain rule says; the zeros of 'zeros' padding are part of
+the input, so each adds ``gy[o] * 0`` to ``gw[t]`` (NaN for an infinite ``gy[o]``, nothing otherwise)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def conv_grads(x, w, gy, stride=1, padding=0, dilation=1, groups=1, padding_mode
                     for t in itertools.product(*(range(k) for k in kernel)):
                         src = tuple(padded_source(o[a] * s[a] + t[a] * d[a], size[a], pads[a][0], padding_mode)
                                     for a in range(nd))
-                        if None in src:
+                        if None in src:  # a zero of the padding: a term of gw (gy * 0), no pixel of gx
+                            gw[(oc, c) + t] += gy[(n, oc) + o] * 0.0
                             continue
                         gx[(n, ic) + src] += gy[(n, oc) + o] * w[(oc, c) + t]
                         gw[(oc, c) + t] += gy[(n, oc) + o] * x[(n, ic) + src]

@@ -117,15 +117,17 @@ def exactness(case: Case, dtype: str, target=None, gradients: bool = False) -> E
 
 
 class Operands:
-    """Input, weight and bias values (numpy float64 holding dtype-representable numbers)."""
+    """Input, weight and bias values (numpy float64 holding dtype-representable numbers); ``gy``, when
+    given, the output gradient a gradient check backpropagates (else :func:`output_gradient` draws it)."""
 
     def __init__(self, x, w, b, mode: str, magnitude: float, seed: int, probe: str | None = None,
-                 wide: str | None = None):
+                 wide: str | None = None, gy=None):
         self.x, self.w, self.b, self.mode, self.magnitude, self.seed = x, w, b, mode, magnitude, seed
-        self.probe, self.wide = probe, wide
+        self.probe, self.wide, self.gy = probe, wide, gy
 
     def __repr__(self):
         extra = f", probe={self.probe!r}, wide={self.wide!r}" if self.probe else ""
+        extra += ", gy given" if self.gy is not None else ""
         return f"Operands(mode={self.mode!r}, magnitude={self.magnitude}, seed={self.seed}{extra})"
 
 
@@ -151,8 +153,12 @@ def make_operands(case: Case, mode: str, seed: int, magnitude: int = 3, layout: 
 
 
 def output_gradient(ops: Operands, shape: tuple) -> np.ndarray:
-    """The output gradient the gradient property backpropagates: from ``ops.seed + 1``, small integers
-    in exact modes, uniform in float mode."""
+    """The output gradient the gradient property backpropagates: ``ops.gy`` when given, else from
+    ``ops.seed + 1``, small integers in exact modes, uniform in float mode."""
+    if ops.gy is not None:
+        if tuple(ops.gy.shape) != tuple(shape):
+            raise ValueError(f"the given output gradient has shape {list(ops.gy.shape)}; the output is {list(shape)}")
+        return np.array(ops.gy, dtype=np.float64)
     rng = np.random.default_rng(ops.seed + 1)
     if ops.mode == "float":
         return rng.uniform(-1, 1, size=shape)

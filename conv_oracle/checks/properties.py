@@ -336,11 +336,14 @@ def bias_only_cells(target: Target, case: Case, dtype: str, seed: int = 0, x_lay
 def gradients(target: Target, case: Case, ops: Operands, dtype: str, wrt: str, x_layout="contiguous",
               w_layout="contiguous") -> dict:
     """Property 5: autograd's gradient for ``wrt`` ('input', 'weight' or 'bias') equals the oracle's
-    adjoint, bit for bit in exact mode, within the rounding bound in float mode."""
+    adjoint, bit for bit in exact mode (NaN matching NaN: an output gradient ``ops.gy`` may hold +-Inf /
+    NaN, IEEE on the definition), within the rounding bound in float mode."""
     __tracebackhide__ = True
     _require(target, dtype, autograd=True)
     call = _run(target, case, ops.x, ops.w, ops.b, dtype, x_layout, w_layout, requires_grad=True)
     gy = output_gradient(ops, tuple(call.out.shape))
+    if ops.mode != "exact" and not np.isfinite(gy).all():
+        return _refused({"path": call.path}, "a non-finite output gradient has no rounding bound (float mode)")
     # in the input's layout (strided, sliced...), so that the backward kernels also see such an operand
     gy_t, _ = execution.place(gy, str(call.out.dtype).replace("torch.", ""),
                               execution.output_gradient_layout(x_layout, gy.ndim), target.device)

@@ -7,13 +7,15 @@ only says "the draw missed it". An entry's optional ``[deviation.example]`` tabl
 
 =============  =======================================================================================
 ``property``   the check that replays it: ``forward_exact``, ``forward_nonfinite_input`` / ``_weight``
-               / ``_bias``, ``gradient_input`` / ``_weight`` / ``_bias``,
+               / ``_bias``, ``gradient_input`` / ``_weight`` / ``_bias``, ``gradient_nonfinite_input`` /
+               ``_weight`` / ``_bias`` (an output gradient ``gy`` holding +-Inf / NaN),
                ``skipped_pixels_nonfinite``, ``bias_only_nonfinite`` or ``error_parity`` (required)
 ``case``       the configuration, as :meth:`conv_oracle.definition.case.Case.from_dict` reads it, without
                ``batch`` for an unbatched call (required; a valid one, except for ``error_parity``)
 ``dtype``      storage dtype (default float32);  ``x_layout`` / ``w_layout``: memory layouts (contiguous)
 ``x``, ``w``,  operand values as nested arrays (TOML has ``inf``, ``-inf`` and ``nan``); the ones left
-``b``          out come from ``seed`` (small integers, :func:`~conv_oracle.checks.operands.make_operands`)
+``b``, ``gy``  out come from ``seed`` (small integers, :func:`~conv_oracle.checks.operands.make_operands`;
+               ``gy``: the output gradient of a gradient property, required by ``gradient_nonfinite_*``)
 ``seed``       default 0: the other operands, the output gradient, the property's own poisons
 ``rule``       for ``error_parity``: the invalid-configuration rule the call breaks
 =============  =======================================================================================
@@ -33,9 +35,10 @@ from ..definition.case import Case
 from ..definition.dtypes import FLOAT_DTYPES
 
 PROPERTIES = ("forward_exact", "forward_nonfinite_input", "forward_nonfinite_weight", "forward_nonfinite_bias",
-              "gradient_input",
-              "gradient_weight", "gradient_bias", "skipped_pixels_nonfinite", "bias_only_nonfinite", "error_parity")
-FIELDS = {"property", "case", "dtype", "x_layout", "w_layout", "x", "w", "b", "seed", "rule"}
+              "gradient_input", "gradient_weight", "gradient_bias", "gradient_nonfinite_input",
+              "gradient_nonfinite_weight", "gradient_nonfinite_bias", "skipped_pixels_nonfinite", "bias_only_nonfinite",
+              "error_parity")
+FIELDS = {"property", "case", "dtype", "x_layout", "w_layout", "x", "w", "b", "gy", "seed", "rule"}
 #: the magnitude of seeded exact operands (as the suite's exact mode draws them)
 MAGNITUDE = 3
 
@@ -59,6 +62,12 @@ class KnownExample:
     w: tuple | None = None
     b: tuple | None = None
     rule: str | None = None
+    gy: tuple | None = None
+
+    @property
+    def wrt(self) -> str | None:
+        """The operand a gradient property differentiates (None for the others)."""
+        return self.property.rsplit("_", 1)[1] if self.property.startswith("gradient_") else None
 
     def operands(self):
         """:class:`~conv_oracle.checks.operands.Operands` in exact mode: the given values, the rest seeded."""
@@ -67,7 +76,8 @@ class KnownExample:
         x = seeded.x if self.x is None else np.array(self.x, dtype=np.float64)
         w = seeded.w if self.w is None else np.array(self.w, dtype=np.float64)
         b = seeded.b if self.b is None else np.array(self.b, dtype=np.float64)
-        return Operands(x, w, b, "exact", MAGNITUDE, self.seed)
+        gy = None if self.gy is None else np.array(self.gy, dtype=np.float64)
+        return Operands(x, w, b, "exact", MAGNITUDE, self.seed, gy=gy)
 
 
 def _nested(value) -> bool:
@@ -113,13 +123,19 @@ def parse(raw, entry: str, where: str, index: int | None = None) -> KnownExample
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ExampleError(f"{where}: seed={seed!r} must be a non-negative integer")
     shapes = {"x": case.input_shape, "w": case.weight_shape, "b": case.bias_shape if case.bias else None}
+    if prop.startswith("gradient_nonfinite_") != ("gy" in raw):
+        raise ExampleError(f"{where}: 'gy' (the output gradient) goes with the gradient_nonfinite_* properties, "
+                           f"and only with them")
+    if "gy" in raw:
+        shapes["gy"] = ((case.batch,) if case.batch is not None else ()) + (case.out_channels,) + tuple(
+            case.config().output_size)
     values = {}
     for key, shape in shapes.items():
         if key not in raw:
             continue
         if not _nested(raw[key]) or np.array(raw[key], dtype=np.float64).shape != tuple(shape or ()):
             raise ExampleError(f"{where}: {key} must be nested numbers of shape {list(shape or ())} "
-                               f"(the case's {dict(x='input', w='weight', b='bias')[key]})")
+                               f"(the case's {dict(x='input', w='weight', b='bias', gy='output')[key]})")
         values[key] = raw[key]
     rule = raw.get("rule")
     if (prop == "error_parity") != (rule is not None):
@@ -129,7 +145,8 @@ def parse(raw, entry: str, where: str, index: int | None = None) -> KnownExample
         if rule not in INVALID_RULES:
             raise ExampleError(f"{where}: rule={rule!r} must be one of {', '.join(INVALID_RULES)}")
     return KnownExample(entry, prop, case, dtype, raw.get("x_layout", "contiguous"), raw.get("w_layout", "contiguous"),
-                        seed, _frozen(values.get("x")), _frozen(values.get("w")), _frozen(values.get("b")), rule)
+                        seed, _frozen(values.get("x")), _frozen(values.get("w")), _frozen(values.get("b")), rule,
+                        _frozen(values.get("gy")))
 
 
 def _frozen(value):

@@ -67,7 +67,7 @@ def conv_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
             np.add.at(folded, (slice(None),) * (2 + axis) + (idx,), gx)
             gx = folded
     # Weight gradient: gw[o, c, t] = sum gy[n, o, y] * x[n, c, y*s - p + t*d]
-    if cfg.padding_mode == "zeros" and any(pads) and not np.isfinite(gy).all():
+    if cfg.padding_mode == "zeros" and any(p for pair in cfg.padding for p in pair) and not np.isfinite(gy).all():
         # the padding's zeros are terms too: gy * 0 is NaN where gy is infinite (finite gy: they add nothing)
         xp, pads = np.pad(xp, [(0, 0), (0, 0)] + [tuple(p) for p in cfg.padding]), (0,) * nd
     gw = _weight_grad(gy, xp, cfg, cfg.out_channels, cfg.in_channels, pads)  # (*k, G, co, ci)

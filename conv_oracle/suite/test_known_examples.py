@@ -34,8 +34,7 @@ def test_known_deviation_example(target, record, known_example):
         if prop.startswith("forward_"):
             rec.update(properties.forward(target, case, ex.operands(), ex.dtype, ex.x_layout, ex.w_layout))
         elif prop.startswith("gradient_"):
-            wrt = prop.removeprefix("gradient_")
-            rec.update(properties.gradients(target, case, ex.operands(), ex.dtype, wrt, ex.x_layout, ex.w_layout))
+            rec.update(properties.gradients(target, case, ex.operands(), ex.dtype, ex.wrt, ex.x_layout, ex.w_layout))
         elif prop == "skipped_pixels_nonfinite":
             rec.update(properties.skipped_pixels(target, case, ex.dtype, ex.seed, ex.x_layout, ex.w_layout,
                                                  parts=("nonfinite",)))

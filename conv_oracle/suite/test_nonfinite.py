@@ -1,4 +1,5 @@
-"""Non-finite operands inside the taps' footprints: +-Inf and NaN placed in the input, the weight or the bias.
+"""Non-finite operands inside the taps' footprints: +-Inf and NaN placed in the input, the weight, the bias or
+the output gradient.
 
 The definition under IEEE arithmetic says, per cell, what the result is (+-Inf where an infinite term
 or bias reaches it; NaN for Inf * 0, Inf - Inf or a NaN term; every other cell unchanged and exact), and
@@ -10,12 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import event, given, note
+from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
 from conv_oracle import strategies as cs
 from conv_oracle.checks import properties
-from conv_oracle.checks.operands import Operands
+from conv_oracle.checks.operands import Operands, output_gradient
 from conv_oracle.definition.dtypes import FLOAT_DTYPES
 from conv_oracle.targets.execution import supports
 
@@ -58,3 +59,36 @@ def test_nonfinite_operands(target, record, where, dtype, case, seed, values, x_
     with record(f"forward_nonfinite_{where}", target, case, dtype=dtype, mode=mode, x_layout=x_layout,
                 w_layout=w_layout, seed=seed) as rec:
         rec.update(properties.forward(target, case, changed, dtype, x_layout, w_layout))
+
+
+@pytest.mark.parametrize("wrt", ["input", "weight", "bias"])
+@pytest.mark.parametrize("dtype", list(FLOAT_DTYPES))
+@given(case=cs.cases(max_side=6, max_batch=2, padding_modes=False, output_size=False),
+       seed=st.integers(0, 2**32 - 1), values=VALUES, x_layout=cs.layouts(), w_layout=cs.layouts())
+def test_nonfinite_output_gradient(target, record, wrt, dtype, case, seed, values, x_layout, w_layout):
+    """Exact small-integer operands and output gradient, 1-3 of +-Inf / NaN put in the output gradient;
+    the gradient of ``wrt`` bit for bit against the definition: a pixel no output reads keeps 0 (the sum
+    over no terms), a conv's zero padding adds ``gy * 0`` to the weight gradient (NaN under an infinite
+    ``gy``), a transposed conv's cropped cells add nothing."""
+    if target.unsupported(dtype, autograd=True):
+        pytest.skip(target.unsupported(dtype, autograd=True))
+    if wrt == "bias" and not case.bias:
+        case = replace(case, bias=True)
+    if supports(target, case) is not None:
+        pytest.skip(supports(target, case))
+    magnitude = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
+    assume(magnitude > 0)  # exact operands only: a non-finite output gradient has no rounding bound
+    ops = cs.make_operands(case, "exact", seed, magnitude, "expanded" if x_layout == "expanded" else "contiguous")
+    shape = ((case.batch,) if case.batch is not None else ()) + (case.out_channels,) + tuple(case.config().output_size)
+    gy = output_gradient(ops, shape)
+    rng = np.random.default_rng(seed)
+    if gy.size == 0:
+        pytest.skip("no cell to place a value in (an empty output)")
+    for v in values:
+        gy.reshape(-1)[rng.integers(gy.size)] = v
+    event(f"output gradient: {', '.join(sorted({str(v) for v in values}))}")
+    changed = Operands(ops.x, ops.w, ops.b, "exact", magnitude, seed, gy=gy)
+    note(f"operands: {changed!r}, non-finite values {values} in the output gradient")
+    with record(f"gradient_nonfinite_{wrt}", target, case, dtype=dtype, mode="exact", x_layout=x_layout,
+                w_layout=w_layout, seed=seed, operands={"magnitude": magnitude, "gy": "non-finite"}) as rec:
+        rec.update(properties.gradients(target, case, changed, dtype, wrt, x_layout, w_layout))

@@ -123,3 +123,8 @@ def test_an_infinite_output_gradient_over_zero_padding_gives_a_nan_weight_gradie
         gx, gw, gb = conv_grads(x, w, np.array([[[np.inf, 0.0, 0.0]]]), cfg)
     assert np.isnan(gw[0, 0, 0]) and gw[0, 0, 1] == np.inf and gb[0] == np.inf
     assert gx[0, 0, 0] == np.inf and gx[0, 0, 1] == 0.0  # x[1] is read by out[1], out[2] only: 0 * 1 + 0 * 1
+    # padding='same' with an even kernel pads after only (0 before, 1 after): tap 1 of out[0] reads that zero
+    cfg = conv_config((1, 1, 1), (1, 1, 2), None, 1, "same", 1, 1, "zeros", nd=1)
+    with np.errstate(invalid="ignore"):
+        gx, gw, gb = conv_grads(np.array([[[2.0]]]), np.array([[[1.0, 0.0]]]), np.array([[[np.inf]]]), cfg)
+    assert gw[0, 0, 0] == np.inf and np.isnan(gw[0, 0, 1]) and gx[0, 0, 0] == np.inf

@@ -27,6 +27,8 @@ FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
 DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
 XLA_GROUPS = Case("conv", 1, 1, 2, 2, 2, (3,), (2,))
 SAME_LENGTH_1 = Case("conv", 2, None, 2, 4, 2, (1, 4), (4, 2), padding="same", dilation=(2, 3))
+T_INF_GX = Case("conv_transpose", 1, None, 2, 1, 1, (1,), (2,), stride=3, bias=False)
+T_INF_GW = Case("conv_transpose", 1, None, 1, 1, 1, (1,), (2,), bias=False)
 PADDED_WGRAD_1 = Case("conv", 1, None, 1, 1, 1, (1,), (2,), stride=3, padding=1, bias=False)
 GROUPED_OVER_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (2,), stride=2, padding=1, bias=False)
 PADDED_WGRAD = Case("conv", 1, None, 1, 3, 1, (1,), (2,), stride=3, padding=1, bias=False)
@@ -84,6 +86,16 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells("nan", "-inf", (0, 0, 0))},
         {"kind": "uninitialised", "cells": cells("inf", "-inf", (0, 0, 1))}),  # garbage where inf is due: not excused
+    "onednn-bf16-transposed-input-grad-inf-gradient-becomes-nan": (
+        dict(property="gradient_nonfinite_input", op="conv_transpose", case=T_INF_GX, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
+        {"kind": "nonfinite", "cells": cells("-inf", "nan", (0, 0))},
+        {"kind": "wrong_value", "cells": cells("-inf", 4.0, (0, 0))}),  # a finite value where -inf is due
+    "onednn-amx-bf16-transposed-weight-grad-inf-gradient-becomes-nan": (
+        dict(property="gradient_nonfinite_weight", op="conv_transpose", case=T_INF_GW, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "nonfinite", "cells": cells(0.0, "nan", (0, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(0.0, 2.0, (0, 0, 0))}),  # a finite wrong value: not excused
     "onednn-bf16-transposed-inf-weight-becomes-nan": (
         dict(property="forward_nonfinite_weight", op="conv_transpose", case=TRANSPOSED_INF_W, dtype="bfloat16",
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),

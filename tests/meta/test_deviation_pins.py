@@ -27,6 +27,8 @@ FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
 DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
 XLA_GROUPS = Case("conv", 1, 1, 2, 2, 2, (3,), (2,))
 SAME_LENGTH_1 = Case("conv", 2, None, 2, 4, 2, (1, 4), (4, 2), padding="same", dilation=(2, 3))
+WGRAD_INF = Case("conv", 1, None, 2, 6, 2, (1,), (2,), stride=3, padding=1, bias=False)
+SAME_1X1 = Case("conv", 2, 1, 1, 1, 1, (1, 2), (1, 1), padding="same", bias=False)
 DW_STRIDED = Case("conv", 2, None, 3, 3, 3, (1, 3), (1, 1), stride=(2, 1), bias=False)
 T_INF_GX = Case("conv_transpose", 1, None, 2, 1, 1, (1,), (2,), stride=3, bias=False)
 T_INF_GW = Case("conv_transpose", 1, None, 1, 1, 1, (1,), (2,), bias=False)
@@ -87,6 +89,16 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells("nan", "-inf", (0, 0, 0))},
         {"kind": "uninitialised", "cells": cells("inf", "-inf", (0, 0, 1))}),  # garbage where inf is due: not excused
+    "onednn-bf16-conv-weight-grad-inf-gradient-becomes-nan": (
+        dict(property="gradient_nonfinite_weight", op="conv", case=WGRAD_INF, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "nonfinite", "cells": cells("inf", "nan", (5, 0, 1))},
+        {"kind": "wrong_value", "cells": cells("inf", 2.0, (5, 0, 1))}),  # a finite wrong value: not excused
+    "onednn-bf16-conv-input-grad-inf-gradient-becomes-nan-at-avx512-core-bf16": (
+        dict(property="gradient_nonfinite_input", op="conv", case=SAME_1X1, dtype="bfloat16",
+             x_layout="channels_last", path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "nonfinite", "cells": cells(0.0, "nan", (0, 0, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(0.0, 1.0, (0, 0, 0, 0))}),  # a finite wrong value: not excused
     "onednn-bf16-conv-input-grad-inf-gradient-leaks-nan-across-groups": (
         dict(property="gradient_nonfinite_input", op="conv", case=DW_STRIDED, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),

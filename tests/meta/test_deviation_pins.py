@@ -96,7 +96,7 @@ PINS = {
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells(None, -1.3e-08)},
         {"cells": cells(2.0, 4.0)}),  # doubled: wrong values where the expected value is not 0
-    "onednn-amx-bf16-conv3d-segfault-depth-taps-in-padding": (
+    "onednn-amx-bf16-conv-segfault-padding-only-first-axis": (
         dict(property="layout_input", op="conv", case=DEPTH_TAPS, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
@@ -266,6 +266,21 @@ def test_padding_only_crash_entries_stop_where_the_measured_crashes_stop(ident):
     assert not _scoped(ident, dtype="float32")
     below = "AVX512_CORE_BF16" if ident.startswith("onednn-fp16") else "AVX512_CORE"
     assert not _scoped(ident, path={"backend": "Mkldnn", "isa": below})
+
+
+def test_amx_first_axis_crash_entry_scope():
+    """The first axis padding-only under 2 or more taps, on AMX: in (the 'same' conv3d and the conv2d of the
+    examples); one tap there, the padding-only axis last instead of first, a height the taps reach, below AMX: out."""
+    ident = "onednn-amx-bf16-conv-segfault-padding-only-first-axis"
+    assert _scoped(ident)
+    assert _scoped(ident, case=Case("conv", 2, 1, 4, 2, 2, (1, 2), (2, 3), stride=(1, 2), padding=(2, 3),
+                                    dilation=(3, 1)))
+    for outside in (Case("conv", 2, 1, 4, 2, 2, (1, 2), (1, 3), stride=(1, 2), padding=(2, 3)),
+                    Case("conv", 2, 1, 4, 2, 2, (2, 1), (3, 2), stride=(2, 1), padding=(3, 2), dilation=(1, 3)),
+                    Case("conv", 2, 1, 4, 2, 2, (2, 2), (2, 3), stride=(1, 2), padding=(2, 3), dilation=(3, 1)),
+                    Case("conv", 1, 1, 1, 1, 1, (1,), (2,), padding=2, dilation=3)):
+        assert not _scoped(ident, case=outside), outside
+    assert not _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"})
 
 
 def test_bf16_padding_only_crash_entry_needs_a_channels_last_operand():

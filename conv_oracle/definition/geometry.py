@@ -292,3 +292,33 @@ def conv_transpose_output_counts(input_size: IntOrTuple, kernel_size: IntOrTuple
         n_out = max(0, conv_transpose_output_length(L, k, s, p, a, d))
         per_dim.append(reach_counts_1d(n_out, L, k, s, p, d))
     return _outer_product(per_dim)
+
+
+def conv_padding_only_axes(input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1,
+                           padding_mode: str = "zeros") -> tuple[bool, ...]:
+    """Per dimension of a convolution: True when the output has cells along it and every one of them
+    reads only zero padding there (no tap ``o*s - p + t*d`` lands in ``[0, L)``), so the whole output
+    is bias only. With a non-'zeros' ``padding_mode`` the padded positions are copies of the input, so
+    no dimension is padding-only."""
+    nd = 1 if isinstance(input_size, int) else len(input_size)
+    L, k, s, d = (_pd(n, v, nd) for n, v in (("input_size", input_size), ("kernel_size", kernel_size),
+                                                  ("stride", stride), ("dilation", dilation)))
+    pads = resolve_padding(padding, k, d, s)
+    return tuple(bool(conv_output_length(L[i], k[i], s[i], pads[i][0], d[i], pads[i][1]) >= 1
+                      and not input_read_1d(L[i], k[i], s[i], pads[i][0], d[i], pads[i][1], padding_mode).any())
+                 for i in range(nd))
+
+
+def conv_transpose_padding_only_axes(input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0,
+                                     dilation: IntOrTuple = 1) -> tuple[bool, ...]:
+    """Per dimension of a transposed convolution: True when the output has cells along it and no
+    (input, tap) pair reaches any of them (every target ``i*s - p + t*d`` falls outside the output):
+    every output cell is bias only, the transposed counterpart of :func:`conv_padding_only_axes`."""
+    nd = 1 if isinstance(input_size, int) else len(input_size)
+    args = [_pd(n, v, nd) for n, v in (("input_size", input_size), ("kernel_size", kernel_size),
+                                             ("stride", stride), ("padding", padding),
+                                             ("output_padding", output_padding), ("dilation", dilation))]
+    return tuple(bool(conv_transpose_output_length(L, k, s, p, a, d) >= 1 and not output_touched_1d(L, k, s, p, a, d).any())
+                 for L, k, s, p, a, d in zip(*args))

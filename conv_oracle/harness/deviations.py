@@ -29,7 +29,11 @@ it lives, not a test:
                ``padding``, ``dilation``, ``output_padding``, ``kernel_size``, ``input_size`` (tuples),
                ``groups``, ``in_channels``, ``out_channels``, ``batch``, ``bias``, ``nd``, ``op``,
                ``padding_mode``, ``output_length`` (the size formula's per-dimension result, which
-               is below 1 for some invalid calls; 'valid' pads 0, 'same' keeps the input size), with
+               is below 1 for some invalid calls; 'valid' pads 0, 'same' keeps the input size),
+               ``padding_only`` (per dimension, True when every output cell along it reads only zero
+               padding: no tap lands on a real input pixel, or for a transposed convolution no input
+               reaches any output cell; :func:`~conv_oracle.definition.geometry.conv_padding_only_axes`;
+               None for an invalid call, so a condition on it is false there), with
                ``min max any all len sum`` (``"max(kernel_size) >= 4"``, ``"min(output_length) == 0"``)
 ``cells``      a condition on the differing cells: ``"bias_only"`` (every one is a cell no input
                reaches) or ``"touched"``
@@ -75,7 +79,8 @@ GOT = {"nan": math.isnan, "inf": math.isinf, "nonfinite": lambda v: not math.isf
        "zero": lambda v: v == 0}
 _FUNCS = {"min": min, "max": max, "any": any, "all": all, "len": len, "sum": sum}
 _VOCABULARY = ("stride", "padding", "dilation", "output_padding", "kernel_size", "input_size", "groups",
-               "in_channels", "out_channels", "batch", "bias", "nd", "op", "padding_mode", "output_length")
+               "in_channels", "out_channels", "batch", "bias", "nd", "op", "padding_mode", "output_length",
+               "padding_only")
 _NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare, ast.Eq,
           ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load, ast.Constant,
           ast.Call, ast.Tuple, ast.List, ast.Subscript, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Mod)
@@ -108,7 +113,9 @@ def _version_spec(text: str, where: str):
         raise DeviationFileError(f"{where}: torch={text!r} is not a version specifier like '>=2.13,<2.15'") from None
 
 
-def _case_vocabulary(case) -> dict:
+def _case_vocabulary(case, padding_only: bool = True) -> dict:
+    """The names a ``when`` condition may use, for ``case`` (``padding_only`` left out unless asked for:
+    it validates the configuration and walks its geometry)."""
     from ..definition.params import per_dim
     nd = case.nd
 
@@ -121,7 +128,24 @@ def _case_vocabulary(case) -> dict:
          "in_channels": case.in_channels, "out_channels": case.out_channels, "batch": case.batch,
          "bias": case.bias, "nd": nd, "op": case.op, "padding_mode": case.padding_mode}
     v["output_length"] = _output_length(case, v)
+    if padding_only:
+        v["padding_only"] = _padding_only(case)
     return v
+
+
+def _padding_only(case) -> tuple | None:
+    """Per dimension: every output cell along it reads only zero padding (geometry's definition); None
+    when the configuration is invalid."""
+    from ..definition import geometry
+    try:
+        cfg = case.config()
+        if case.transposed:
+            return geometry.conv_transpose_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride,
+                                                             cfg.padding_before, cfg.output_padding, cfg.dilation)
+        return geometry.conv_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride, case.padding,
+                                               cfg.dilation, cfg.padding_mode)
+    except Exception:  # an invalid configuration: no output cells to speak of
+        return None
 
 
 def _output_length(case, v: dict) -> tuple | None:
@@ -208,7 +232,8 @@ class Deviation:
                 return False
             if self.when is not None:
                 try:
-                    if not eval(self.when, {"__builtins__": {}}, {**_FUNCS, **_case_vocabulary(case)}):  # noqa: S307
+                    names = _case_vocabulary(case, "padding_only" in self.when_text)
+                    if not eval(self.when, {"__builtins__": {}}, {**_FUNCS, **names}):  # noqa: S307
                         return False
                 except Exception:
                     return False

@@ -35,6 +35,10 @@ T_INF_GW = Case("conv_transpose", 1, None, 1, 1, 1, (1,), (2,), bias=False)
 PADDED_WGRAD_1 = Case("conv", 1, None, 1, 1, 1, (1,), (2,), stride=3, padding=1, bias=False)
 GROUPED_OVER_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (2,), stride=2, padding=1, bias=False)
 PADDED_WGRAD = Case("conv", 1, None, 1, 3, 1, (1,), (2,), stride=3, padding=1, bias=False)
+#: the last axis padding-only (outputs read -1 and 1 of a width-1 input), stride 2, dilation 2
+WIDTH_PADDING_ONLY = Case("conv", 2, None, 1, 1, 1, (2, 1), (2, 1), stride=(1, 2), padding=(0, 1), dilation=(1, 2))
+CL_WGRAD = Case("conv", 1, None, 2, 3, 1, (1,), (2,), stride=3, padding=1, bias=False)
+TRANSPOSED_INF_GROUPS = Case("conv_transpose", 1, None, 2, 4, 2, (2,), (2,), bias=False)
 XLA_ABORT = Case("conv_transpose", 2, None, 1, 1, 1, (3, 1), (2, 2), stride=(2, 3), padding=(1, 0), dilation=(1, 2))
 
 
@@ -134,7 +138,7 @@ PINS = {
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells(None, -1.3e-08)},
         {"cells": cells(2.0, 4.0)}),  # doubled: wrong values where the expected value is not 0
-    "onednn-amx-bf16-conv3d-segfault-depth-taps-in-padding": (
+    "onednn-amx-bf16-conv-segfault-padding-only-first-axis": (
         dict(property="layout_input", op="conv", case=DEPTH_TAPS, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
@@ -144,11 +148,26 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
         {"kind": "wrong_value", "cells": cells(4.0, 0.0, (0,))}),  # a wrong gradient: not excused
-    "onednn-fp16-grouped-conv1d-segfault-dilated-taps-in-padding": (
+    "onednn-fp16-conv-segfault-padding-only-last-axis": (
         dict(property="forward_covering", op="conv", case=FP16_ALL_PADDING, dtype="float16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"}),
         {"kind": "crash", "cells": []},
         {"cells": cells(-1.0, 0.0, (0, 0))}),  # the bias dropped: a wrong value, not a crash
+    "onednn-bf16-channels-last-conv-segfault-padding-only-last-axis": (
+        dict(property="gradient_input", op="conv", case=WIDTH_PADDING_ONLY, dtype="bfloat16",
+             w_layout="channels_last", path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "hang", "cells": []}),
+    "onednn-bf16-channels-last-conv-weight-grad-uninitialised-padding-taps": (
+        dict(property="gradient_weight", op="conv", case=CL_WGRAD, dtype="bfloat16", w_layout="transposed",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE"}),
+        {"kind": "uninitialised", "cells": cells(None, 1.8e12, (2, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(2.0, 4.0, (2, 0, 1))}),  # a doubled gradient: not excused
+    "onednn-bf16-transposed-channels-last-inf-input-becomes-nan-stride-1": (
+        dict(property="forward_nonfinite_input", op="conv_transpose", case=TRANSPOSED_INF_GROUPS, dtype="bfloat16",
+             w_layout="transposed", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "wrong_value", "cells": cells(-3.0, "nan", (0, 0))},
+        {"kind": "wrong_value", "cells": cells(-3.0, 3.0, (0, 0))}),  # a finite wrong value: not excused
     "onednn-amx-bf16-conv-garbage-in-width-1-outputs": (
         dict(property="forward_exact", op="conv", case=WIDTH_1, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
@@ -263,6 +282,77 @@ def test_dynamic_backward_entry_is_scoped_to_its_mode_and_shapes():
                   Case("conv", 3, 2, 3, 4, 1, (6, 6, 6), (3, 3, 3), stride=2, padding=1)):
         assert not entry.in_scope(_example(**scope | {"case": other})), other
 
+
+
+def _scoped(ident, **change):
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[ident]
+    return entry.in_scope(_example(**PINS[ident][0] | change))
+
+
+@pytest.mark.parametrize("ident", ["onednn-fp16-conv-segfault-padding-only-last-axis",
+                                   "onednn-bf16-channels-last-conv-segfault-padding-only-last-axis"])
+def test_padding_only_crash_entries_stop_where_the_measured_crashes_stop(ident):
+    """Inside: the last axis padding-only with stride, dilation and output length >= 2, a kernel of <= 2 taps and an
+    input length <= 2 there (the pinned call and the 2-D input-gradient call). Just outside, each one parameter away:
+    an input width of 2 (the second output reads pixel 1), dilation 1 or stride 1 there, 3 taps, input length 3,
+    the padding-only axis first instead of last."""
+    assert _scoped(ident, case=WIDTH_PADDING_ONLY)
+    assert _scoped(ident, case=FP16_ALL_PADDING)
+    for outside in (Case("conv", 2, None, 1, 1, 1, (2, 2), (2, 1), stride=(1, 2), padding=(0, 1), dilation=(1, 2)),
+                    Case("conv", 2, None, 1, 1, 1, (2, 1), (2, 1), stride=(1, 2), padding=(0, 1), dilation=(1, 1)),
+                    Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=1, padding=1, dilation=2),
+                    Case("conv", 1, None, 2, 2, 2, (1,), (3,), stride=2, padding=3, dilation=2),
+                    Case("conv", 1, None, 2, 2, 2, (3,), (1,), stride=4, padding=1, dilation=2),
+                    Case("conv", 2, None, 1, 1, 1, (1, 2), (1, 2), stride=(2, 1), padding=(1, 0), dilation=(2, 1))):
+        assert not _scoped(ident, case=outside), outside
+    assert not _scoped(ident, dtype="float32")
+    below = "AVX512_CORE_BF16" if ident.startswith("onednn-fp16") else "AVX512_CORE"
+    assert not _scoped(ident, path={"backend": "Mkldnn", "isa": below})
+
+
+def test_amx_first_axis_crash_entry_scope():
+    """The first axis padding-only under 2 or more taps, on AMX: in (the 'same' conv3d and the conv2d of the
+    examples); one tap there, the padding-only axis last instead of first, a height the taps reach, below AMX: out."""
+    ident = "onednn-amx-bf16-conv-segfault-padding-only-first-axis"
+    assert _scoped(ident)
+    assert _scoped(ident, case=Case("conv", 2, 1, 4, 2, 2, (1, 2), (2, 3), stride=(1, 2), padding=(2, 3),
+                                    dilation=(3, 1)))
+    for outside in (Case("conv", 2, 1, 4, 2, 2, (1, 2), (1, 3), stride=(1, 2), padding=(2, 3)),
+                    Case("conv", 2, 1, 4, 2, 2, (2, 1), (3, 2), stride=(2, 1), padding=(3, 2), dilation=(1, 3)),
+                    Case("conv", 2, 1, 4, 2, 2, (2, 2), (2, 3), stride=(1, 2), padding=(2, 3), dilation=(3, 1)),
+                    Case("conv", 1, 1, 1, 1, 1, (1,), (2,), padding=2, dilation=3)):
+        assert not _scoped(ident, case=outside), outside
+    assert not _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"})
+
+
+def test_bf16_padding_only_crash_entry_needs_a_channels_last_operand():
+    ident = "onednn-bf16-channels-last-conv-segfault-padding-only-last-axis"
+    assert _scoped(ident, x_layout="channels_last", w_layout="contiguous")
+    assert not _scoped(ident, w_layout="contiguous")
+    assert not _scoped(ident, w_layout="sliced")
+
+
+def test_channels_last_weight_grad_entry_scope():
+    """Padded, an output length of 1, a channels-last operand, from AVX512_CORE: in; unpadded, a longer output,
+    contiguous operands (the AMX entry's case), AVX2 (Slow2d): out."""
+    ident = "onednn-bf16-channels-last-conv-weight-grad-uninitialised-padding-taps"
+    assert _scoped(ident, w_layout="channels_last")
+    assert not _scoped(ident, case=Case("conv", 1, None, 2, 3, 1, (1,), (1,), stride=3, bias=False))
+    assert not _scoped(ident, case=Case("conv", 1, None, 2, 3, 1, (4,), (2,), stride=3, padding=1, bias=False))
+    assert not _scoped(ident, w_layout="contiguous")
+    assert not _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX2"})
+    assert not _scoped(ident, property="gradient_input")
+
+
+def test_channels_last_transposed_inf_entry_is_stride_1_channels_last_only():
+    """Stride >= 2 belongs to onednn-bf16-transposed-inf-input-becomes-nan (any layout); contiguous operands at
+    stride 1 were right (0 of 261 per cap)."""
+    ident = "onednn-bf16-transposed-channels-last-inf-input-becomes-nan-stride-1"
+    assert _scoped(ident, x_layout="channels_last", w_layout="contiguous")
+    assert not _scoped(ident, w_layout="contiguous")
+    assert not _scoped(ident, case=Case("conv_transpose", 1, None, 2, 4, 2, (2,), (2,), stride=2, bias=False))
+    assert not _scoped(ident, property="forward_nonfinite_weight")
+    assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX2"})
 
 def test_output_length_entry_excuses_0_not_negative():
     entry = {e.id: e for e in D.Deviations.from_files([]).entries}["onednn-transposed-output-length-0"]

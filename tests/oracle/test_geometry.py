@@ -261,3 +261,50 @@ def test_bias_only_mask_long_axis(k, s, d, p, a):
     q = (j + p)[:, None] - d * np.arange(k)[None, :]  # q = i*s for the input i writing j with tap t
     touched = ((q % s == 0) & (q >= 0) & (q // s < L)).any(axis=1)
     assert np.array_equal(mask[j], ~touched)
+
+
+@pytest.mark.parametrize("args, expected", [
+    # conv2d, input (2, 1), kernel (2, 1), stride (1, 2), padding (0, 1), dilation (1, 2): the width's two
+    # output cells read positions -1 and 1 of a width-1 input, both padding; the height reads rows 0 and 1
+    (dict(input_size=(2, 1), kernel_size=(2, 1), stride=(1, 2), padding=(0, 1), dilation=(1, 2)), (False, True)),
+    # length 3, stride 4, padding 1, dilation 2, one tap: outputs read -1 and 3, the padding on both sides
+    (dict(input_size=3, kernel_size=1, stride=4, padding=1, dilation=2), (True,)),
+    # length 4: the second output reads position 3, a real pixel
+    (dict(input_size=4, kernel_size=1, stride=4, padding=1, dilation=2), (False,)),
+    # padding_mode circular: the padded positions are copies of the input, not padding
+    (dict(input_size=3, kernel_size=1, stride=4, padding=1, dilation=2, padding_mode="circular"), (False,)),
+    # 'same' on a depth-1 input with 2 taps 2 apart: padding (1, 1), taps at -1 and 1; the height's kernel of 2
+    # pads (0, 1) and its first tap reads row 0
+    (dict(input_size=(1, 1, 5), kernel_size=(2, 2, 1), padding="same", dilation=(2, 1, 1)), (True, False, False)),
+    # 2 taps 3 apart over a length-1 input with padding 2: taps at -2, 1 and -1, 2 (every tap straddles it)
+    (dict(input_size=1, kernel_size=2, padding=2, dilation=3), (True,)),
+    (dict(input_size=1, kernel_size=2, padding=1, dilation=1), (False,)),
+])
+def test_conv_padding_only_axes_hand_cases(args, expected):
+    from conv_oracle.definition.geometry import conv_padding_only_axes
+    assert conv_padding_only_axes(**args) == expected
+
+
+@pytest.mark.parametrize("args, expected", [
+    # one input, 2 taps 3 apart, padding 1: targets -1 and 2 of an output of length 2 -> nothing lands
+    (dict(input_size=1, kernel_size=2, padding=1, dilation=3), (True,)),
+    (dict(input_size=1, kernel_size=3, padding=1), (False,)),  # the middle tap lands on output 0
+    (dict(input_size=(2, 1), kernel_size=(1, 2), stride=(3, 1), padding=(0, 1), dilation=(1, 3)), (False, True)),
+])
+def test_conv_transpose_padding_only_axes_hand_cases(args, expected):
+    from conv_oracle.definition.geometry import conv_transpose_padding_only_axes
+    assert conv_transpose_padding_only_axes(**args) == expected
+
+
+@given(conv_geometries())
+def test_conv_padding_only_axes_equals_brute_force(g):
+    """A dimension is padding-only iff it has output cells and no (output, tap) pair along it reads a real
+    pixel (with a non-'zeros' mode every padded position copies one)."""
+    from conv_oracle.definition.geometry import conv_padding_only_axes
+    got = conv_padding_only_axes(g["size"], g["kernel"], g["stride"], g["padding"], g["dilation"], g["padding_mode"])
+    for L, k, s, d, (pb, pa), po in zip(g["size"], g["kernel_t"], g["stride_t"], g["dilation_t"], g["pads"], got):
+        n_out = (L + pb + pa - d * (k - 1) - 1) // s + 1
+        reads = [o * s - pb + t * d for o in range(n_out) for t in range(k)]
+        real = any(0 <= r < L for r in reads) if g["padding_mode"] == "zeros" else bool(reads)
+        event(f"padding-only {po}")
+        assert po == (n_out >= 1 and not real), g

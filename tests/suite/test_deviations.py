@@ -149,6 +149,26 @@ def test_output_length_in_conditions_is_the_unchecked_formula(tmp_path):
     assert D._case_vocabulary(Case("conv", 1, 1, 1, 1, 1, (7,), (3,), padding="same"))["output_length"] == (7,)
 
 
+
+def test_padding_only_in_conditions_is_per_dimension_and_false_for_invalid_calls(tmp_path):
+    """padding_only[i]: every output cell along dimension i reads only zero padding (geometry's
+    conv_padding_only_axes / conv_transpose_padding_only_axes); None for an invalid call."""
+    (e,) = load(tmp_path, 'when = "padding_only[-1]"', kind='"crash"')
+    width_padding = Case("conv", 2, None, 1, 1, 1, (2, 1), (2, 1), stride=(1, 2), padding=(0, 1), dilation=(1, 2))
+    assert D._case_vocabulary(width_padding)["padding_only"] == (False, True)
+    assert e.in_scope(example(case=width_padding))
+    reads_a_pixel = Case("conv", 2, None, 1, 1, 1, (2, 2), (2, 1), stride=(1, 2), padding=(0, 1), dilation=(1, 2))
+    assert D._case_vocabulary(reads_a_pixel)["padding_only"] == (False, False)
+    assert not e.in_scope(example(case=reads_a_pixel))
+    circular = Case("conv", 1, 1, 1, 1, 1, (3,), (1,), stride=4, padding=1, dilation=2, padding_mode="circular")
+    assert D._case_vocabulary(circular)["padding_only"] == (False,)  # the padded positions copy the input
+    nothing_lands = Case("conv_transpose", 1, 1, 1, 1, 1, (1,), (2,), padding=1, dilation=3)  # targets -1, 2 of 2
+    assert D._case_vocabulary(nothing_lands)["padding_only"] == (True,)
+    invalid = Case("conv", 1, 1, 1, 1, 1, (5,), (3,), stride=0)
+    assert D._case_vocabulary(invalid)["padding_only"] is None
+    assert not e.in_scope(example(op="conv", case=invalid))
+    assert "padding_only" not in D._case_vocabulary(width_padding, padding_only=False)
+
 def test_builtin_list_loads():
     entries = {e.id: e for e in D.Deviations.from_files([]).entries}
     transposed = ("onednn-transposed-output-length-0", "onednn-transposed-dilation-0",

@@ -70,6 +70,25 @@ def test_invalid_calls_are_invalid(rule, op):
             oracle_forward(call.case, np.zeros(call.input_shape), np.zeros(call.weight_shape), b)
 
 
+
+def test_invalid_call_bases_are_valid_so_each_call_breaks_its_own_rule():
+    """The base an invalid call is made from is valid: a 'same' base whose padding became 0 had an output
+    length below 1 as well (input (1, 1), kernel (2, 1), then dilation (1, 0): torch named the kernel size,
+    and error parity failed the call as rejected for another reason; seed 5 of the default run)."""
+    from hypothesis import strategies as st
+    from conv_oracle.definition.case import Case
+    from conv_oracle.definition.invalid_calls import INVALID_RULES
+    from conv_oracle.strategies.invalid import _base, integer_padding
+    same = integer_padding(Case("conv", 2, None, 1, 1, 1, (1, 1), (2, 1), padding="same"))
+    assert same.padding == (1, 0) and same.config().output_size == (2, 1)
+    call = INVALID_RULES["non-positive dilation"].call(same, value=0)
+    assert call.case.dilation == (1, 0) and call.case.padding == (1, 0)
+    assert integer_padding(Case("conv", 1, None, 1, 1, 1, (3,), (2,), padding="valid")).padding == (0,)
+    for op in ("conv", "conv_transpose"):
+        for base in _sample(st.composite(lambda draw: _base(draw, op))(), 200):
+            base.config()  # raises ConvConfigError for an invalid base
+
+
 def _copies_brute(L, pb, pa, mode):
     """Most padded copies of one input position, by walking the padded axis (torch's F.pad rules)."""
     counts = [0] * L

@@ -27,6 +27,9 @@ FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
 DYNAMIC_BWD = Case("conv", 2, 2, 3, 4, 1, (6, 6), (3, 3), stride=2, padding=1)
 XLA_GROUPS = Case("conv", 1, 1, 2, 2, 2, (3,), (2,))
 SAME_LENGTH_1 = Case("conv", 2, None, 2, 4, 2, (1, 4), (4, 2), padding="same", dilation=(2, 3))
+F32_PADDING_ONLY = Case("conv", 1, None, 4, 2, 2, (1,), (2,), stride=4, padding=3, dilation=2, bias=True)
+T_PADDING_ONLY_ROWS = Case("conv_transpose", 2, None, 2, 4, 2, (1, 5), (4, 2), stride=(10, 1), padding=(4, 0),
+                           dilation=(3, 1), bias=True)
 WGRAD_INF = Case("conv", 1, None, 2, 6, 2, (1,), (2,), stride=3, padding=1, bias=False)
 SAME_1X1 = Case("conv", 2, 1, 1, 1, 1, (1, 2), (1, 1), padding="same", bias=False)
 DW_STRIDED = Case("conv", 2, None, 3, 3, 3, (1, 3), (1, 1), stride=(2, 1), bias=False)
@@ -93,6 +96,16 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "uninitialised", "cells": cells("nan", "-inf", (0, 0, 0))},
         {"kind": "uninitialised", "cells": cells("inf", "-inf", (0, 0, 1))}),  # garbage where inf is due: not excused
+    "onednn-f32-grouped-conv-segfault-padding-only-last-axis-strided-weight": (
+        dict(property="forward_exact", op="conv", case=F32_PADDING_ONLY, dtype="float32", w_layout="transposed",
+             path={"backend": "Mkldnn", "isa": "AVX2"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "hang", "cells": []}),
+    "onednn-amx-bf16-transposed-backward-segfault-padding-only-first-axis": (
+        dict(property="gradient_input", op="conv_transpose", case=T_PADDING_ONLY_ROWS, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "hang", "cells": []}),
     "onednn-bf16-conv-weight-grad-inf-gradient-becomes-nan": (
         dict(property="gradient_nonfinite_weight", op="conv", case=WGRAD_INF, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
@@ -407,3 +420,28 @@ def test_a_fault_of_another_kind_inside_an_entry_scope_fails_the_run(module, pla
     assert all(((r.get("failure") or {}).get("path") or {}).get("backend") == backend for r in in_scope)
     if _reaches(level):
         assert in_scope, f"no failing example inside the scope of {entry_ids}:\n{planted_run.tail(target)}"
+
+
+def test_float32_padding_only_crash_entry_needs_groups_bias_and_a_strided_weight():
+    """Measured fine with groups=1, without a bias, with a contiguous weight, and where an output reads x."""
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[
+        "onednn-f32-grouped-conv-segfault-padding-only-last-axis-strided-weight"]
+    scope = PINS["onednn-f32-grouped-conv-segfault-padding-only-last-axis-strided-weight"][0]
+    assert entry.in_scope(_example(**scope))
+    assert not entry.in_scope(_example(**scope | {"w_layout": "contiguous"}))
+    for other in (Case("conv", 1, None, 2, 1, 1, (1,), (2,), stride=4, padding=3, dilation=2, bias=True),
+                  Case("conv", 1, None, 4, 2, 2, (1,), (2,), stride=4, padding=3, dilation=2, bias=False),
+                  Case("conv", 1, None, 4, 2, 2, (1,), (2,), stride=4, padding=2, dilation=2, bias=True)):
+        assert not entry.in_scope(_example(**scope | {"case": other})), other
+
+
+def test_transposed_backward_crash_entry_is_amx_gradients_with_no_input_reaching_a_row():
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[
+        "onednn-amx-bf16-transposed-backward-segfault-padding-only-first-axis"]
+    scope = PINS["onednn-amx-bf16-transposed-backward-segfault-padding-only-first-axis"][0]
+    assert entry.in_scope(_example(**scope | {"property": "gradient_nonfinite_bias"}))
+    assert not entry.in_scope(_example(**scope | {"property": "forward_exact"}))
+    assert not entry.in_scope(_example(**scope | {"path": {"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}}))
+    reached = Case("conv_transpose", 2, None, 2, 4, 2, (1, 5), (4, 2), stride=(10, 1), padding=(1, 0),
+                   dilation=(3, 1), bias=True)  # input row 0 reaches output row 2
+    assert not entry.in_scope(_example(**scope | {"case": reached}))

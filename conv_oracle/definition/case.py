@@ -59,6 +59,12 @@ class Case:
         return (self.out_channels, self.in_channels // g) + tuple(self.kernel_size)
 
     @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The output's shape (validates the configuration: raises ConvConfigError for an invalid one)."""
+        lead = (self.out_channels,) if self.batch is None else (self.batch, self.out_channels)
+        return lead + tuple(self.config().output_size)
+
+    @property
     def bias_shape(self) -> tuple[int, ...] | None:
         return (self.out_channels,) if self.bias else None
 

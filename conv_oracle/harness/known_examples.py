@@ -127,8 +127,7 @@ def parse(raw, entry: str, where: str, index: int | None = None) -> KnownExample
         raise ExampleError(f"{where}: 'gy' (the output gradient) goes with the gradient_nonfinite_* properties, "
                            f"and only with them")
     if "gy" in raw:
-        shapes["gy"] = ((case.batch,) if case.batch is not None else ()) + (case.out_channels,) + tuple(
-            case.config().output_size)
+        shapes["gy"] = case.output_shape
     values = {}
     for key, shape in shapes.items():
         if key not in raw:

@@ -79,8 +79,7 @@ def test_nonfinite_output_gradient(target, record, wrt, dtype, case, seed, value
     magnitude = min(3, cs.exact_magnitude(case, target.exactness_dtype(dtype), gradients=True))
     assume(magnitude > 0)  # exact operands only: a non-finite output gradient has no rounding bound
     ops = cs.make_operands(case, "exact", seed, magnitude, "expanded" if x_layout == "expanded" else "contiguous")
-    shape = ((case.batch,) if case.batch is not None else ()) + (case.out_channels,) + tuple(case.config().output_size)
-    gy = output_gradient(ops, shape)
+    gy = output_gradient(ops, case.output_shape)
     rng = np.random.default_rng(seed)
     if gy.size == 0:
         pytest.skip("no cell to place a value in (an empty output)")

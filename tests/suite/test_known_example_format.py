@@ -41,6 +41,14 @@ def test_given_values_are_kept_and_the_rest_seeded(tmp_path):
     assert np.array_equal(ops.w, ex.operands().w)  # seeded: the same every time
 
 
+def test_an_output_gradient_is_given_with_a_nonfinite_gradient_property(tmp_path):
+    (entry,) = _load(tmp_path, f'property = "gradient_nonfinite_weight"\n{CASE}\ngy = [[[0, inf, -inf, nan]]]')
+    (ex,) = entry.examples
+    gy = ex.operands().gy
+    assert ex.wrt == "weight" and gy.shape == ex.case.output_shape == (1, 1, 4)
+    assert gy[0, 0, 0] == 0 and gy[0, 0, 1] == math.inf and gy[0, 0, 2] == -math.inf and math.isnan(gy[0, 0, 3])
+
+
 def test_no_batch_is_unbatched(tmp_path):
     (entry,) = _load(tmp_path, 'property = "forward_exact"\ncase = { op = "conv", nd = 1, in_channels = 2, out_channels = 2, groups = 2, input_size = [3], kernel_size = [1] }')
     assert entry.examples[0].case.batch is None and entry.examples[0].operands().x.shape == (2, 3)
@@ -72,6 +80,9 @@ def test_several_examples_are_numbered(tmp_path):
     ('property = "forward_exact"\ncase = { op = "conv", nd = 1, batch = 1, in_channels = 1, out_channels = 1, groups = 1, input_size = [1], kernel_size = [3] }',
      "the case is not a valid call"),
     (f'property = "forward_exact"\n{CASE}\nseed = -1', "seed=-1 must be a non-negative integer"),
+    (f'property = "gradient_weight"\n{CASE}\ngy = [[[1, 1, 1, 1]]]', "'gy' (the output gradient) goes with the gradient_nonfinite_*"),
+    (f'property = "gradient_nonfinite_weight"\n{CASE}', "'gy' (the output gradient) goes with the gradient_nonfinite_*"),
+    (f'property = "gradient_nonfinite_weight"\n{CASE}\ngy = [[[1, inf]]]', "gy must be nested numbers of shape [1, 1, 4] (the case's output)"),
 ])
 def test_a_malformed_example_is_one_line_naming_the_field(tmp_path, body, words):
     with pytest.raises(DeviationFileError) as info:

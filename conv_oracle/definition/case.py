@@ -128,6 +128,16 @@ class Case:
         return geometry.skipped_input_pixels(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
                                              cfg.dilation, cfg.padding_mode)
 
+    def padding_only_axes(self) -> tuple[bool, ...]:
+        """Per spatial dimension: every output cell along it reads only zero padding (conv), or no input
+        reaches any output cell along it (transposed); see :func:`geometry.conv_padding_only_axes`."""
+        cfg = self.config()
+        if self.transposed:
+            return geometry.conv_transpose_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride,
+                                                             cfg.padding_before, cfg.output_padding, cfg.dilation)
+        return geometry.conv_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
+                                               cfg.dilation, cfg.padding_mode)
+
     def coverage_counts(self):
         """Over the same grid as :meth:`untouched_mask`: how many (cell, tap) pairs read each input pixel
         (conv) or add into each output cell (transposed); zero exactly where the mask is True."""

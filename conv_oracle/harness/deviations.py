@@ -134,17 +134,10 @@ def _case_vocabulary(case, padding_only: bool = True) -> dict:
 
 
 def _padding_only(case) -> tuple | None:
-    """Per dimension: every output cell along it reads only zero padding (geometry's definition); None
-    when the configuration is invalid."""
-    from ..definition import geometry
+    """:meth:`Case.padding_only_axes`, or None when the configuration is invalid (no output cells)."""
     try:
-        cfg = case.config()
-        if case.transposed:
-            return geometry.conv_transpose_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride,
-                                                             cfg.padding_before, cfg.output_padding, cfg.dilation)
-        return geometry.conv_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride, case.padding,
-                                               cfg.dilation, cfg.padding_mode)
-    except Exception:  # an invalid configuration: no output cells to speak of
+        return case.padding_only_axes()
+    except Exception:
         return None
 
 

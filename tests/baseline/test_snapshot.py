@@ -3,7 +3,6 @@
 import numpy as np
 import torch.nn.functional as F
 
-from conv_oracle.baseline import schema
 from conv_oracle.baseline import snapshot as snap_mod
 from conv_oracle.baseline.diff import compare
 from conv_oracle.machine import fingerprint

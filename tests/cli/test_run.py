@@ -2,11 +2,9 @@
 
 The end-to-end tests (marked e2e) run a small subset with the dev profile; each takes seconds."""
 
-import fcntl
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -16,8 +14,6 @@ from conv_oracle.cli import run as cmd
 from conv_oracle.harness import records as R
 from e2e import conv_oracle_run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAULTY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faulty_targets")
 FILES = ["index.html", "junit.xml", "records.jsonl", "summary.json", "summary.md"]
 
 

@@ -44,6 +44,15 @@ def _locked(path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _once(path: Path, make) -> str:
+    """The text at ``path``, written by the first worker to ask (``make()``, atomically) while the others wait."""
+    with _locked(path):
+        if not path.exists():
+            path.with_suffix(".tmp").write_text(make())
+            path.with_suffix(".tmp").replace(path)
+    return path.read_text()
+
+
 @pytest.fixture(scope="session")
 def shared_snapshot(shared_dir):
     """``shared_snapshot(key, make)``: the baseline ``make()`` returns, taken once per test run under
@@ -55,11 +64,7 @@ def shared_snapshot(shared_dir):
     def get(key, make):
         if key not in cache:
             path = shared_dir / f"{key}.json"
-            with _locked(path):
-                if not path.exists():
-                    text = schema.dumps(make())
-                    path.with_suffix(".tmp").write_text(text)
-                    path.with_suffix(".tmp").replace(path)
+            _once(path, lambda: schema.dumps(make()))
             cache[key] = schema.load(str(path))
         return cache[key]
 
@@ -94,17 +99,16 @@ def _shared_cli(shared_dir: Path, key: str, argv) -> CliCall:
     test run by the first worker to ask; its exit status and output are kept beside the file for the others."""
     from conv_oracle.cli import main
     folder = shared_dir / key
-    path, kept = folder / f"{key}.json", shared_dir / f"{key}.call.json"
-    with _locked(kept):
-        if not kept.exists():
-            folder.mkdir()
-            out, err = io.StringIO(), io.StringIO()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                status = main([*argv, str(path)])
-            kept.with_suffix(".tmp").write_text(json.dumps({"status": status, "out": out.getvalue(),
-                                                            "err": err.getvalue()}))
-            kept.with_suffix(".tmp").replace(kept)
-    call = json.loads(kept.read_text())
+    path = folder / f"{key}.json"
+
+    def run() -> str:
+        folder.mkdir()
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main([*argv, str(path)])
+        return json.dumps({"status": status, "out": out.getvalue(), "err": err.getvalue()})
+
+    call = json.loads(_once(shared_dir / f"{key}.call.json", run))
     return CliCall(tuple(argv), call["status"], call["out"], call["err"], path)
 
 

@@ -20,7 +20,7 @@ ROOT = PACKAGE.parent
 
 DEFAULTS = {"targets": ("torch",), "records": None, "db": None, "db_read_only": False, "profile": "ci", "isolation": True, "call_timeout": 300.0,
             "hang_timeout": 10.0, "hang_budget": 600.0, "worker_memory_mb": 8192.0, "leak_mb_per_call": 2.0,
-            "leak_window": 20, "max_side": 9, "max_channels": 3, "max_batch": 3, "ort_probe": False}
+            "leak_window": 20, "max_side": 9, "max_channels": 3, "max_batch": 3, "ort_kernels": None}
 
 
 def test_defaults():
@@ -46,7 +46,8 @@ def test_every_field_has_one_variable_of_its_own():
     ("isolation", "false", False), ("isolation", "on", True), ("isolation", "1", True), ("isolation", "Yes", True),
     ("call_timeout", "2.5", 2.5), ("call_timeout", "60", 60.0),
     ("max_side", "5", 5), ("max_channels", " 160 ", 160), ("max_batch", "1", 1),
-    ("ort_probe", "1", True), ("ort_probe", "off", False),
+    ("ort_kernels", "1.32.0:float32,float16", ("1.32.0", ("float32", "float16"))),
+    ("ort_kernels", " 1.20.1:float32 ", ("1.20.1", ("float32",))),
     ("hang_timeout", "5", 5.0), ("hang_budget", "30", 30.0), ("worker_memory_mb", "0", 0.0),
     ("worker_memory_mb", "512", 512.0), ("leak_mb_per_call", "0.5", 0.5), ("leak_window", "7", 7),
 ])
@@ -74,7 +75,9 @@ def test_unset_or_blank_is_the_default(field, text):
     ("max_side", "2.5", "a positive integer"),
     ("max_channels", "0", "a positive integer"),
     ("max_batch", "-3", "a positive integer"),
-    ("ort_probe", "2", "one of on, 1, yes, true, off, 0, no, false"),
+    ("ort_kernels", "float32", "VERSION:DTYPE[,DTYPE]"),
+    ("ort_kernels", "1.32.0:float16", "VERSION:DTYPE[,DTYPE]"),
+    ("ort_kernels", ":float32", "VERSION:DTYPE[,DTYPE]"),
     ("hang_budget", "0", "a positive number of seconds"),
     ("worker_memory_mb", "-1", "a number of MiB, 0 for no cap"),
     ("leak_mb_per_call", "none", "a positive number of MiB"),

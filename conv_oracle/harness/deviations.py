@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -133,6 +134,16 @@ def _case_vocabulary(case, padding_only: bool = True) -> dict:
     return v
 
 
+def _memo_vocabulary(memo: dict, case, padding_only: bool) -> dict:
+    """:func:`_case_vocabulary` (with :data:`_FUNCS`), derived once per example (``padding_only`` when first asked)."""
+    if "vocabulary" not in memo:
+        memo["vocabulary"] = {**_FUNCS, **_case_vocabulary(case, padding_only=False)}
+    names = memo["vocabulary"]
+    if padding_only and "padding_only" not in names:
+        names["padding_only"] = _padding_only(case)
+    return names
+
+
 def _padding_only(case) -> tuple | None:
     """:meth:`Case.padding_only_axes`, or None when the configuration is invalid (no output cells)."""
     try:
@@ -155,7 +166,18 @@ def _output_length(case, v: dict) -> tuple | None:
 
 
 def _listed(values, value) -> bool:
-    return any(fnmatch.fnmatchcase(str(value), str(v)) for v in values)
+    return _matches(tuple(values), str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _matches(patterns: tuple, value: str) -> bool:
+    """``value`` matches one of the globs (asked once per pair: an entry's lists are read per example)."""
+    return any(fnmatch.fnmatchcase(value, str(p)) for p in patterns)
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _version_in(spec, version: str) -> bool:
+    return spec.contains(version, prereleases=True)
 
 
 @dataclass
@@ -179,17 +201,18 @@ class Deviation:
     #: (:mod:`conv_oracle.harness.known_examples`)
     examples: tuple = ()
 
-    def in_scope(self, ex: dict) -> bool:
+    def in_scope(self, ex: dict, memo: dict | None = None) -> bool:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
 
         ``ex`` has ``property``, ``target``, ``torch_kernels``, ``torch_version``, ``op``, ``dtype``,
-        ``rule``, ``x_layout``, ``w_layout``, ``path`` (backend, isa) and ``case``."""
+        ``rule``, ``x_layout``, ``w_layout``, ``path`` (backend, isa) and ``case``. ``memo``: a dict kept
+        across the entries asked about one example, so that its regimes and vocabulary are derived once."""
         if "target" in self.lists:
             if not _listed(self.lists["target"], ex.get("target")):
                 return False
         elif not ex.get("torch_kernels", True):
             return False
-        if self.torch is not None and not self.torch.contains(str(ex.get("torch_version") or "0"), prereleases=True):
+        if self.torch is not None and not _version_in(self.torch, str(ex.get("torch_version") or "0")):
             return False
         path = ex.get("path") or {}
         values = {"property": ex.get("property"), "rule": ex.get("rule"), "op": ex.get("op"),
@@ -217,16 +240,19 @@ class Deviation:
         if self.regimes or self.when is not None:
             if case is None:
                 return False
-            try:
-                tags = case.regimes()
-            except Exception:  # an invalid configuration has no regimes
-                tags = {}
-            if any(not _listed(v, tags.get(k)) for k, v in self.regimes.items()):
-                return False
+            memo = {} if memo is None else memo
+            if self.regimes:
+                if "regimes" not in memo:
+                    try:
+                        memo["regimes"] = case.regimes()
+                    except Exception:  # an invalid configuration has no regimes
+                        memo["regimes"] = {}
+                if any(not _listed(v, memo["regimes"].get(k)) for k, v in self.regimes.items()):
+                    return False
             if self.when is not None:
                 try:
-                    names = _case_vocabulary(case, "padding_only" in self.when_text)
-                    if not eval(self.when, {"__builtins__": {}}, {**_FUNCS, **names}):  # noqa: S307
+                    names = _memo_vocabulary(memo, case, "padding_only" in self.when_text)
+                    if not eval(self.when, {"__builtins__": {}}, names):  # noqa: S307
                         return False
                 except Exception:
                     return False
@@ -373,7 +399,8 @@ class Deviations:
         return cls(entries)
 
     def scope(self, ex: dict) -> list[Deviation]:
-        hits = [e for e in self.entries if e.in_scope(ex)]
+        memo = {}
+        hits = [e for e in self.entries if e.in_scope(ex, memo)]
         for e in hits:
             self.in_scope_counts[e.id] += 1
         return hits

@@ -75,6 +75,14 @@ def _db_location(text: str) -> str:
     return text
 
 
+def _ort_kernels(text: str) -> tuple[str, tuple[str, ...]]:
+    version, _, dtypes = text.partition(":")
+    names = tuple(d.strip() for d in dtypes.split(","))
+    if not version.strip() or names not in (("float32",), ("float32", "float16")):
+        raise ValueError
+    return version.strip(), names
+
+
 def _setting(variable: str, default, parse: Callable[[str], object], rule: str, meaning: str):
     return field(default=default, metadata={"variable": PREFIX + variable, "parse": parse, "rule": rule,
                                             "meaning": meaning})
@@ -120,8 +128,10 @@ class Settings:
     max_channels: int = _setting("MAX_CHANNELS", 3, _positive_int, "a positive integer",
                                  "the strategies' most channels per group")
     max_batch: int = _setting("MAX_BATCH", 3, _positive_int, "a positive integer", "the strategies' largest batch")
-    ort_probe: bool = _setting("ORT_PROBE", False, _switch, f"one of {', '.join(_TRUE + _FALSE)}",
-                               "internal: set in the child process that probes ONNX Runtime's kernels")
+    ort_kernels: tuple[str, tuple[str, ...]] | None = _setting(
+        "ORT_KERNELS", None, _ort_kernels, "VERSION:DTYPE[,DTYPE] with float32 first, e.g. 1.32.0:float32,float16",
+        "internal: ONNX Runtime's version and the dtypes its CPU kernels run, as the process that probed them "
+        "tells its children (which then skip the probe)")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":

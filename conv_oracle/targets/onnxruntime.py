@@ -33,16 +33,15 @@ import os
 
 import numpy as np
 import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.capi import onnxruntime_pybind11_state as _state
 
 from ..machine.settings import NAMES, settings
-from . import adapter
+from . import adapter, onnx_graph
 
 DEVICE = "cpu"
 TORCH_KERNELS = False  # no torch convolution kernel runs: torch's known deviations do not apply
-OPSET = 22
-_ONNX_DTYPES = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}
+OPSET = onnx_graph.OPSET
+_ONNX_DTYPES = onnx_graph.ONNX_DTYPES
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 #: torch rules ONNX Runtime does not enforce (it returns a result); found by running the suite
@@ -57,28 +56,8 @@ def _tuple(value, nd: int) -> list:
 
 
 @functools.lru_cache(maxsize=512)
-def _session(op: str, dtype: str, rank: int, has_bias: bool, attrs: tuple, pad: tuple | None):
-    """An inference session for one node ``op`` with ``attrs`` (and a Pad node ``pad = (mode, pads)``)."""
-    elem = _ONNX_DTYPES[dtype]
-    inputs = [helper.make_tensor_value_info(n, elem, [None] * rank) for n in ("X", "W")]
-    if has_bias:
-        inputs.append(helper.make_tensor_value_info("B", elem, [None]))
-    nodes, initializers, source = [], [], "X"
-    if pad is not None:
-        mode, pads = pad
-        initializers.append(numpy_helper.from_array(np.array(pads, dtype=np.int64), "pads"))
-        nodes.append(helper.make_node("Pad", ["X", "pads"], ["XP"], mode=mode))
-        source = "XP"
-    node_attrs = {k: list(v) if isinstance(v, tuple) else v for k, v in attrs}
-    nodes.append(helper.make_node(op, [source, "W"] + (["B"] if has_bias else []), ["Y"], **node_attrs))
-    graph = helper.make_graph(nodes, op, inputs, [helper.make_tensor_value_info("Y", elem, None)], initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 10
-    options = ort.SessionOptions()
-    options.log_severity_level = 4  # errors come back as exceptions; no duplicate log lines
-    import torch
-    options.intra_op_num_threads = torch.get_num_threads()  # as torch's (the plugin shares cores between workers)
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+def _session(op: str, dtype: str, rank: int, has_bias: bool, attrs: tuple, pad: tuple | None, threads: int):
+    return onnx_graph.session(op, dtype, rank, has_bias, attrs, pad, threads)
 
 
 def _run(op: str, nd: int, input, weight, bias, attrs: dict, pad=None):
@@ -94,7 +73,8 @@ def _run(op: str, nd: int, input, weight, bias, attrs: dict, pad=None):
     if bias is not None:
         feeds["B"] = np.ascontiguousarray(bias.detach().cpu().numpy())
     key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in attrs.items()))
-    session = _session(op, dtype, x.ndim, bias is not None, key, pad)
+    # as many threads as torch's (the plugin shares cores between workers)
+    session = _session(op, dtype, x.ndim, bias is not None, key, pad, torch.get_num_threads())
     y = session.run(None, feeds)[0]
     return torch.from_numpy(y[0] if unbatched else y)
 
@@ -153,16 +133,26 @@ conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d = a
 def _has_kernels(dtype: str) -> bool:
     """Whether this onnxruntime build runs Conv and ConvTranspose in ``dtype`` on the CPU.
 
-    Asked in a child interpreter: a session made here would start ONNX Runtime's threads in this
-    process, and conv_oracle.checks.isolation forks its workers from the process that imports a target;
-    ONNX Runtime is not fork-safe once initialised (forked workers then hang or crash now and then)."""
+    Asked in a child interpreter (:func:`conv_oracle.targets.onnx_graph.probe`, no torch): a session made
+    here would start ONNX Runtime's threads in this process, and conv_oracle.checks.isolation forks its
+    workers from the process that imports a target; ONNX Runtime is not fork-safe once initialised
+    (forked workers then hang or crash now and then)."""
     import subprocess
     import sys
-    probe = (f"import torch, conv_oracle.targets.onnxruntime as m; t = torch.{dtype}\n"
-             "m.conv2d(torch.ones(1, 1, 2, 2, dtype=t), torch.ones(1, 1, 1, 1, dtype=t))\n"
-             "m.conv_transpose2d(torch.ones(1, 1, 2, 2, dtype=t), torch.ones(1, 1, 1, 1, dtype=t))")
-    env = dict(os.environ, **{NAMES["ort_probe"]: "1"})
-    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, timeout=120).returncode == 0
+    return subprocess.run([sys.executable, "-m", "conv_oracle.targets.onnx_graph", dtype], capture_output=True,
+                          timeout=120).returncode == 0
+
+
+def _float_dtypes() -> tuple[str, ...]:
+    """float32, and float16 where the build has kernels: probed once per process tree. The answer goes
+    to this process's children through the ``ort_kernels`` setting (with the onnxruntime version it
+    holds for), so the fork servers and pytest processes a run starts reuse it."""
+    inherited = settings().ort_kernels
+    if inherited is not None and inherited[0] == ort.__version__:
+        return inherited[1]
+    dtypes = ("float32",) + (("float16",) if _has_kernels("float16") else ())
+    os.environ[NAMES["ort_kernels"]] = f"{ort.__version__}:{','.join(dtypes)}"
+    return dtypes
 
 
 #: ONNX Runtime's exception types (all derive from Exception only) and the adapter's own
@@ -170,9 +160,7 @@ REJECTIONS = (_state.Fail, _state.InvalidArgument, _state.RuntimeException, _sta
               _state.InvalidGraph, ValueError, TypeError)
 
 CAPABILITY = {
-    # float32 always; float16 where the build has kernels (the probe's own child skips the probe)
-    "dtypes": ("float32",) + (() if settings().ort_probe or not _has_kernels("float16")
-                              else ("float16",)),
+    "dtypes": _float_dtypes(),
     "devices": ("cpu",),
     "autograd": False,
     "rejects": REJECTIONS,

@@ -20,6 +20,34 @@ def ort():
     return load_target("onnxruntime")
 
 
+def _dtypes_in_child(**env) -> tuple[str, str]:
+    """``(dtypes, setting)``: the target's float dtypes in a fresh interpreter run with ``env``, and the
+    ``ort_kernels`` setting it leaves for its own children."""
+    import os
+    import subprocess
+    import sys
+    from conv_oracle.machine.settings import NAMES
+    code = ("import os, conv_oracle.targets.onnxruntime as m; "
+            f"print(','.join(m.CAPABILITY['dtypes'])); print(os.environ[{NAMES['ort_kernels']!r}])")
+    full = {k: v for k, v in os.environ.items() if k != NAMES["ort_kernels"]}
+    full.update({NAMES["ort_kernels"]: v for v in env.values()})
+    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return tuple(out.stdout.split())
+
+
+def test_the_kernel_probe_runs_once_per_process_tree():
+    """A process probes ONNX Runtime's float16 kernels (in a child without torch) and hands the answer to its
+    own children with the version it holds for; a child that inherits an answer for this version uses it
+    unprobed (here a planted float32-only answer), one for another version probes again."""
+    import onnxruntime
+    version = onnxruntime.__version__
+    probed, told = _dtypes_in_child()
+    assert probed.split(",")[0] == "float32" and told == f"{version}:{probed}"
+    assert _dtypes_in_child(inherited=f"{version}:float32") == ("float32", f"{version}:float32")
+    assert _dtypes_in_child(inherited="0.0.0-other:float32") == (probed, f"{version}:{probed}")
+
+
 def test_declared_capability(ort):
     cap = ort.capability
     assert not cap.autograd and "float32" in cap.dtypes and "float64" not in cap.dtypes and "bfloat16" not in cap.dtypes

@@ -175,9 +175,6 @@ def _matches(patterns: tuple, value: str) -> bool:
     return any(fnmatch.fnmatchcase(value, str(p)) for p in patterns)
 
 
-@functools.lru_cache(maxsize=1 << 10)
-def _version_in(spec, version: str) -> bool:
-    return spec.contains(version, prereleases=True)
 
 
 @dataclass
@@ -200,6 +197,13 @@ class Deviation:
     #: the calls that showed it (one per path where they differ), replayed in every run
     #: (:mod:`conv_oracle.harness.known_examples`)
     examples: tuple = ()
+    #: torch version -> whether ``torch`` holds for it (asked per example; parsing a version is slow)
+    _versions: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _torch_holds(self, version: str) -> bool:
+        if version not in self._versions:
+            self._versions[version] = self.torch.contains(version, prereleases=True)
+        return self._versions[version]
 
     def in_scope(self, ex: dict, memo: dict | None = None) -> bool:
         """Whether example ``ex`` lies where this entry says the deviation lives (its failure aside).
@@ -212,7 +216,7 @@ class Deviation:
                 return False
         elif not ex.get("torch_kernels", True):
             return False
-        if self.torch is not None and not _version_in(self.torch, str(ex.get("torch_version") or "0")):
+        if self.torch is not None and not self._torch_holds(str(ex.get("torch_version") or "0")):
             return False
         path = ex.get("path") or {}
         values = {"property": ex.get("property"), "rule": ex.get("rule"), "op": ex.get("op"),

@@ -17,9 +17,6 @@ from pathlib import Path
 
 import pytest
 
-# before torch loads: idle OpenMP threads sleep, so the snapshots' N-thread pass stays fast on a busy machine
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:  # the planted target modules are loaded by name, like users' own targets
     sys.path.insert(0, HERE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import math
 import os
@@ -34,7 +35,7 @@ def _dimension(draw, transposed: bool, rel: str, max_side: int, want_same: bool,
     """One spatial dimension with stride relation ``rel`` to its effective kernel (ignored under
     'same' padding, which needs stride 1): (L, k, s, d, (p_before, p_after), a) valid by construction."""
     k = draw(st.integers(2 if rel == "<" and not want_same else 1, 4))
-    d = draw(st.sampled_from([1, 1, 1, 2, 3])) if k > 1 else 1
+    d = draw(_DILATIONS) if k > 1 else 1
     E = geometry.effective_kernel(k, d)
     if want_same:
         s = 1
@@ -45,7 +46,7 @@ def _dimension(draw, transposed: bool, rel: str, max_side: int, want_same: bool,
     else:
         s = draw(st.integers(1, E - 1))
     if transposed:
-        a_kind = draw(st.sampled_from(["zero", "zero", "lt_stride", "lt_dilation"]))
+        a_kind = draw(_OUTPUT_PADDING_KINDS)
         if a_kind == "lt_dilation" and rel == "<" and d > 1:
             s = draw(st.integers(1, d - 1))  # room for torch's second branch: stride <= a < dilation
         L = draw(st.integers(1, max(1, max_side // max(1, s))))
@@ -74,6 +75,34 @@ def _dimension(draw, transposed: bool, rel: str, max_side: int, want_same: bool,
         p_lo, p_hi = 0, min(p_hi, 0) if mode != "reflect" else 0
     p = draw(st.integers(p_lo, max(p_lo, p_hi)))
     return L, k, s, d, (p, p), 0
+
+
+# The fixed choices, each built once (a list is not hashable, so Hypothesis would build and validate a new
+# strategy for it at every draw); the draws are the same as with the literal lists.
+_DILATIONS = st.sampled_from([1, 1, 1, 2, 3])
+_OUTPUT_PADDING_KINDS = st.sampled_from(["zero", "zero", "lt_stride", "lt_dilation"])
+_OPS = st.sampled_from(OPS)
+_NDS = st.sampled_from([1, 2, 2, 3])
+_MODES = st.sampled_from(["reflect", "replicate", "circular", "zeros", "zeros"])
+_MODULE_MODES = st.sampled_from(["reflect", "replicate", "circular"])
+_PAD_KINDS = st.sampled_from(["int", "int", "tuple", "valid", "same"])
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern_of(nd: int) -> st.SearchStrategy:
+    return st.sampled_from(_patterns(nd))
+
+
+@functools.lru_cache(maxsize=None)
+def _batch_of(max_batch: int) -> st.SearchStrategy:
+    return st.sampled_from([None, 1, 2, max_batch])
+
+
+@functools.lru_cache(maxsize=None)
+def _dimension_of(transposed: bool, rel: str, max_side: int, want_same: bool, mode: str) -> st.SearchStrategy:
+    """:func:`_dimension` built once per argument tuple: the same strategy, hence the same draws, without
+    building and validating a new strategy object per dimension of every example."""
+    return _dimension(transposed, rel, max_side, want_same, mode)
 
 
 def _patterns(nd: int) -> list[tuple[str, ...]]:
@@ -132,21 +161,20 @@ def _cases(draw, op: str | None, nd: int | None, *, padding_modes: bool, output_
     ``output_size``: both need ``nn`` modules, which plain functional targets cannot express.
     ``module_only=True`` draws only such cases (a non-'zeros' padding_mode, or an output_size).
     """
-    op = op or draw(st.sampled_from(OPS))
-    nd = nd or draw(st.sampled_from([1, 2, 2, 3]))
+    op = op or draw(_OPS)
+    nd = nd or draw(_NDS)
     if nd == 3:
         max_side = max(1, max_side * 2 // 3)
     transposed = op == "conv_transpose"
     mode = "zeros"
     if not transposed and (padding_modes or module_only):
-        modes = ["reflect", "replicate", "circular"] + ([] if module_only else ["zeros", "zeros"])
-        mode = draw(st.sampled_from(modes))
-    pad_kind = "int" if transposed else draw(st.sampled_from(["int", "int", "tuple", "valid", "same"]))
+        mode = draw(_MODULE_MODES if module_only else _MODES)
+    pad_kind = "int" if transposed else draw(_PAD_KINDS)
     want_same = pad_kind == "same"
     # the stride pattern is drawn as one choice, so that every pattern (e.g. a gap in dimension 1
     # only) gets its share of the examples however the other parameters are drawn
-    pattern = draw(st.sampled_from(_patterns(nd)))
-    dims = [draw(_dimension(transposed, rel, max_side, want_same, mode)) for rel in pattern]
+    pattern = draw(_pattern_of(nd))
+    dims = [draw(_dimension_of(transposed, rel, max_side, want_same, mode)) for rel in pattern]
     if pad_kind == "valid":
         dims = [(max(L, geometry.effective_kernel(k, d)), k, s, d, (0, 0), a) for L, k, s, d, _, a in dims]
     L, k, s, d, pads, a = (tuple(col) for col in zip(*dims))
@@ -156,7 +184,7 @@ def _cases(draw, op: str | None, nd: int | None, *, padding_modes: bool, output_
     if min_terms:
         cin_g = min_terms + draw(st.integers(0, max_channels))
     cout_g = draw(st.integers(1, max_channels))
-    batch = draw(st.sampled_from([None, 1, 2, max_batch]))
+    batch = draw(_batch_of(max_batch))
     stride = s[0] if len(set(s)) == 1 and draw(st.booleans()) else s
     dilation = d[0] if len(set(d)) == 1 and draw(st.booleans()) else d
     before = tuple(p for p, _ in pads)

@@ -7,7 +7,7 @@ regime tags, and how to validate itself against the oracle's rules (once: the no
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from . import geometry
 from .params import per_dim
@@ -149,7 +149,14 @@ class Case:
                                                cfg.dilation, cfg.padding_mode)
 
     def regimes(self) -> dict[str, str]:
-        """Regime tags: stride vs effective kernel per dimension, and every categorical parameter."""
+        """Regime tags: stride vs effective kernel per dimension, and every categorical parameter (derived
+        once per case, kept beside the normalised configuration; each call returns its own dict)."""
+        tags = self.__dict__.get("_regime_tags")
+        if tags is None:
+            tags = self.__dict__["_regime_tags"] = self._regimes()
+        return dict(tags)
+
+    def _regimes(self) -> dict[str, str]:
         cfg_stride = per_dim("stride", self.stride, self.nd)
         cfg_dil = per_dim("dilation", self.dilation, self.nd)
         eff = [geometry.effective_kernel(k, d) for k, d in zip(self.kernel_size, cfg_dil)]
@@ -178,9 +185,8 @@ class Case:
 
     # ---- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("tags")
-        return d
+        """The fields but ``tags`` (ints, strings, tuples of ints and None: nothing to copy deeply)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tags"}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Case":

@@ -294,11 +294,19 @@ def point_latest(out: str, folder: str) -> str:
     return latest
 
 
+#: built-in targets this process need not load to know they run here: torch on the CPU (a dependency of
+#: the package). Loading one imports torch (about a second); the pytest process loads them anyway.
+CPU_TORCH_TARGETS = ("torch", "torch-no-mkldnn")
+
+
 def check_targets(targets: list[str]) -> None:
     """Unknown targets are usage errors; a CUDA target without CUDA is an environment problem."""
+    import importlib.util
     from ..targets import load_target
     from ..targets.execution import unavailable
     for name in targets:
+        if name in CPU_TORCH_TARGETS and "torch" not in sys.modules and importlib.util.find_spec("torch"):
+            continue
         try:
             t = load_target(name)
         except ImportError as exc:
@@ -365,7 +373,6 @@ def main(args) -> int:
     seed = args.seed if args.seed is not None else ("derandomized" if args.profile in ("ci", "compile") else "random")
     print(f"conv-oracle run: targets {', '.join(targets)}; profile {args.profile}; seed {seed}; "
           f"workers {args.workers or 1}; examples {examples_text(args.examples)}; run folder {folder}", flush=True)
-    print(f"environment: {summary_line(fingerprint())}", flush=True)
     started, t0 = dt.datetime.now().astimezone(), time.perf_counter()
     if runs:
         code, interrupted, cmd = _run_levels(folder, runs, args, extra)

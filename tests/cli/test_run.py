@@ -96,6 +96,16 @@ def test_run_with_nothing_collected_is_incomplete_and_keeps_latest(output_shape_
     printed_paths_exist(proc)
 
 
+def test_checking_the_cpu_torch_targets_does_not_load_torch():
+    """The run's own process does not import torch for the built-in CPU targets (its pytest process loads
+    them); any other name is still loaded there, so a bad one is a one-line error before pytest starts."""
+    import subprocess
+    code = ("import sys; from conv_oracle.cli.run import check_targets; check_targets(['torch', 'torch-no-mkldnn']); "
+            "print('torch' in sys.modules); check_targets(['torch@threads=1']); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["False", "True"], out.stderr
+
+
 def test_pytest_command_carries_every_option():
     c = cmd.pytest_command("/o", ["torch", "mod.x"], "dev", "2", "test_a", ["-x"])
     assert c[:4] == [sys.executable, "-m", "pytest", cmd.SUITE_DIR]

@@ -175,8 +175,6 @@ def _matches(patterns: tuple, value: str) -> bool:
     return any(fnmatch.fnmatchcase(value, str(p)) for p in patterns)
 
 
-
-
 @dataclass
 class Deviation:
     id: str

@@ -36,7 +36,7 @@ from ..machine import processes
 from ..machine.fingerprint import cpu_info, fingerprint, summary_line
 from ..machine.settings import NAMES
 from ..report import ledger as findings_ledger
-from . import EXIT_CHECK_FAILED, EXIT_ENVIRONMENT, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
+from . import EXIT_CHECK_FAILED, EXIT_INCOMPLETE, EXIT_OK, EnvironmentProblem, UsageError
 
 PROFILES = ("ci", "dev", "thorough", "compile", "replay")
 EXAMPLES_DIR = "examples"

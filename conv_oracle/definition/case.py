@@ -119,34 +119,29 @@ class Case:
         return kw
 
     # ---- geometry -----------------------------------------------------------------------
-    def untouched_mask(self):
-        """Skipped input pixels (conv) or bias-only output cells (transposed), over the spatial shape."""
+    def _geometry(self, conv, transposed):
+        """A geometry function of this case's normalised configuration: ``conv(input_size, kernel_size,
+        stride, padding, dilation, padding_mode)``, or for a transposed convolution ``transposed(input_size,
+        kernel_size, stride, padding_before, output_padding, dilation)``."""
         cfg = self.config()
         if self.transposed:
-            return geometry.bias_only_output_cells(cfg.input_size, cfg.kernel_size, cfg.stride,
-                                                   cfg.padding_before, cfg.output_padding, cfg.dilation)
-        return geometry.skipped_input_pixels(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
-                                             cfg.dilation, cfg.padding_mode)
+            return transposed(cfg.input_size, cfg.kernel_size, cfg.stride, cfg.padding_before, cfg.output_padding,
+                              cfg.dilation)
+        return conv(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding, cfg.dilation, cfg.padding_mode)
+
+    def untouched_mask(self):
+        """Skipped input pixels (conv) or bias-only output cells (transposed), over the spatial shape."""
+        return self._geometry(geometry.skipped_input_pixels, geometry.bias_only_output_cells)
 
     def padding_only_axes(self) -> tuple[bool, ...]:
         """Per spatial dimension: every output cell along it reads only zero padding (conv), or no input
         reaches any output cell along it (transposed); see :func:`geometry.conv_padding_only_axes`."""
-        cfg = self.config()
-        if self.transposed:
-            return geometry.conv_transpose_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride,
-                                                             cfg.padding_before, cfg.output_padding, cfg.dilation)
-        return geometry.conv_padding_only_axes(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
-                                               cfg.dilation, cfg.padding_mode)
+        return self._geometry(geometry.conv_padding_only_axes, geometry.conv_transpose_padding_only_axes)
 
     def coverage_counts(self):
         """Over the same grid as :meth:`untouched_mask`: how many (cell, tap) pairs read each input pixel
         (conv) or add into each output cell (transposed); zero exactly where the mask is True."""
-        cfg = self.config()
-        if self.transposed:
-            return geometry.conv_transpose_output_counts(cfg.input_size, cfg.kernel_size, cfg.stride,
-                                                         cfg.padding_before, cfg.output_padding, cfg.dilation)
-        return geometry.conv_input_read_counts(cfg.input_size, cfg.kernel_size, cfg.stride, self.padding,
-                                               cfg.dilation, cfg.padding_mode)
+        return self._geometry(geometry.conv_input_read_counts, geometry.conv_transpose_output_counts)
 
     def regimes(self) -> dict[str, str]:
         """Regime tags: stride vs effective kernel per dimension, and every categorical parameter (derived

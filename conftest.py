@@ -9,6 +9,7 @@ import os
 import pytest
 
 from conv_oracle.harness.profiles import load_default
+from conv_oracle.machine import settings
 
 # Before any process of the test run loads torch (this file loads first; xdist workers, isolation fork
 # servers and the end-to-end runs inherit it): OpenMP threads that finish a parallel region sleep instead
@@ -16,7 +17,6 @@ from conv_oracle.harness.profiles import load_default
 # spinning thread takes a core from another process (about 6% of the run's CPU time on 2 cores). It
 # changes no kernel and no result.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-from conv_oracle.machine import settings
 
 load_default()
 

@@ -70,7 +70,6 @@ def test_invalid_calls_are_invalid(rule, op):
             oracle_forward(call.case, np.zeros(call.input_shape), np.zeros(call.weight_shape), b)
 
 
-
 def test_invalid_call_bases_are_valid_so_each_call_breaks_its_own_rule():
     """The base an invalid call is made from is valid: a 'same' base whose padding became 0 had an output
     length below 1 as well (input (1, 1), kernel (2, 1), then dilation (1, 0): torch named the kernel size,

@@ -328,6 +328,31 @@ def summary_lines(summary: dict) -> list[str]:
     return rows
 
 
+#: failures the run's closing lines name (the report has them all)
+FAILURE_DIGEST_MAX = 10
+#: lines of each failure's message in its digest
+FAILURE_DIGEST_LINES = 6
+
+
+def failure_digest(summary: dict) -> list[str]:
+    """Each failing test in a few lines (test, target, property, dtype, the configuration and the first
+    lines of its message), at the end of the run's output where a log's tail keeps them."""
+    failures = summary.get("failures") or []
+    out = []
+    for f in failures[:FAILURE_DIGEST_MAX]:
+        where = ", ".join(f"{k} {f[k]}" for k in ("target", "property", "dtype", "mode") if f.get(k))
+        out.append(f"FAILED {f['test']}" + (f" ({where})" if where else ""))
+        if f.get("describe"):
+            out.append(f"  {f['describe']}")
+        message = (f.get("message") or "").strip().splitlines()
+        out += [f"  {line}" for line in message[:FAILURE_DIGEST_LINES]]
+        if len(message) > FAILURE_DIGEST_LINES:
+            out.append(f"  ... ({len(message) - FAILURE_DIGEST_LINES} more line(s) in the report)")
+    if len(failures) > FAILURE_DIGEST_MAX:
+        out.append(f"... and {len(failures) - FAILURE_DIGEST_MAX} more failing test(s) in the report")
+    return out
+
+
 def plan_targets(args, verb: str = "runs") -> tuple[list[str], list[dict] | None, list[str]]:
     """``(targets, ISA matrix plan or None, extra pytest arguments)`` from ``--target``, ``--isa``,
     ``--threads`` and ``--pytest-args`` (shared by ``run`` and ``fuzz``; misuse is one line)."""
@@ -408,6 +433,8 @@ def main(args) -> int:
     if status == "complete":
         print(f"latest:  {latest} -> {os.path.relpath(folder, out)}")
         if summary["totals"]["all"]["failed"] or code == 1:
+            sys.stdout.flush()  # the digest follows the summary in a log that holds both streams
+            print("", *failure_digest(summary), sep="\n", file=sys.stderr)
             print(f"conv-oracle run: {len(summary['failures'])} failing test(s); details in the report", file=sys.stderr)
             return EXIT_CHECK_FAILED
         return EXIT_OK

@@ -76,6 +76,10 @@ def test_run_fails_on_a_planted_faulty_target(tmp_path):
     assert "FAILED" in page and "conv_plus_one.conv2d(x, w, b" in page
     assert (out / "summary.md").read_text().startswith("# conv_oracle report: FAILED")
     assert "1 failing test(s)" in proc.stderr
+    tail = proc.stderr.splitlines()[-8:]  # the digest closes the output, where a log's tail keeps it
+    assert tail[-1].startswith("conv-oracle run: 1 failing test(s)")
+    assert f"FAILED {fails[0]['test']} (target conv_plus_one, property forward_exact, dtype float64" in "\n".join(tail)
+    assert f"  {fails[0]['describe']}" in tail
     printed_paths_exist(proc)
 
 
@@ -136,3 +140,19 @@ def test_unusable_options_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "reports").exists()
+
+
+def test_failure_digest_names_each_failure_and_caps_its_length():
+    long = "\n".join(f"line {i}" for i in range(cmd.FAILURE_DIGEST_LINES + 3))
+    one = {"test": "t.py::test_a[x]", "target": "jax", "property": "gradient_weight", "dtype": "float32",
+           "mode": "exact", "describe": "conv2d(x, w)", "message": long}
+    digest = cmd.failure_digest({"failures": [one]})
+    assert digest[0] == "FAILED t.py::test_a[x] (target jax, property gradient_weight, dtype float32, mode exact)"
+    assert digest[1] == "  conv2d(x, w)" and digest[2] == "  line 0"
+    assert digest[-1] == "  ... (3 more line(s) in the report)"
+    assert len(digest) == 2 + cmd.FAILURE_DIGEST_LINES + 1
+    bare = {"test": "t.py::test_b", "target": None, "message": "failed without a failing record: boom"}
+    many = cmd.failure_digest({"failures": [bare] * (cmd.FAILURE_DIGEST_MAX + 2)})
+    assert many[0] == "FAILED t.py::test_b" and many[1] == "  failed without a failing record: boom"
+    assert many[-1] == "... and 2 more failing test(s) in the report"
+    assert cmd.failure_digest({"failures": []}) == []

@@ -121,9 +121,9 @@ class Settings:
         "cap on an isolated worker's data (RLIMIT_DATA); an allocation past it is a memory failure")
     leak_mb_per_call: float = _setting(
         "LEAK_MB_PER_CALL", 2.0, _seconds, "a positive number of MiB",
-        "worker growth per call that counts as a leak (over the leak window)")
+        "worker growth per call that counts as a leak (over two leak windows in a row)")
     leak_window: int = _setting("LEAK_WINDOW", 20, _positive_int, "a positive integer",
-                                "the calls over which a worker's growth is judged a leak")
+                                "the calls over which a worker's growth is judged a leak (two windows in a row)")
     max_side: int = _setting("MAX_SIDE", 9, _positive_int, "a positive integer", "the strategies' largest spatial length")
     max_channels: int = _setting("MAX_CHANNELS", 3, _positive_int, "a positive integer",
                                  "the strategies' most channels per group")

@@ -554,15 +554,15 @@ def test_a_crash_before_any_memory_reading_has_no_memory_fields(sup):
 
 def test_a_leak_fails_the_call_that_grew_the_worker(sup, monkeypatch):
     monkeypatch.setattr(bounds.RssWatch, "from_environment", classmethod(lambda cls, retained_mb=0.0: cls(2.0, 2, retained_mb)))
-    sup.rss_values.extend([100.0, 110.0, 120.0])
-    sup.worker = FakeWorker(None, [("ok", {"path": {"k": 3}})] * 3)
-    sup.call(prop, sup.target, (1,), {})
-    sup.call(prop, sup.target, (1,), {})
+    sup.rss_values.extend([80.0, 90.0, 100.0, 110.0, 120.0])
+    sup.worker = FakeWorker(None, [("ok", {"path": {"k": 3}})] * 5)
+    for _ in range(4):
+        sup.call(prop, sup.target, (1,), {})
     with pytest.raises(AssertionError) as leak:
         sup.call(prop, sup.target, (1,), {})
     assert leak.value.details["kind"] == "memory" and leak.value.details["path"] == {"k": 3}
     assert str(leak.value).startswith("prop on target t: the target: the worker's resident memory grew by 20.0 MiB")
-    assert leak.value.details["worker_rss_mb"] == 120.0 and leak.value.details["worker_rss_growth_mb"] == 20.0
+    assert leak.value.details["worker_rss_mb"] == 120.0 and leak.value.details["worker_rss_growth_mb"] == 40.0
     assert sup.worker.retired == 0  # a leak keeps the worker
 
 

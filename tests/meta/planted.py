@@ -110,6 +110,8 @@ def result(folder: str) -> PlantedRun:
         out = fh.read()
     if not rc.lstrip("-").isdigit():
         raise AssertionError(f"the planted run was {rc}:\n{out[-3000:]}")
+    if int(rc) not in (0, 1):  # 2 to 5: interrupted, internal error, usage error (a target not importable), none
+        raise AssertionError(f"the planted run exited {rc}, so it ran no test to read:\n{out[-3000:]}")
     records = []
     records_dir = os.path.join(folder, "records")
     for name in sorted(os.listdir(records_dir)) if os.path.isdir(records_dir) else ():

@@ -12,6 +12,7 @@ TRANSPOSED = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3)
 GAPPED = Case("conv", 1, 1, 1, 1, 1, (7,), (3,), stride=4)
 WIDTH_1 = Case("conv", 2, 1, 3, 2, 1, (5, 5), (1, 3), stride=(1, 5))
 DEPTH_TAPS = Case("conv", 3, 1, 3, 1, 1, (1, 1, 5), (2, 2, 1), padding="same", dilation=(2, 1, 1))
+MIDDLE_TAPS = Case("conv", 3, 1, 1, 1, 1, (4, 1, 3), (1, 4, 2), padding="same", dilation=(1, 3, 1), bias=False)
 LENGTH_0 = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=1)
 LENGTH_NEG = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=2)
 DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dilation=(1, 0))
@@ -162,6 +163,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
         {"kind": "hang", "cells": []}),
+    "onednn-amx-bf16-conv3d-segfault-padding-only-middle-axis": (
+        dict(property="forward_exact", op="conv", case=MIDDLE_TAPS, dtype="bfloat16",
+             path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "wrong_value", "cells": [[0, 0, 0, 0, 0]]}),
     "onednn-amx-bf16-conv2d-backward-segfault-same-padding-length-1": (
         dict(property="gradient_bias", op="conv", case=SAME_LENGTH_1, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
@@ -342,6 +348,22 @@ def test_amx_first_axis_crash_entry_scope():
                     Case("conv", 1, 1, 1, 1, 1, (1,), (2,), padding=2, dilation=3)):
         assert not _scoped(ident, case=outside), outside
     assert not _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"})
+
+
+def test_amx_middle_axis_crash_entry_scope():
+    """A conv3d's middle axis padding-only under 2 or more taps, on AMX, in bfloat16: in (the examples, and
+    2 taps at dilation 3); one tap there, the middle axis reached, a conv2d's last axis, below AMX: out."""
+    ident = "onednn-amx-bf16-conv3d-segfault-padding-only-middle-axis"
+    assert _scoped(ident, case=MIDDLE_TAPS)
+    assert _scoped(ident, case=Case("conv", 3, None, 2, 4, 2, (3, 1, 2), (1, 4, 1), padding="same",
+                                    dilation=(1, 3, 1), bias=False))
+    assert _scoped(ident, case=Case("conv", 3, 1, 4, 2, 2, (4, 1, 4), (2, 2, 2), padding=(0, 2, 0), dilation=(1, 3, 1)))
+    for outside in (Case("conv", 3, 1, 1, 1, 1, (4, 1, 3), (1, 1, 2), padding=(0, 1, 0)),
+                    Case("conv", 3, 1, 1, 1, 1, (4, 4, 3), (1, 4, 2), padding="same", dilation=(1, 3, 1)),
+                    Case("conv", 2, 1, 1, 1, 1, (4, 1), (1, 4), padding="same", dilation=(1, 3))):
+        assert not _scoped(ident, case=outside), outside
+    assert not _scoped(ident, case=MIDDLE_TAPS, dtype="float16")
+    assert not _scoped(ident, case=MIDDLE_TAPS, path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"})
 
 
 def test_bf16_padding_only_crash_entry_needs_a_channels_last_operand():

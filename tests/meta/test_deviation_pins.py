@@ -501,3 +501,12 @@ def test_fp16_transposed_inf_weight_entry_is_float16_from_avx512_core_fp16():
                    {"path": {"backend": "SlowTranspose2d", "isa": "AVX2"}},
                    {"dtype": "bfloat16"}, {"property": "forward_nonfinite_input"}):
         assert not _scoped(ident, **change), change
+
+
+def test_channels_innermost_transposed_weight_grad_entry_takes_either_operand():
+    """A channels-innermost weight, or a channels-last input with a contiguous weight (the seeded
+    conv_transpose3d at AVX512_CORE); both operands contiguous: out (0 of 400 measured)."""
+    ident = "onednn-bf16-transposed-weight-grad-inf-gradient-becomes-nan-channels-innermost-weight"
+    assert _scoped(ident) and _scoped(ident, w_layout="contiguous", x_layout="channels_last")
+    assert not _scoped(ident, w_layout="contiguous", x_layout="contiguous")
+    assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"})  # the AMX entry's

@@ -38,6 +38,7 @@ SAME_1X1 = Case("conv", 2, 1, 1, 1, 1, (1, 2), (1, 1), padding="same", bias=Fals
 DW_STRIDED = Case("conv", 2, None, 3, 3, 3, (1, 3), (1, 1), stride=(2, 1), bias=False)
 T_INF_GX = Case("conv_transpose", 1, None, 2, 1, 1, (1,), (2,), stride=3, bias=False)
 T_INF_GW = Case("conv_transpose", 1, None, 1, 1, 1, (1,), (2,), bias=False)
+PADDED_WGRAD_2 = Case("conv", 1, None, 2, 1, 1, (1,), (2,), stride=2, padding=1, bias=False)
 PADDED_WGRAD_1 = Case("conv", 1, None, 1, 1, 1, (1,), (2,), stride=3, padding=1, bias=False)
 GROUPED_OVER_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (2,), stride=2, padding=1, bias=False)
 PADDED_WGRAD = Case("conv", 1, None, 1, 3, 1, (1,), (2,), stride=3, padding=1, bias=False)
@@ -97,6 +98,11 @@ PINS = {
     "onednn-amx-bf16-conv-weight-grad-uninitialised-padding-taps-nonfinite-gradient": (
         dict(property="gradient_nonfinite_weight", op="conv", case=PADDED_WGRAD_1, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "uninitialised", "cells": cells("nan", "-inf", (0, 0, 0))},
+        {"kind": "uninitialised", "cells": cells("inf", "-inf", (0, 0, 1))}),  # garbage where inf is due: not excused
+    "onednn-bf16-channels-last-conv-weight-grad-uninitialised-padding-taps-nonfinite-gradient": (
+        dict(property="gradient_nonfinite_weight", op="conv", case=PADDED_WGRAD_2, dtype="bfloat16",
+             w_layout="transposed", path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
         {"kind": "uninitialised", "cells": cells("nan", "-inf", (0, 0, 0))},
         {"kind": "uninitialised", "cells": cells("inf", "-inf", (0, 0, 1))}),  # garbage where inf is due: not excused
     "onednn-f32-conv-segfault-padding-only-last-axis-strided-weight": (
@@ -510,3 +516,24 @@ def test_channels_innermost_transposed_weight_grad_entry_takes_either_operand():
     assert _scoped(ident) and _scoped(ident, w_layout="contiguous", x_layout="channels_last")
     assert not _scoped(ident, w_layout="contiguous", x_layout="contiguous")
     assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"})  # the AMX entry's
+
+
+def test_avx512_core_bf16_input_grad_entry_spans_bf16_to_fp16():
+    """The same NaN at AVX512_CORE_BF16 and AVX512_CORE_FP16; right at AVX512_CORE and on AMX."""
+    ident = "onednn-bf16-conv-input-grad-inf-gradient-becomes-nan-at-avx512-core-bf16"
+    assert _scoped(ident) and _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"})
+    for isa in ("AVX512_CORE", "AVX512_CORE_AMX"):
+        assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa
+
+
+def test_channels_innermost_weight_grad_garbage_entry_under_an_infinite_gradient_scope():
+    """Below AMX with a channels-innermost operand and an output length of 1: in; a contiguous weight, longer
+    outputs, no padding, AMX (its own entry) or AVX2: out."""
+    ident = "onednn-bf16-channels-last-conv-weight-grad-uninitialised-padding-taps-nonfinite-gradient"
+    assert _scoped(ident) and _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE"})
+    assert not _scoped(ident, w_layout="contiguous")
+    for outside in (Case("conv", 1, None, 2, 1, 1, (3,), (2,), stride=1, padding=1, bias=False),
+                    Case("conv", 1, None, 2, 1, 1, (2,), (2,), stride=2, bias=False)):
+        assert not _scoped(ident, case=outside), outside
+    for isa in ("AVX512_CORE_AMX", "AVX2"):
+        assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa

@@ -12,6 +12,8 @@ TRANSPOSED = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3)
 GAPPED = Case("conv", 1, 1, 1, 1, 1, (7,), (3,), stride=4)
 WIDTH_1 = Case("conv", 2, 1, 3, 2, 1, (5, 5), (1, 3), stride=(1, 5))
 DEPTH_TAPS = Case("conv", 3, 1, 3, 1, 1, (1, 1, 5), (2, 2, 1), padding="same", dilation=(2, 1, 1))
+T_MIDDLE_UNREACHED = Case("conv_transpose", 3, 2, 3, 1, 1, (3, 1, 1), (2, 2, 1), padding=(0, 1, 0), dilation=(1, 3, 1),
+                          bias=False)
 MIDDLE_TAPS = Case("conv", 3, 1, 1, 1, 1, (4, 1, 3), (1, 4, 2), padding="same", dilation=(1, 3, 1), bias=False)
 LENGTH_0 = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=1)
 LENGTH_NEG = Case("conv_transpose", 1, 2, 1, 1, 1, (1,), (2,), padding=2)
@@ -180,6 +182,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
         {"kind": "wrong_value", "cells": [[0, 0, 0, 0, 0]]}),
+    "onednn-amx-bf16-transposed-segfault-padding-only-leading-axis": (
+        dict(property="forward_exact", op="conv_transpose", case=T_MIDDLE_UNREACHED, dtype="bfloat16",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "hang", "cells": []}),
     "onednn-amx-bf16-conv2d-backward-segfault-same-padding-length-1": (
         dict(property="gradient_bias", op="conv", case=SAME_LENGTH_1, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
@@ -541,3 +548,15 @@ def test_channels_innermost_weight_grad_garbage_entry_under_an_infinite_gradient
         assert not _scoped(ident, case=outside), outside
     for isa in ("AVX512_CORE_AMX", "AVX2"):
         assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa
+
+
+def test_amx_transposed_leading_axis_crash_entry_scope():
+    """A transposed convolution's first axis, or a conv_transpose3d's middle one, reached by no input, on AMX
+    in bfloat16: in; only the last axis so, float16, AVX512_CORE_FP16: out (0 of 100, 0 of 50, 0 of 240)."""
+    ident = "onednn-amx-bf16-transposed-segfault-padding-only-leading-axis"
+    assert _scoped(ident)
+    assert _scoped(ident, case=Case("conv_transpose", 2, 1, 1, 1, 1, (1, 3), (2, 2), padding=(1, 0), dilation=(3, 1)))
+    last_only = Case("conv_transpose", 2, 1, 1, 1, 1, (3, 1), (2, 2), padding=(0, 1), dilation=(1, 3))
+    assert not _scoped(ident, case=last_only)
+    assert not _scoped(ident, dtype="float16")
+    assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_FP16"})

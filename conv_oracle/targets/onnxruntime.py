@@ -40,8 +40,6 @@ from . import adapter, onnx_graph
 
 DEVICE = "cpu"
 TORCH_KERNELS = False  # no torch convolution kernel runs: torch's known deviations do not apply
-OPSET = onnx_graph.OPSET
-_ONNX_DTYPES = onnx_graph.ONNX_DTYPES
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 #: torch rules ONNX Runtime does not enforce (it returns a result); found by running the suite
@@ -63,8 +61,8 @@ def _session(op: str, dtype: str, rank: int, has_bias: bool, attrs: tuple, pad: 
 def _run(op: str, nd: int, input, weight, bias, attrs: dict, pad=None):
     import torch
     dtype = str(input.dtype).replace("torch.", "")
-    if dtype not in _ONNX_DTYPES:
-        raise TypeError(f"input.dtype={dtype}: the onnxruntime target computes in {sorted(_ONNX_DTYPES)}")
+    if dtype not in onnx_graph.ONNX_DTYPES:
+        raise TypeError(f"input.dtype={dtype}: the onnxruntime target computes in {sorted(onnx_graph.ONNX_DTYPES)}")
     unbatched = input.dim() == nd + 1
     x = np.ascontiguousarray(input.detach().cpu().numpy())
     if unbatched:

@@ -181,7 +181,7 @@ PINS = {
         dict(property="forward_exact", op="conv", case=MIDDLE_TAPS, dtype="bfloat16",
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "crash", "cells": []},
-        {"kind": "wrong_value", "cells": [[0, 0, 0, 0, 0]]}),
+        {"kind": "wrong_value", "cells": cells(0.0, 1.0, (0, 0, 0, 0, 0))}),
     "onednn-amx-bf16-transposed-segfault-padding-only-leading-axis": (
         dict(property="forward_exact", op="conv_transpose", case=T_MIDDLE_UNREACHED, dtype="bfloat16",
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
@@ -381,7 +381,9 @@ def test_amx_middle_axis_crash_entry_scope():
     assert _scoped(ident, case=Case("conv", 3, None, 2, 4, 2, (3, 1, 2), (1, 4, 1), padding="same",
                                     dilation=(1, 3, 1), bias=False))
     assert _scoped(ident, case=Case("conv", 3, 1, 4, 2, 2, (4, 1, 4), (2, 2, 2), padding=(0, 2, 0), dilation=(1, 3, 1)))
-    for outside in (Case("conv", 3, 1, 1, 1, 1, (4, 1, 3), (1, 1, 2), padding=(0, 1, 0)),
+    one_tap = Case("conv", 3, 1, 1, 1, 1, (4, 1, 3), (1, 1, 2), stride=(1, 2, 1), padding=(0, 1, 0))
+    assert one_tap.padding_only_axes() == (False, True, False)  # padding-only under one tap: out
+    for outside in (one_tap,
                     Case("conv", 3, 1, 1, 1, 1, (4, 4, 3), (1, 4, 2), padding="same", dilation=(1, 3, 1)),
                     Case("conv", 2, 1, 1, 1, 1, (4, 1), (1, 4), padding="same", dilation=(1, 3))):
         assert not _scoped(ident, case=outside), outside

@@ -17,6 +17,7 @@ halves are equal, for narrower dtypes the oracle's half is negligible but still 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,7 +133,9 @@ def precision_hint(err: float, magnitude: float, dtype: str) -> str:
 
 
 def event(text: str) -> None:
-    """``hypothesis.event(text)`` inside a Hypothesis test; nothing elsewhere (snapshots, scripts)."""
+    """``hypothesis.event(text)`` inside a Hypothesis test; nothing elsewhere (snapshots, scripts, a worker)."""
+    if "hypothesis" not in sys.modules:  # not imported: not inside its test (and a worker need not load it)
+        return
     try:
         from hypothesis import event as hypothesis_event
         hypothesis_event(text)

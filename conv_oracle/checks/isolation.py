@@ -111,6 +111,12 @@ class Example:
 
 #: the modules that define isolated functions: the fork server imports them once, before forking
 _MODULES: set[str] = set()
+#: what a worker's first calls import lazily (torch's backward imports its symbolic shapes, with sympy;
+#: a failure message its snippets and kernel path): imported once in the fork server, not again in every
+#: fresh worker (~0.5 CPU-s each; a run forks one per crash, a test run hundreds); absent ones are skipped
+WORKER_IMPORTS = ("torch.fx.experimental.symbolic_shapes", "numpy.random", "conv_oracle.machine.kernel_path",
+                  "conv_oracle.machine.fingerprint", "conv_oracle.checks.snippets", "conv_oracle.targets.execution",
+                  "conv_oracle.targets.variants", "conv_oracle.targets.compiled")
 
 
 def isolated(fn=None, *, describe=None):
@@ -721,7 +727,8 @@ def serve() -> None:
         warnings.filterwarnings("ignore", message=note)
     with contextlib.suppress(Exception):
         import torch  # noqa: F401  (the built-in targets' library, loaded once, before forking)
-    for module in hello.get("preload", ()):  # the isolated functions' modules, imported once, before forking
+    # the isolated functions' modules and what workers import lazily, imported once, before forking
+    for module in (*hello.get("preload", ()), *WORKER_IMPORTS):
         with contextlib.suppress(Exception):  # a module that fails here fails its own request, with its error
             importlib.import_module(module)
     own = set(processes.children())  # anything loading started is not a worker's

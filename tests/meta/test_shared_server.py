@@ -120,3 +120,24 @@ def test_targets_with_different_envs_get_their_own_servers(two_targets, monkeypa
         assert worker.server is not plain.server
     finally:
         worker.stop()
+
+
+def _fresh_imports(target):
+    """What a fresh worker holds before its first call, then whether an event loaded Hypothesis."""
+    import sys
+
+    from conv_oracle.checks.comparison import event
+    held = {m: m in sys.modules for m in isolation.WORKER_IMPORTS}
+    event("a statistic no test collects here")
+    return held, "hypothesis" in sys.modules
+
+
+def test_a_fresh_worker_has_what_its_first_calls_import_and_no_hypothesis(two_targets):
+    """Each crash forks a fresh worker, so what a first call imports lazily (torch's symbolic shapes with
+    sympy, ~0.5 CPU-s) is imported once in the fork server instead; an event outside a Hypothesis test
+    does not import Hypothesis into a worker either."""
+    (plain, _), _ = two_targets
+    held, hypothesis_loaded = plain.request(_fresh_imports, (), {}, 120.0)[1]
+    assert held == {m: True for m in isolation.WORKER_IMPORTS}
+    assert "torch.fx.experimental.symbolic_shapes" in held
+    assert hypothesis_loaded is False

@@ -420,6 +420,23 @@ def test_channels_last_transposed_inf_entry_is_stride_1_channels_last_only():
     assert not _scoped(ident, property="forward_nonfinite_weight")
     assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX2"})
 
+def test_bias_only_nan_entry_covers_one_infinite_weight_in_bias_only_cells_only():
+    """test_nonfinite_operands with one infinite weight (--seed 20): NaN in output_padding cells, all of them
+    bias-only, is the entry's fault; NaN in a cell the kernel reaches, or a finite wrong value, is not."""
+    ident = "onednn-transposed-nan-in-bias-only-cells"
+    entry = {e.id: e for e in D.Deviations.from_files([]).entries}[ident]
+    case = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 2), stride=(3, 2), output_padding=(0, 1), bias=False)
+    assert case.untouched_mask()[1, 2] and not case.untouched_mask()[1, 1]  # the output_padding column only
+    ex = _example(**PINS[ident][0] | {"property": "forward_nonfinite_weight", "case": case})
+    assert entry.in_scope(ex)
+    nan_in_padding = [{"index": [n, 0, 1, 2], "expected": 0.0, "got": "nan"} for n in (0, 1)]
+    assert entry.covers_failure(ex, {"kind": "wrong_value", "cells": nan_in_padding})
+    assert not entry.covers_failure(ex, {"kind": "wrong_value", "cells": cells(6.0, "nan", (0, 0, 1, 1))})
+    assert not entry.covers_failure(ex, {"kind": "wrong_value", "cells": cells(0.0, 3.0, (0, 0, 1, 2))})
+    assert not entry.in_scope(dict(ex, property="forward_nonfinite_input"))
+    assert not entry.in_scope(dict(ex, op="conv"))
+
+
 def test_output_length_entry_excuses_0_not_negative():
     entry = {e.id: e for e in D.Deviations.from_files([]).entries}["onednn-transposed-output-length-0"]
     scope = dict(PINS["onednn-transposed-output-length-0"][0], case=LENGTH_NEG)

@@ -26,6 +26,9 @@ ONE_CHANNEL_CL = Case("conv", 2, 2, 1, 3, 1, (5, 3), (3, 3), stride=(1, 2), padd
 TRANSPOSED_INF = Case("conv_transpose", 1, 1, 1, 1, 1, (4,), (3,), stride=3, bias=False)
 WEIGHT_OVER_PADDING = Case("conv", 1, None, 1, 1, 1, (1,), (1,), stride=2, padding=1, bias=False)
 FP16_INF_W = Case("conv_transpose", 2, None, 1, 1, 1, (1, 1), (1, 3), stride=(3, 2), bias=False)
+T3_MISPLACED = Case("conv_transpose", 3, None, 1, 1, 1, (2, 1, 1), (2, 3, 1), stride=(1, 3, 2), padding=(0, 1, 0),
+                    bias=False)
+SAME_TAPS_CL = Case("conv", 2, None, 1, 3, 1, (1, 1), (1, 2), stride=(2, 3), padding=(0, 1), bias=False)
 BATCHED_INF_W = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (1, 3), stride=(3, 2), bias=False)
 TRANSPOSED_INF_W = Case("conv_transpose", 1, None, 2, 4, 2, (2,), (1,), stride=2, output_padding=1, bias=False)
 FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
@@ -163,6 +166,11 @@ PINS = {
              path={"backend": "MkldnnTranspose", "isa": "AVX2"}),
         {"kind": "wrong_value", "cells": cells(0.0, "nan", (0, 0, 0, 0))},
         {"kind": "wrong_value", "cells": cells(0.0, 3.0, (0, 0, 0, 0))}),  # a finite wrong value: not excused
+    "onednn-bf16-transposed-weight-grad-misplaced-channels-last-padded": (
+        dict(property="gradient_weight", op="conv_transpose", case=T3_MISPLACED, dtype="bfloat16",
+             w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "wrong_value", "cells": cells(0.0, 2.0, (0, 0, 0, 2, 0)) + cells(2.0, 0.0, (0, 0, 1, 1, 0))},
+        {"kind": "uninitialised", "cells": cells(0.0, 3.0e16, (0, 0, 0, 2, 0))}),  # garbage: the other entry's
     "onednn-bf16-transposed-weight-grad-uninitialised": (
         dict(property="gradient_weight", op="conv_transpose", case=TRANSPOSED, dtype="bfloat16",
              x_layout="contiguous", w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
@@ -442,6 +450,22 @@ def test_batched_transposed_inf_weight_entry_needs_a_batch_and_a_stride():
     assert not _scoped(ident, property="forward_nonfinite_input")
 
 
+def test_misplaced_weight_grad_entry_needs_a_channels_last_weight_padding_and_its_caps():
+    """A channels-last weight and padding, AVX512_CORE to AVX512_CORE_FP16: in; a contiguous weight (or only the
+    input channels-last), no padding, AMX, AVX2, float32, the input gradient: out (0 measured)."""
+    ident = "onednn-bf16-transposed-weight-grad-misplaced-channels-last-padded"
+    assert _scoped(ident)
+    assert _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"})
+    assert not _scoped(ident, w_layout="contiguous")
+    assert not _scoped(ident, w_layout="contiguous", x_layout="channels_last")
+    assert not _scoped(ident, case=Case("conv_transpose", 3, None, 1, 1, 1, (2, 1, 1), (2, 3, 1), stride=(1, 3, 2),
+                                        bias=False))
+    for isa in ("AVX512_CORE_AMX", "AVX2"):
+        assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": isa}), isa
+    assert not _scoped(ident, dtype="float32")
+    assert not _scoped(ident, property="gradient_input")
+
+
 def test_output_length_entry_excuses_0_not_negative():
     entry = {e.id: e for e in D.Deviations.from_files([]).entries}["onednn-transposed-output-length-0"]
     scope = dict(PINS["onednn-transposed-output-length-0"][0], case=LENGTH_NEG)
@@ -553,11 +577,14 @@ def test_channels_innermost_transposed_weight_grad_entry_takes_either_operand():
     assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"})  # the AMX entry's
 
 
-def test_avx512_core_bf16_input_grad_entry_spans_bf16_to_fp16():
-    """The same NaN at AVX512_CORE_BF16 and AVX512_CORE_FP16; right at AVX512_CORE and on AMX."""
+def test_avx512_core_bf16_input_grad_entry_spans_avx512_core_to_fp16():
+    """The same NaN at AVX512_CORE_BF16 and AVX512_CORE_FP16, and at AVX512_CORE with a channels-last weight (the
+    seeded run there, --seed 21); right on AMX and at AVX2."""
     ident = "onednn-bf16-conv-input-grad-inf-gradient-becomes-nan-at-avx512-core-bf16"
     assert _scoped(ident) and _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_FP16"})
-    for isa in ("AVX512_CORE", "AVX512_CORE_AMX"):
+    assert _scoped(ident, case=SAME_TAPS_CL, x_layout="contiguous", w_layout="channels_last",
+                   path={"backend": "Mkldnn", "isa": "AVX512_CORE"})
+    for isa in ("AVX2", "AVX512_CORE_AMX"):
         assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa
 
 

@@ -29,6 +29,7 @@ FP16_INF_W = Case("conv_transpose", 2, None, 1, 1, 1, (1, 1), (1, 3), stride=(3,
 T3_MISPLACED = Case("conv_transpose", 3, None, 1, 1, 1, (2, 1, 1), (2, 3, 1), stride=(1, 3, 2), padding=(0, 1, 0),
                     bias=False)
 SAME_TAPS_CL = Case("conv", 2, None, 1, 3, 1, (1, 1), (1, 2), stride=(2, 3), padding=(0, 1), bias=False)
+T_GROUPED_SIZE_1 = Case("conv_transpose", 1, None, 4, 4, 2, (1,), (2,), stride=3, bias=True)
 BATCHED_INF_W = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (1, 3), stride=(3, 2), bias=False)
 TRANSPOSED_INF_W = Case("conv_transpose", 1, None, 2, 4, 2, (2,), (1,), stride=2, output_padding=1, bias=False)
 FROZEN_F64 = Case("conv", 2, 1, 2, 3, 1, (4, 4), (2, 2))
@@ -171,6 +172,11 @@ PINS = {
              w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
         {"kind": "wrong_value", "cells": cells(0.0, 2.0, (0, 0, 0, 2, 0)) + cells(2.0, 0.0, (0, 0, 1, 1, 0))},
         {"kind": "uninitialised", "cells": cells(0.0, 3.0e16, (0, 0, 0, 2, 0))}),  # garbage: the other entry's
+    "torch-slow-grouped-transposed-backward-rejects-odd-strides-of-size-1-dims": (
+        dict(property="gradient_weight", op="conv_transpose", case=T_GROUPED_SIZE_1, dtype="float64",
+             x_layout="strided", path={"backend": "SlowTranspose2d", "isa": "AVX2"}),
+        {"kind": "rejected_valid", "cells": []},
+        {"kind": "wrong_value", "cells": cells(3.0, 4.0, (0, 0))}),  # a wrong gradient: not excused
     "onednn-bf16-transposed-weight-grad-uninitialised": (
         dict(property="gradient_weight", op="conv_transpose", case=TRANSPOSED, dtype="bfloat16",
              x_layout="contiguous", w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
@@ -464,6 +470,23 @@ def test_misplaced_weight_grad_entry_needs_a_channels_last_weight_padding_and_it
         assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": isa}), isa
     assert not _scoped(ident, dtype="float32")
     assert not _scoped(ident, property="gradient_input")
+
+
+def test_grouped_slow_transposed_backward_entry_scope():
+    """Grouped, a batch of one or none, spatial size 1 everywhere, a strided input, the slow path: in; groups 1, a
+    batch of 2, a spatial size of 2, a contiguous or channels-last input, oneDNN's transposed path: out."""
+    ident = "torch-slow-grouped-transposed-backward-rejects-odd-strides-of-size-1-dims"
+    assert _scoped(ident)
+    assert _scoped(ident, case=Case("conv_transpose", 2, 1, 4, 4, 2, (1, 1), (1, 2), stride=(2, 3)),
+                   path={"backend": "SlowTranspose2d", "isa": "AVX2"})
+    for outside in (Case("conv_transpose", 1, None, 4, 4, 1, (1,), (2,), stride=3),
+                    Case("conv_transpose", 1, 2, 4, 4, 2, (1,), (2,), stride=3),
+                    Case("conv_transpose", 1, None, 4, 4, 2, (2,), (2,), stride=3)):
+        assert not _scoped(ident, case=outside), outside
+    for layout in ("contiguous", "channels_last"):
+        assert not _scoped(ident, x_layout=layout), layout
+    assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX2"})
+    assert not _scoped(ident, property="forward_exact")
 
 
 def test_output_length_entry_excuses_0_not_negative():

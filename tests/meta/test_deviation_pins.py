@@ -490,6 +490,19 @@ def test_grouped_slow_transposed_backward_entry_scope():
     assert not _scoped(ident, property="forward_exact")
 
 
+def test_amx_transposed_input_grad_entry_takes_any_input_axis_of_length_1():
+    """The last input axis of length 1 (its example), or another one (--seed 30: a (1, 1, 2) input of a
+    conv_transpose3d): in; no axis of length 1, conv_transpose1d, below AMX: out."""
+    ident = "onednn-amx-bf16-transposed-input-grad-width-1"
+    assert _scoped(ident)
+    assert _scoped(ident, case=Case("conv_transpose", 3, None, 1, 1, 1, (1, 1, 2), (3, 3, 2), stride=(4, 4, 2),
+                                    padding=(1, 0, 0), output_padding=(0, 0, 1)), w_layout="channels_last")
+    for outside in (Case("conv_transpose", 2, None, 2, 6, 2, (5, 2), (1, 3), stride=(1, 4)),
+                    Case("conv_transpose", 1, None, 2, 6, 2, (1,), (3,), stride=4)):
+        assert not _scoped(ident, case=outside), outside
+    assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_FP16"})
+
+
 def test_output_length_entry_excuses_0_not_negative():
     entry = {e.id: e for e in D.Deviations.from_files([]).entries}["onednn-transposed-output-length-0"]
     scope = dict(PINS["onednn-transposed-output-length-0"][0], case=LENGTH_NEG)

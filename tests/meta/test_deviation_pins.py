@@ -441,6 +441,7 @@ def test_channels_last_transposed_inf_entry_is_stride_1_channels_last_only():
     assert not _scoped(ident, property="forward_nonfinite_weight")
     assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX2"})
 
+
 def test_batched_transposed_inf_weight_entry_needs_a_batch_and_a_stride():
     """A batch of 2+ at a stride above 1, float32 on oneDNN: in (NaN where 2 * 0 is due, and in an output_padding
     cell); a batch of 1 or none, stride 1, float64, the slow path, an infinite input instead: out (0 measured)."""

@@ -123,11 +123,13 @@ def test_targets_with_different_envs_get_their_own_servers(two_targets, monkeypa
 
 
 def _fresh_imports(target):
-    """What a fresh worker holds before its first call, then whether an event loaded Hypothesis."""
+    """What a fresh worker holds before its first call (of the modules this torch has), then whether an
+    event loaded Hypothesis."""
+    import importlib.util
     import sys
 
     from conv_oracle.checks.comparison import event
-    held = {m: m in sys.modules for m in isolation.WORKER_IMPORTS}
+    held = {m: m in sys.modules for m in isolation.WORKER_IMPORTS if importlib.util.find_spec(m) is not None}
     event("a statistic no test collects here")
     return held, "hypothesis" in sys.modules
 
@@ -138,6 +140,6 @@ def test_a_fresh_worker_has_what_its_first_calls_import_and_no_hypothesis(two_ta
     does not import Hypothesis into a worker either."""
     (plain, _), _ = two_targets
     held, hypothesis_loaded = plain.request(_fresh_imports, (), {}, 120.0)[1]
-    assert held == {m: True for m in isolation.WORKER_IMPORTS}
-    assert "torch.fx.experimental.symbolic_shapes" in held
+    assert held == {m: True for m in held}
+    assert "torch.fx.experimental.symbolic_shapes" in held  # torch 2.13's backward imports it
     assert hypothesis_loaded is False

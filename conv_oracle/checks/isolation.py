@@ -8,7 +8,9 @@ restart costs milliseconds and a target's import reaches no other target's worke
 the worker's pipes (our own two processes; nothing on disk is unpickled). A worker killed by a
 signal, or silent past the per-call limit, becomes an ``AssertionError`` for that example naming the
 configuration, the signal and a reproduction snippet (from the :class:`Example` the property's
-``describe`` gives), so Hypothesis shrinks it like any other failure and the run goes on.
+``describe`` gives), so Hypothesis shrinks it like any other failure and the run goes on. A crash after
+earlier calls in the same worker is run again alone in a fresh one (a call that corrupts memory can leave
+its crash to a later call): the message says whether it crashes there too (``crash_alone`` in the details).
 
 In the worker each property runs twice, the second time with every fresh heap block filled with a
 poison pattern no earlier call used (:mod:`conv_oracle.checks.poisons`: glibc ``M_PERTURB``, no
@@ -490,6 +492,9 @@ class Supervisor:
         self.worker: Worker | None = None
         self.rss: bounds.RssWatch | None = None
         self._rss_pid: int | None = None
+        #: the calls the current worker process has answered, and the last of them (for a crash's message)
+        self._served: tuple[int | None, int] = (None, 0)
+        self._last: tuple | None = None
 
     def call(self, fn, target, args, kwargs, describe=None):
         __tracebackhide__ = True
@@ -499,6 +504,7 @@ class Supervisor:
             self.worker = Worker(target)
         hangs, key = hang_budget(), (_current_test() or fn.__qualname__, target.name)
         limit, why = hangs.limit(key)
+        pid, served = self.worker.pid, self._served[1] if self._served[0] == self.worker.pid else 0
         start = time.monotonic()
         try:
             status, value = self.worker.request(fn, args, kwargs, limit)
@@ -509,12 +515,20 @@ class Supervisor:
                 message += f"; {why}" if why else ""
             else:
                 message, kind = _memory_death(message, kind, died.peak_mb)
+            alone = None
+            if kind is FailureKind.CRASH:
+                alone, note = self._crash_alone(fn, target, args, kwargs, describe, limit, served if pid else 0)
+                message += note
             exc = failure(fn, target, example_of(fn, describe, target, args, kwargs), message, path=died.path,
                           kind=kind)
             exc.details.update(self.rss.fields() if self.rss else {})
+            if alone is not None:
+                exc.details["crash_alone"] = alone
             if kind is FailureKind.HANG:
                 hangs.hang(key, waited, str(exc))
             raise exc from None
+        self._served = (self.worker.pid, (served if self.worker.pid == pid else 0) + 1)
+        self._last = (fn, describe, args, kwargs)
         leak, fields = self._watch()
         if status == "ok":
             if leak is not None:
@@ -531,6 +545,30 @@ class Supervisor:
             if details.get("kind") in (FailureKind.STATE_CHANGED.value, FailureKind.MEMORY.value):
                 self.worker.retire()  # the next example runs in a fresh fork
         raise value
+
+    def _crash_alone(self, fn, target, args, kwargs, describe, limit: float, served: int) -> tuple[bool, str]:
+        """Whether a crash is the call's own. A fresh worker's first call: ``(True, "")``. After earlier calls
+        (one of them may have corrupted the worker's memory and left the crash to a later one) the call runs
+        again, alone in a fresh worker: ``(True, note)`` when it crashes there too, else ``(False, note)``
+        naming how many calls the crashed worker had answered and the last of them. The note ends the
+        failure message; the verdict stays a crash either way."""
+        if not served:
+            return True, ""
+        last = ""
+        if self._last is not None:
+            ex = example_of(*self._last[:2], target, *self._last[2:])
+            last = f"; the last: {self._last[0].__name__} of {ex.case.describe()}" if ex is not None else ""
+        try:
+            status, value = self.worker.request(fn, args, kwargs, limit)
+        except _Died as again:
+            self._served, self._last = (None, 0), None
+            if again.kind is FailureKind.CRASH:
+                return True, " (it crashed again when run alone in a fresh worker)"
+            return True, f" (run alone in a fresh worker it {again})"
+        self._served, self._last = (self.worker.pid, 1), (fn, describe, args, kwargs)
+        outcome = "passed" if status == "ok" else f"failed ({(getattr(value, 'details', None) or {}).get('kind')})"
+        return False, (f"; run alone in a fresh worker the same call did not crash (it {outcome}): memory an earlier "
+                       f"call corrupted may be the cause (the crashed worker had answered {served} call(s){last})")
 
     def _watch(self) -> tuple[str | None, dict]:
         """The worker's RSS after a call: a leak message or None, and the fields a record keeps."""

@@ -545,6 +545,39 @@ def test_a_crash_is_a_crash_failure_or_memory_at_the_cap(sup, memory_limit):
     assert isolation.hang_budget().hangs == 0  # not hangs
 
 
+def test_a_crash_of_a_fresh_workers_first_call_is_its_own_without_a_rerun(sup):
+    sup.worker = FakeWorker(None, [isolation._Died("crashed: killed by signal 11", FailureKind.CRASH)])
+    with pytest.raises(AssertionError) as crash:
+        sup.call(prop, sup.target, (1,), {})
+    assert str(crash.value) == "prop on target t: the target crashed: killed by signal 11"
+    assert crash.value.details["crash_alone"] is True and sup.worker.replies == []  # one request: no rerun
+
+
+def described(target, x):
+    return isolation.Example(Case("conv", 1, 1, 1, 1, 1, (x,), (1,)), np.zeros((1, 1, x)), np.zeros((1, 1, 1)), None)
+
+
+@pytest.mark.parametrize("rerun, alone, note", [
+    (("ok", {}), False, "run alone in a fresh worker the same call did not crash (it passed): memory an earlier call "
+                        "corrupted may be the cause (the crashed worker had answered 2 call(s); the last: prop of "
+                        "conv1d(input[1, 1, 5]"),
+    (isolation._Died("crashed: killed by signal 11", FailureKind.CRASH), True,
+     "killed by signal 11 (it crashed again when run alone in a fresh worker)"),
+])
+def test_a_crash_after_earlier_calls_is_run_again_alone(sup, rerun, alone, note):
+    """A call can corrupt the worker's memory and leave the crash to a later call: a crash after earlier calls is
+    run again in a fresh worker, and the message says whether it crashes alone (the verdict stays a crash)."""
+    sup.worker = FakeWorker(None, [("ok", {}), ("ok", {}), isolation._Died("crashed: killed by signal 11",
+                                                                            FailureKind.CRASH), rerun])
+    sup.call(prop, sup.target, (3,), {}, describe=described)
+    sup.call(prop, sup.target, (5,), {}, describe=described)
+    with pytest.raises(AssertionError) as crash:
+        sup.call(prop, sup.target, (7,), {}, describe=described)
+    assert note in str(crash.value) and "conv1d(input[1, 1, 7]" in str(crash.value)
+    assert crash.value.details["kind"] == "crash" and crash.value.details["crash_alone"] is alone
+    assert sup.worker.replies == []
+
+
 def test_a_crash_before_any_memory_reading_has_no_memory_fields(sup):
     sup.worker = FakeWorker(None, [isolation._Died("crashed", FailureKind.CRASH)])
     with pytest.raises(AssertionError) as crash:

@@ -143,3 +143,40 @@ def test_a_fresh_worker_has_what_its_first_calls_import_and_no_hypothesis(two_ta
     assert held == {m: True for m in held}
     assert "torch.fx.experimental.symbolic_shapes" in held  # torch 2.13's backward imports it
     assert hypothesis_loaded is False
+
+
+def test_a_crash_left_by_an_earlier_call_is_told_apart_from_a_calls_own():
+    """A call that damages its worker leaves the crash to a later call of another configuration (the planted
+    target remembers its first input shape and dies on another): the crash is rerun alone in a fresh worker,
+    where it passes, and the failure says so and names the crashed worker's last call. A crash of the call's
+    own (the planted segfault's dilated kernel) crashes again alone."""
+    from conv_oracle.checks import properties
+    from conv_oracle.checks.operands import make_operands
+    from conv_oracle.definition.case import Case
+
+    def forward(target, case):
+        properties.forward(target, case, make_operands(case, "exact", 0, 3), "float64")
+
+    first, other = Case("conv", 2, 1, 1, 1, 1, (3, 3), (1, 1)), Case("conv", 2, 1, 1, 1, 1, (4, 4), (1, 1))
+    target = load_target("faulty.corrupts_later_calls")
+    try:
+        forward(target, first)
+        with pytest.raises(AssertionError) as crash:
+            forward(target, other)
+        text = str(crash.value)
+        assert crash.value.details["kind"] == "crash" and crash.value.details["crash_alone"] is False
+        assert "conv2d(input[1, 1, 4, 4]" in text  # the configuration that crashed, as before
+        assert "run alone in a fresh worker the same call did not crash (it passed)" in text
+        assert "had answered 1 call(s); the last: forward of conv2d(input[1, 1, 3, 3]" in text
+    finally:
+        isolation.supervisor(target).close()
+    segfault = load_target("faulty.segfault")
+    try:
+        forward(segfault, first)
+        dilated = Case("conv", 2, 1, 1, 1, 1, (5, 5), (2, 2), dilation=2)
+        with pytest.raises(AssertionError) as own:
+            forward(segfault, dilated)
+        assert own.value.details["crash_alone"] is True
+        assert "(it crashed again when run alone in a fresh worker)" in str(own.value)
+    finally:
+        isolation.supervisor(segfault).close()

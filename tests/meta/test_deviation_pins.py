@@ -6,6 +6,7 @@ import pytest
 
 from conv_oracle.definition.case import Case
 from conv_oracle.harness import deviations as D
+from conv_oracle.machine.kernel_path import LEVEL_NAMES
 
 
 TRANSPOSED = Case("conv_transpose", 2, 2, 1, 1, 1, (1, 1), (2, 3), stride=(4, 3), output_padding=(0, 1), bias=False)
@@ -654,3 +655,31 @@ def test_amx_transposed_leading_axis_crash_entry_scope():
     assert not _scoped(ident, case=last_only)
     assert not _scoped(ident, dtype="float16")
     assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_FP16"})
+
+
+def _example_scope(ex, backend, isa, target):
+    return _example(property=ex.property, target=target, op=ex.case.op, dtype=ex.dtype, rule=ex.rule, case=ex.case,
+                    x_layout=ex.x_layout, w_layout=ex.w_layout, path={"backend": backend, "isa": isa})
+
+
+def test_no_entry_has_every_example_taken_by_an_earlier_entry():
+    """A failing example is credited to the first entry that covers it, so an entry listed after a wider one of the
+    same kinds never matches its own examples and warns NOT REPRODUCED in every run: at each ISA level of its range
+    (and each backend it names), some example of each entry must be in scope of no earlier entry that covers every
+    kind it lists unconditionally (no got, expected or cells condition). The narrower entry goes first."""
+    entries = D.Deviations.from_files([]).entries
+    shadowed = []
+    for i, entry in enumerate(entries):
+        targets = [t for t in entry.lists.get("target", ()) if "*" not in t] or ["torch"]
+        backends = [b for b in entry.lists.get("backend", ()) if "*" not in b] or [None]
+        lo = LEVEL_NAMES.index(entry.isa_min) if entry.isa_min else 0
+        hi = LEVEL_NAMES.index(entry.isa_max) if entry.isa_max else len(LEVEL_NAMES) - 1
+        for isa in LEVEL_NAMES[lo:hi + 1]:
+            for backend in backends:
+                scopes = [s for s in (_example_scope(ex, backend, isa, targets[0]) for ex in entry.examples)
+                          if entry.in_scope(s)]
+                takers = [[e.id for e in entries[:i] if e.in_scope(s) and set(entry.lists["kind"]) <= set(e.lists["kind"])
+                           and e.got is None and e.expected is None and e.cells is None] for s in scopes]
+                if scopes and all(takers):
+                    shadowed.append(f"{entry.id} at {isa}: taken by {sorted({t for ts in takers for t in ts})}")
+    assert not shadowed, shadowed

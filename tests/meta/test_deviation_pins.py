@@ -27,6 +27,7 @@ ONE_CHANNEL_CL = Case("conv", 2, 2, 1, 3, 1, (5, 3), (3, 3), stride=(1, 2), padd
 TRANSPOSED_INF = Case("conv_transpose", 1, 1, 1, 1, 1, (4,), (3,), stride=3, bias=False)
 WEIGHT_OVER_PADDING = Case("conv", 1, None, 1, 1, 1, (1,), (1,), stride=2, padding=1, bias=False)
 FP16_INF_W = Case("conv_transpose", 2, None, 1, 1, 1, (1, 1), (1, 3), stride=(3, 2), bias=False)
+GROUPED_STRIDE_1 = Case("conv", 2, None, 4, 2, 2, (1, 2), (1, 3), padding=(0, 2), bias=False)
 T3_MISPLACED = Case("conv_transpose", 3, None, 1, 1, 1, (2, 1, 1), (2, 3, 1), stride=(1, 3, 2), padding=(0, 1, 0),
                     bias=False)
 SAME_TAPS_CL = Case("conv", 2, None, 1, 3, 1, (1, 1), (1, 2), stride=(2, 3), padding=(0, 1), bias=False)
@@ -143,6 +144,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
         {"kind": "nonfinite", "cells": cells(-3.0, "nan", (1, 0, 1))},
         {"kind": "wrong_value", "cells": cells(-3.0, 3.0, (1, 0, 1))}),  # a finite wrong value: not excused
+    "onednn-bf16-conv-input-grad-inf-gradient-leaks-nan-across-groups-channels-innermost-weight": (
+        dict(property="gradient_nonfinite_input", op="conv", case=GROUPED_STRIDE_1, dtype="bfloat16",
+             w_layout="channels_last", path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
+        {"kind": "nonfinite", "cells": cells(-4.0, "nan", (0, 0, 0))},
+        {"kind": "wrong_value", "cells": cells(-4.0, 3.0, (0, 0, 0))}),  # a finite wrong value: not excused
     "onednn-bf16-transposed-input-grad-inf-gradient-becomes-nan": (
         dict(property="gradient_nonfinite_input", op="conv_transpose", case=T_INF_GX, dtype="bfloat16",
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
@@ -683,3 +689,21 @@ def test_no_entry_has_every_example_taken_by_an_earlier_entry():
                 if scopes and all(takers):
                     shadowed.append(f"{entry.id} at {isa}: taken by {sorted({t for ts in takers for t in ts})}")
     assert not shadowed, shadowed
+
+
+def test_grouped_channels_innermost_input_grad_entry_needs_groups_and_its_weight_layouts():
+    """Grouped, a channels_last or transposed (channels-innermost) weight, AVX512_CORE_BF16 up (AMX included), any
+    stride: in; one group, a contiguous weight (or only the input channels-last), AVX512_CORE and AVX2, float32,
+    the weight gradient, a transposed convolution: out (0 measured)."""
+    ident = "onednn-bf16-conv-input-grad-inf-gradient-leaks-nan-across-groups-channels-innermost-weight"
+    assert _scoped(ident)
+    assert _scoped(ident, w_layout="transposed")
+    assert _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"})
+    assert not _scoped(ident, case=Case("conv", 2, None, 2, 2, 1, (1, 2), (1, 3), padding=(0, 2), bias=False))
+    for layout in ("contiguous", "sliced"):
+        assert not _scoped(ident, w_layout=layout), layout
+    assert not _scoped(ident, w_layout="contiguous", x_layout="channels_last")
+    for isa in ("AVX512_CORE", "AVX2"):
+        assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa
+    assert not _scoped(ident, dtype="float32")
+    assert not _scoped(ident, property="gradient_nonfinite_weight")

@@ -144,7 +144,7 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
         {"kind": "nonfinite", "cells": cells(-3.0, "nan", (1, 0, 1))},
         {"kind": "wrong_value", "cells": cells(-3.0, 3.0, (1, 0, 1))}),  # a finite wrong value: not excused
-    "onednn-bf16-conv-input-grad-inf-gradient-leaks-nan-across-groups-channels-innermost-weight": (
+    "onednn-bf16-conv-input-grad-nonfinite-gradient-leaks-nan-across-groups-channels-innermost": (
         dict(property="gradient_nonfinite_input", op="conv", case=GROUPED_STRIDE_1, dtype="bfloat16",
              w_layout="channels_last", path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "nonfinite", "cells": cells(-4.0, "nan", (0, 0, 0))},
@@ -691,18 +691,18 @@ def test_no_entry_has_every_example_taken_by_an_earlier_entry():
     assert not shadowed, shadowed
 
 
-def test_grouped_channels_innermost_input_grad_entry_needs_groups_and_its_weight_layouts():
-    """Grouped, a channels_last or transposed (channels-innermost) weight, AVX512_CORE_BF16 up (AMX included), any
-    stride: in; one group, a contiguous weight (or only the input channels-last), AVX512_CORE and AVX2, float32,
-    the weight gradient, a transposed convolution: out (0 measured)."""
-    ident = "onednn-bf16-conv-input-grad-inf-gradient-leaks-nan-across-groups-channels-innermost-weight"
+def test_grouped_channels_innermost_input_grad_entry_needs_groups_and_its_layouts():
+    """Grouped, a channels_last or transposed (channels-innermost) weight or a channels-last input, AVX512_CORE_BF16
+    up (AMX included), any stride: in; one group, both operands contiguous, AVX512_CORE and AVX2, float32, the
+    weight gradient: out (0 measured)."""
+    ident = "onednn-bf16-conv-input-grad-nonfinite-gradient-leaks-nan-across-groups-channels-innermost"
     assert _scoped(ident)
     assert _scoped(ident, w_layout="transposed")
+    assert _scoped(ident, w_layout="contiguous", x_layout="channels_last")
     assert _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"})
     assert not _scoped(ident, case=Case("conv", 2, None, 2, 2, 1, (1, 2), (1, 3), padding=(0, 2), bias=False))
     for layout in ("contiguous", "sliced"):
         assert not _scoped(ident, w_layout=layout), layout
-    assert not _scoped(ident, w_layout="contiguous", x_layout="channels_last")
     for isa in ("AVX512_CORE", "AVX2"):
         assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa
     assert not _scoped(ident, dtype="float32")

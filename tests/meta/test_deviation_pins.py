@@ -28,6 +28,8 @@ TRANSPOSED_INF = Case("conv_transpose", 1, 1, 1, 1, 1, (4,), (3,), stride=3, bia
 WEIGHT_OVER_PADDING = Case("conv", 1, None, 1, 1, 1, (1,), (1,), stride=2, padding=1, bias=False)
 FP16_INF_W = Case("conv_transpose", 2, None, 1, 1, 1, (1, 1), (1, 3), stride=(3, 2), bias=False)
 GROUPED_STRIDE_1 = Case("conv", 2, None, 4, 2, 2, (1, 2), (1, 3), padding=(0, 2), bias=False)
+T3_CROPPED_CL = Case("conv_transpose", 3, 2, 2, 1, 1, (1, 1, 2), (3, 3, 2), stride=(7, 6, 2), padding=(1, 2, 2),
+                     output_padding=(0, 5, 1), bias=False)
 T3_MISPLACED = Case("conv_transpose", 3, None, 1, 1, 1, (2, 1, 1), (2, 3, 1), stride=(1, 3, 2), padding=(0, 1, 0),
                     bias=False)
 SAME_TAPS_CL = Case("conv", 2, None, 1, 3, 1, (1, 1), (1, 2), stride=(2, 3), padding=(0, 1), bias=False)
@@ -149,6 +151,11 @@ PINS = {
              w_layout="channels_last", path={"backend": "Mkldnn", "isa": "AVX512_CORE_AMX"}),
         {"kind": "nonfinite", "cells": cells(-4.0, "nan", (0, 0, 0))},
         {"kind": "wrong_value", "cells": cells(-4.0, 3.0, (0, 0, 0))}),  # a finite wrong value: not excused
+    "onednn-bf16-transposed-input-grad-channels-last-input-uninitialised": (
+        dict(property="gradient_input", op="conv_transpose", case=T3_CROPPED_CL, dtype="bfloat16",
+             x_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "uninitialised", "cells": cells(None, 0.0, (0, 0, 0, 0, 1))},
+        {"kind": "wrong_value", "cells": cells(2.0, 3.0, (0, 0, 0, 0, 1))}),  # a stable wrong value: not excused
     "onednn-bf16-transposed-input-grad-inf-gradient-becomes-nan": (
         dict(property="gradient_nonfinite_input", op="conv_transpose", case=T_INF_GX, dtype="bfloat16",
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"}),
@@ -708,3 +715,20 @@ def test_grouped_channels_innermost_input_grad_entry_needs_groups_and_its_layout
         assert not _scoped(ident, path={"backend": "Mkldnn", "isa": isa}), isa
     assert not _scoped(ident, dtype="float32")
     assert not _scoped(ident, property="gradient_nonfinite_weight")
+
+
+def test_channels_last_input_transposed_input_grad_entry_scope():
+    """A channels-last input, an input axis of length 1, AVX512_CORE_BF16 and AVX512_CORE_FP16: in; a contiguous
+    input (even with a channels-last weight), no axis of length 1, AVX512_CORE, AVX2 and AMX (the AMX entry's),
+    the weight gradient, float32: out."""
+    ident = "onednn-bf16-transposed-input-grad-channels-last-input-uninitialised"
+    assert _scoped(ident)
+    assert _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_FP16"})
+    assert not _scoped(ident, x_layout="contiguous")
+    assert not _scoped(ident, x_layout="contiguous", w_layout="channels_last")
+    assert not _scoped(ident, case=Case("conv_transpose", 3, 2, 2, 1, 1, (2, 2, 2), (3, 3, 2), stride=(7, 6, 2),
+                                        padding=(1, 2, 2), output_padding=(0, 5, 1), bias=False))
+    for isa in ("AVX512_CORE", "AVX2", "AVX512_CORE_AMX"):
+        assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": isa}), isa
+    assert not _scoped(ident, property="gradient_weight")
+    assert not _scoped(ident, dtype="float32")

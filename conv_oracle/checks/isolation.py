@@ -10,7 +10,8 @@ signal, or silent past the per-call limit, becomes an ``AssertionError`` for tha
 configuration, the signal and a reproduction snippet (from the :class:`Example` the property's
 ``describe`` gives), so Hypothesis shrinks it like any other failure and the run goes on. A crash after
 earlier calls in the same worker is run again alone in a fresh one (a call that corrupts memory can leave
-its crash to a later call): the message says whether it crashes there too (``crash_alone`` in the details).
+its crash to a later call): the message says whether it crashes there too (``crash_alone`` in the details;
+when it does not, ``crash_after`` scopes the crashed worker's last call, for the known deviations).
 
 In the worker each property runs twice, the second time with every fresh heap block filled with a
 poison pattern no earlier call used (:mod:`conv_oracle.checks.poisons`: glibc ``M_PERTURB``, no
@@ -495,6 +496,8 @@ class Supervisor:
         #: the calls the current worker process has answered, and the last of them (for a crash's message)
         self._served: tuple[int | None, int] = (None, 0)
         self._last: tuple | None = None
+        #: after a crash that did not recur alone: the crashed worker's last call, scoped (:func:`_call_scope`)
+        self.last_call: dict | None = None
 
     def call(self, fn, target, args, kwargs, describe=None):
         __tracebackhide__ = True
@@ -515,7 +518,7 @@ class Supervisor:
                 message += f"; {why}" if why else ""
             else:
                 message, kind = _memory_death(message, kind, died.peak_mb)
-            alone = None
+            alone, self.last_call = None, None
             if kind is FailureKind.CRASH:
                 alone, note = self._crash_alone(fn, target, args, kwargs, describe, limit, served if pid else 0)
                 message += note
@@ -524,11 +527,13 @@ class Supervisor:
             exc.details.update(self.rss.fields() if self.rss else {})
             if alone is not None:
                 exc.details["crash_alone"] = alone
+            if alone is False and self.last_call is not None:
+                exc.details["crash_after"] = self.last_call
             if kind is FailureKind.HANG:
                 hangs.hang(key, waited, str(exc))
             raise exc from None
         self._served = (self.worker.pid, (served if self.worker.pid == pid else 0) + 1)
-        self._last = (fn, describe, args, kwargs)
+        self._last = (fn, describe, args, kwargs, _path_of(value, value if status != "ok" else None))
         leak, fields = self._watch()
         if status == "ok":
             if leak is not None:
@@ -554,10 +559,11 @@ class Supervisor:
         failure message; the verdict stays a crash either way."""
         if not served:
             return True, ""
-        last = ""
+        last, self.last_call = "", None
         if self._last is not None:
-            ex = example_of(*self._last[:2], target, *self._last[2:])
+            ex = example_of(*self._last[:2], target, *self._last[2:4])
             last = f"; the last: {self._last[0].__name__} of {ex.case.describe()}" if ex is not None else ""
+            self.last_call = _call_scope(self._last[0].__name__, ex, self._last[4])
         try:
             status, value = self.worker.request(fn, args, kwargs, limit)
         except _Died as again:
@@ -565,7 +571,8 @@ class Supervisor:
             if again.kind is FailureKind.CRASH:
                 return True, " (it crashed again when run alone in a fresh worker)"
             return True, f" (run alone in a fresh worker it {again})"
-        self._served, self._last = (self.worker.pid, 1), (fn, describe, args, kwargs)
+        self._served, self._last = (self.worker.pid, 1), (fn, describe, args, kwargs,
+                                                           _path_of(value, value if status != "ok" else None))
         outcome = "passed" if status == "ok" else f"failed ({(getattr(value, 'details', None) or {}).get('kind')})"
         return False, (f"; run alone in a fresh worker the same call did not crash (it {outcome}): memory an earlier "
                        f"call corrupted may be the cause (the crashed worker had answered {served} call(s){last})")
@@ -585,6 +592,22 @@ class Supervisor:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+
+def _call_scope(name: str, ex: Example | None, path: dict | None) -> dict | None:
+    """What a deviation entry needs to scope a call of the ``forward`` or ``gradients`` property (its suite
+    property name, configuration, dtype, layouts and execution path), as JSON-ready data; None for the
+    other properties."""
+    if ex is None or name not in ("forward", "gradients"):
+        return None
+    ops = ex.ops
+    if name == "gradients":
+        nonfinite = ops is not None and ops.gy is not None and not np.isfinite(ops.gy).all()
+        prop = f"gradient_{'nonfinite_' if nonfinite else ''}{ex.wrt}"
+    else:
+        prop = f"forward_{'exact' if ops is None or ops.mode == 'exact' else 'float'}"
+    return {"property": prop, "case": ex.case.to_dict(), "dtype": ex.dtype, "x_layout": ex.x_layout,
+            "w_layout": ex.w_layout, "path": path}
 
 
 def _memory_death(message: str, kind: FailureKind, peak_mb: float | None) -> tuple[str, FailureKind]:

@@ -168,6 +168,9 @@ def test_a_crash_left_by_an_earlier_call_is_told_apart_from_a_calls_own():
         assert "conv2d(input[1, 1, 4, 4]" in text  # the configuration that crashed, as before
         assert "run alone in a fresh worker the same call did not crash (it passed)" in text
         assert "had answered 1 call(s); the last: forward of conv2d(input[1, 1, 3, 3]" in text
+        after = crash.value.details["crash_after"]  # what a deviation entry scopes the earlier call by
+        assert after["property"] == "forward_exact" and after["case"] == first.to_dict()
+        assert after["dtype"] == "float64" and after["path"]["backend"]
     finally:
         isolation.supervisor(target).close()
     segfault = load_target("faulty.segfault")
@@ -176,7 +179,7 @@ def test_a_crash_left_by_an_earlier_call_is_told_apart_from_a_calls_own():
         dilated = Case("conv", 2, 1, 1, 1, 1, (5, 5), (2, 2), dilation=2)
         with pytest.raises(AssertionError) as own:
             forward(segfault, dilated)
-        assert own.value.details["crash_alone"] is True
+        assert own.value.details["crash_alone"] is True and "crash_after" not in own.value.details
         assert "(it crashed again when run alone in a fresh worker)" in str(own.value)
     finally:
         isolation.supervisor(segfault).close()

@@ -60,6 +60,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -230,6 +231,21 @@ def twice(fn, target, args, kwargs, describe=None):
     if error is not None:
         raise error
     return value
+
+
+class _Call(NamedTuple):
+    """A call the worker answered: what a later crash's message and its ``crash_after`` name."""
+
+    fn: object
+    describe: object
+    args: tuple
+    kwargs: dict
+    path: dict | None
+
+
+def _reply_path(status: str, value) -> dict | None:
+    """The execution path in a worker's reply: the value's (``ok``) or the raised failure's."""
+    return _path_of(value, None if status == "ok" else value)
 
 
 def _path_of(value, error) -> dict | None:
@@ -495,7 +511,7 @@ class Supervisor:
         self._rss_pid: int | None = None
         #: the calls the current worker process has answered, and the last of them (for a crash's message)
         self._served: tuple[int | None, int] = (None, 0)
-        self._last: tuple | None = None
+        self._last: _Call | None = None
         #: after a crash that did not recur alone: the crashed worker's last call, scoped (:func:`_call_scope`)
         self.last_call: dict | None = None
 
@@ -533,7 +549,7 @@ class Supervisor:
                 hangs.hang(key, waited, str(exc))
             raise exc from None
         self._served = (self.worker.pid, (served if self.worker.pid == pid else 0) + 1)
-        self._last = (fn, describe, args, kwargs, _path_of(value, value if status != "ok" else None))
+        self._last = _Call(fn, describe, args, kwargs, _reply_path(status, value))
         leak, fields = self._watch()
         if status == "ok":
             if leak is not None:
@@ -561,9 +577,9 @@ class Supervisor:
             return True, ""
         last, self.last_call = "", None
         if self._last is not None:
-            ex = example_of(*self._last[:2], target, *self._last[2:4])
-            last = f"; the last: {self._last[0].__name__} of {ex.case.describe()}" if ex is not None else ""
-            self.last_call = _call_scope(self._last[0].__name__, ex, self._last[4])
+            ex = example_of(self._last.fn, self._last.describe, target, self._last.args, self._last.kwargs)
+            last = f"; the last: {self._last.fn.__name__} of {ex.case.describe()}" if ex is not None else ""
+            self.last_call = _call_scope(self._last.fn.__name__, ex, self._last.path)
         try:
             status, value = self.worker.request(fn, args, kwargs, limit)
         except _Died as again:
@@ -571,8 +587,7 @@ class Supervisor:
             if again.kind is FailureKind.CRASH:
                 return True, " (it crashed again when run alone in a fresh worker)"
             return True, f" (run alone in a fresh worker it {again})"
-        self._served, self._last = (self.worker.pid, 1), (fn, describe, args, kwargs,
-                                                           _path_of(value, value if status != "ok" else None))
+        self._served, self._last = (self.worker.pid, 1), _Call(fn, describe, args, kwargs, _reply_path(status, value))
         outcome = "passed" if status == "ok" else f"failed ({(getattr(value, 'details', None) or {}).get('kind')})"
         return False, (f"; run alone in a fresh worker the same call did not crash (it {outcome}): memory an earlier "
                        f"call corrupted may be the cause (the crashed worker had answered {served} call(s){last})")

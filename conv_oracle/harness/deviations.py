@@ -407,6 +407,21 @@ class Deviations:
             self.in_scope_counts[e.id] += 1
         return hits
 
+    def match_left_by_earlier_call(self, ex: dict, details: dict | None) -> Deviation | None:
+        """A crash that did not recur when its call ran alone in a fresh worker (``crash_alone`` false), right
+        after a call (``crash_after``: :func:`conv_oracle.checks.isolation._call_scope`) in the scope of an entry
+        that lists crashes (a kernel that corrupts memory leaves the crash to the next call): that entry,
+        counted; else None."""
+        details = details or {}
+        after = details.get("crash_after")
+        if not after or details.get("kind") != "crash" or details.get("crash_alone") is not False:
+            return None
+        from ..definition.case import Case
+        case = Case.from_dict(after["case"])
+        earlier = dict(ex, property=after["property"], case=case, op=case.op, dtype=after["dtype"],
+                       x_layout=after["x_layout"], w_layout=after["w_layout"], path=after.get("path") or ex.get("path"))
+        return self.match(earlier, details, [e for e in self.entries if e.in_scope(earlier)])
+
     def match(self, ex: dict, details: dict | None, in_scope: list[Deviation] | None = None) -> Deviation | None:
         """The first entry covering this failing example, counted; None if the failure is new."""
         for e in (self.scope(ex) if in_scope is None else in_scope):

@@ -397,7 +397,7 @@ def record_function(config):
                 scope = devs.scope(ex)
                 hit = devs.match(ex, rec.get("failure"), scope)
                 if hit is None:
-                    hit = _left_by_earlier_call(devs, ex, rec.get("failure"))
+                    hit = devs.match_left_by_earlier_call(ex, rec.get("failure"))
                 if hit is None:  # a failure inside an entry's scope but of another kind stays a failure
                     return {"deviations_in_scope": [e.id for e in scope]} if scope else {}
                 _event(f"known deviation: {hit.id}")
@@ -465,19 +465,6 @@ def pytest_collection_modifyitems(session, config, items):
     usage error before anything runs."""
     if any("target" in getattr(item, "fixturenames", ()) for item in items):
         _deviations(config)
-
-
-def _left_by_earlier_call(devs, ex: dict, failure: dict | None):
-    """A crash that did not recur when its call ran alone in a fresh worker, right after a call in the scope
-    of an entry that lists crashes (a kernel that corrupts memory, leaving the crash to the next call): that
-    entry, counted; else None."""
-    after = (failure or {}).get("crash_after")
-    if not after or (failure or {}).get("kind") != "crash" or (failure or {}).get("crash_alone") is not False:
-        return None
-    from ..definition.case import Case
-    earlier = dict(ex, property=after["property"], case=Case.from_dict(after["case"]), dtype=after["dtype"],
-                   x_layout=after["x_layout"], w_layout=after["w_layout"], path=after.get("path") or ex.get("path"))
-    return devs.match(earlier, failure, [e for e in devs.entries if e.in_scope(earlier)])
 
 
 def _torch_version() -> str:

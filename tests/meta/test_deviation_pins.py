@@ -742,19 +742,19 @@ SEED_31 = Case("conv_transpose", 3, 2, 2, 2, 2, (3, 1, 2), (2, 3, 1), stride=(1,
     ({"crash_alone": True}, None),  # it crashed alone too: the crashing call's own scope decides
     ({"kind": "wrong_value"}, None),  # only crashes are left to a later call
     ({"after": {"w_layout": "contiguous"}}, None),  # the earlier call is in no crash entry's scope
+    ({"crash_op": "conv"}, "onednn-bf16-transposed-weight-grad-channels-last-padded"),  # scoped by the earlier call's op
 ])
 def test_a_crash_left_by_an_earlier_call_in_a_crash_entrys_scope_is_that_entrys(change, credited):
     """--seed 31 at AVX512_CORE_BF16: the bias gradient's call crashed (SIGABRT) after the weight gradient of the same
     channels-last padded call, and passed alone in a fresh worker: the weight-gradient entry, which lists crashes
     (it corrupts the heap), takes it; nothing takes a crash that recurs alone or follows a call outside every crash
     entry's scope, or a failure of another kind."""
-    from conv_oracle.harness.pytest_plugin import _left_by_earlier_call
     path = {"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}
-    ex = _example(property="gradient_nonfinite_bias", op="conv_transpose", case=SEED_31, dtype="bfloat16",
-                  w_layout="channels_last", path=path)
+    ex = _example(property="gradient_nonfinite_bias", op=change.get("crash_op", "conv_transpose"), case=SEED_31,
+                  dtype="bfloat16", w_layout="channels_last", path=path)
     after = {"property": "gradient_nonfinite_weight", "case": SEED_31.to_dict(), "dtype": "bfloat16",
              "x_layout": "contiguous", "w_layout": "channels_last", "path": path} | change.get("after", {})
     failure = {"kind": change.get("kind", "crash"), "crash_alone": change.get("crash_alone", False),
                "crash_after": after, "cells": []}
-    hit = _left_by_earlier_call(D.Deviations.from_files([]), ex, failure)
+    hit = D.Deviations.from_files([]).match_left_by_earlier_call(ex, failure)
     assert (hit.id if hit else None) == credited

@@ -512,8 +512,6 @@ class Supervisor:
         #: the calls the current worker process has answered, and the last of them (for a crash's message)
         self._served: tuple[int | None, int] = (None, 0)
         self._last: _Call | None = None
-        #: after a crash that did not recur alone: the crashed worker's last call, scoped (:func:`_call_scope`)
-        self.last_call: dict | None = None
 
     def call(self, fn, target, args, kwargs, describe=None):
         __tracebackhide__ = True
@@ -523,7 +521,8 @@ class Supervisor:
             self.worker = Worker(target)
         hangs, key = hang_budget(), (_current_test() or fn.__qualname__, target.name)
         limit, why = hangs.limit(key)
-        pid, served = self.worker.pid, self._served[1] if self._served[0] == self.worker.pid else 0
+        pid = self.worker.pid
+        served = self._served[1] if pid is not None and self._served[0] == pid else 0
         start = time.monotonic()
         try:
             status, value = self.worker.request(fn, args, kwargs, limit)
@@ -534,17 +533,17 @@ class Supervisor:
                 message += f"; {why}" if why else ""
             else:
                 message, kind = _memory_death(message, kind, died.peak_mb)
-            alone, self.last_call = None, None
+            alone = after = None
             if kind is FailureKind.CRASH:
-                alone, note = self._crash_alone(fn, target, args, kwargs, describe, limit, served if pid else 0)
+                alone, note, after = self._crash_alone(fn, target, args, kwargs, describe, limit, served)
                 message += note
             exc = failure(fn, target, example_of(fn, describe, target, args, kwargs), message, path=died.path,
                           kind=kind)
             exc.details.update(self.rss.fields() if self.rss else {})
             if alone is not None:
                 exc.details["crash_alone"] = alone
-            if alone is False and self.last_call is not None:
-                exc.details["crash_after"] = self.last_call
+            if after is not None:
+                exc.details["crash_after"] = after
             if kind is FailureKind.HANG:
                 hangs.hang(key, waited, str(exc))
             raise exc from None
@@ -567,30 +566,32 @@ class Supervisor:
                 self.worker.retire()  # the next example runs in a fresh fork
         raise value
 
-    def _crash_alone(self, fn, target, args, kwargs, describe, limit: float, served: int) -> tuple[bool, str]:
-        """Whether a crash is the call's own. A fresh worker's first call: ``(True, "")``. After earlier calls
-        (one of them may have corrupted the worker's memory and left the crash to a later one) the call runs
-        again, alone in a fresh worker: ``(True, note)`` when it crashes there too, else ``(False, note)``
-        naming how many calls the crashed worker had answered and the last of them. The note ends the
-        failure message; the verdict stays a crash either way."""
+    def _crash_alone(self, fn, target, args, kwargs, describe, limit: float,
+                     served: int) -> tuple[bool, str, dict | None]:
+        """Whether a crash is the call's own: ``(alone, note, after)``. A fresh worker's first call: alone, no
+        note. After earlier calls (one of them may have corrupted the worker's memory and left the crash to a
+        later one) the call runs again, alone in a fresh worker: alone when it crashes there too; otherwise
+        the note names how many calls the crashed worker had answered and the last of them, and ``after``
+        scopes that last call (:func:`_call_scope`). The note ends the failure message; the verdict stays a
+        crash either way."""
         if not served:
-            return True, ""
-        last, self.last_call = "", None
+            return True, "", None
+        last, after = "", None
         if self._last is not None:
             ex = example_of(self._last.fn, self._last.describe, target, self._last.args, self._last.kwargs)
             last = f"; the last: {self._last.fn.__name__} of {ex.case.describe()}" if ex is not None else ""
-            self.last_call = _call_scope(self._last.fn.__name__, ex, self._last.path)
+            after = _call_scope(self._last.fn.__name__, ex, self._last.path)
         try:
             status, value = self.worker.request(fn, args, kwargs, limit)
         except _Died as again:
             self._served, self._last = (None, 0), None
             if again.kind is FailureKind.CRASH:
-                return True, " (it crashed again when run alone in a fresh worker)"
-            return True, f" (run alone in a fresh worker it {again})"
+                return True, " (it crashed again when run alone in a fresh worker)", None
+            return True, f" (run alone in a fresh worker it {again})", None
         self._served, self._last = (self.worker.pid, 1), _Call(fn, describe, args, kwargs, _reply_path(status, value))
         outcome = "passed" if status == "ok" else f"failed ({(getattr(value, 'details', None) or {}).get('kind')})"
         return False, (f"; run alone in a fresh worker the same call did not crash (it {outcome}): memory an earlier "
-                       f"call corrupted may be the cause (the crashed worker had answered {served} call(s){last})")
+                       f"call corrupted may be the cause (the crashed worker had answered {served} call(s){last})"), after
 
     def _watch(self) -> tuple[str | None, dict]:
         """The worker's RSS after a call: a leak message or None, and the fields a record keeps."""

@@ -50,6 +50,12 @@ class FailureKind(str, Enum):
 
 KINDS = tuple(k.value for k in FailureKind)
 
+#: kinds only a valid call can show: they compare with a value or a shape the definition gives, or
+#: are a rejection that is wrong only because the call is valid. An invalid call (one that breaks a
+#: rule) shows ``accepted_invalid`` / ``wrong_error``, or what any call can (a crash, a hang...).
+VALID_CALL_ONLY = frozenset({FailureKind.WRONG_VALUE.value, FailureKind.NONFINITE.value, FailureKind.FINITE.value,
+                             FailureKind.WRONG_SHAPE.value, FailureKind.REJECTED_VALID.value})
+
 
 def _finite(value) -> bool | None:
     try:

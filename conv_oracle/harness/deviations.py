@@ -65,7 +65,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from ..checks.failure_kinds import KINDS, of_details
+from ..checks.failure_kinds import KINDS, VALID_CALL_ONLY, of_details
 from ..machine.kernel_path import LEVEL_NAMES
 
 BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite",
@@ -208,7 +208,11 @@ class Deviation:
 
         ``ex`` has ``property``, ``target``, ``torch_kernels``, ``torch_version``, ``op``, ``dtype``,
         ``rule``, ``x_layout``, ``w_layout``, ``path`` (backend, isa) and ``case``. ``memo``: a dict kept
-        across the entries asked about one example, so that its regimes and vocabulary are derived once."""
+        across the entries asked about one example, so that its regimes and vocabulary are derived once.
+        An invalid call (``rule`` set) is outside an entry whose kinds only a valid call can show: it could
+        never reproduce there, and would be counted NOT REPRODUCED for it."""
+        if ex.get("rule") and VALID_CALL_ONLY.issuperset(self.lists["kind"]):
+            return False
         if "target" in self.lists:
             if not _listed(self.lists["target"], ex.get("target")):
                 return False

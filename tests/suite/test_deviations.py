@@ -119,6 +119,25 @@ def test_an_entry_excuses_only_failures_of_its_kinds(tmp_path):
     assert not e.covers_failure(example(), {"kind": "hang", "cells": []})
 
 
+def test_an_invalid_call_is_outside_an_entry_only_a_valid_call_can_reproduce(tmp_path):
+    """An error-parity example (a rule broken) can never show a rejected valid call or a wrong value: it is not
+    in the scope of an entry of those kinds, so it is never counted NOT REPRODUCED there (seen with the compile
+    step's selection: a float64 rejected_valid entry counted its float64 error-parity examples)."""
+    invalid = example(property="error_parity", rule="stride <= 0")
+    for kind in ('"rejected_valid"', '["nonfinite", "wrong_value"]', '["finite", "wrong_shape"]'):
+        (e,) = load(tmp_path, "", kind=kind)
+        assert e.in_scope(example()) and not e.in_scope(invalid), kind
+    for kind in ('"accepted_invalid"', '"wrong_error"', '"crash"', '["rejected_valid", "hang"]', '"uninitialised"'):
+        (e,) = load(tmp_path, "", kind=kind)
+        assert e.in_scope(invalid), kind
+    path = tmp_path / "two.toml"
+    path.write_text('[[deviation]]\nid = "valid"\nreason = "r"\nkind = "rejected_valid"\n'
+                    '[[deviation]]\nid = "any"\nreason = "r"\nkind = ["accepted_invalid", "crash"]\n')
+    devs = D.Deviations.from_files([str(path)], builtin=False)
+    assert devs.match(invalid, {"kind": "accepted_invalid"}).id == "any"
+    assert devs.in_scope_counts == {"valid": 0, "any": 1}
+
+
 def test_got_condition_reads_the_values_given(tmp_path):
     (e,) = load(tmp_path, 'got = "nan"')
     assert e.covers_failure(example(), {"cells": [_cell(0.0, "nan")]})

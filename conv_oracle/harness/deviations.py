@@ -387,6 +387,13 @@ def load(path: str) -> list[Deviation]:
     return entries
 
 
+@functools.cache
+def _builtin() -> tuple[Deviation, ...]:
+    """The built-in list, parsed once per process (a package file: it does not change while we run; its
+    entries hold no state of a run, only a cache of version checks)."""
+    return tuple(load(BUILTIN_FILE))
+
+
 class Deviations:
     """The entries in force for a run, and what each did: examples in scope, examples matched."""
 
@@ -397,7 +404,7 @@ class Deviations:
 
     @classmethod
     def from_files(cls, paths: list[str], builtin: bool = True) -> "Deviations":
-        entries = (load(BUILTIN_FILE) if builtin else []) + [e for p in paths for e in load(p)]
+        entries = (list(_builtin()) if builtin else []) + [e for p in paths for e in load(p)]
         ids = [e.id for e in entries]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:

@@ -65,7 +65,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from ..checks.failure_kinds import KINDS, VALID_CALL_ONLY, of_details
+from ..checks.failure_kinds import KINDS, VALID_CALL_ONLY, FailureKind, of_details
 from ..machine.kernel_path import LEVEL_NAMES
 
 BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite",
@@ -351,17 +351,19 @@ def _entry(raw: dict, where: str) -> Deviation:
                      _version_spec(raw["torch"], where) if "torch" in raw else None, lists,
                      raw.get("isa_min"), raw.get("isa_max"), {k: [str(x) for x in v] for k, v in regimes.items()},
                      _compile_when(raw["when"], where) if "when" in raw else None, raw.get("when"), raw.get("cells"),
-                     raw.get("got"), raw.get("expected"), _example(raw, where))
+                     raw.get("got"), raw.get("expected"), _example(raw, where, lists["kind"]))
 
 
-def _example(raw: dict, where: str) -> tuple:
-    """``[deviation.example]`` (one table) or ``[[deviation.example]]`` (several)."""
+def _example(raw: dict, where: str, kinds: list) -> tuple:
+    """``[deviation.example]`` (one table) or ``[[deviation.example]]`` (several); an entry that excuses
+    uninitialised memory replays its examples up to :data:`~.known_examples.UNINITIALISED_TRIES` times."""
     if "example" not in raw:
         return ()
-    from .known_examples import ExampleError, parse
+    from .known_examples import UNINITIALISED_TRIES, ExampleError, parse
     tables = raw["example"] if isinstance(raw["example"], list) else [raw["example"]]
+    tries = UNINITIALISED_TRIES if FailureKind.UNINITIALISED.value in kinds else 1
     try:
-        return tuple(parse(t, raw["id"], where, i if len(tables) > 1 else None) for i, t in enumerate(tables))
+        return tuple(parse(t, raw["id"], where, i if len(tables) > 1 else None, tries) for i, t in enumerate(tables))
     except ExampleError as exc:
         raise DeviationFileError(str(exc)) from None
 

@@ -89,3 +89,53 @@ def test_a_malformed_example_is_one_line_naming_the_field(tmp_path, body, words)
         _load(tmp_path, body)
     text = str(info.value)
     assert words in text and "\n" not in text and "(mine): example" in text
+
+
+class _Calls:
+    """A call that gives each of ``outcomes`` in turn: a value, or the kind of the check's failure."""
+
+    KINDS = ("wrong_value", "uninitialised", "crash")
+
+    def __init__(self, *outcomes):
+        self.outcomes, self.made = list(outcomes), 0
+
+    def __call__(self):
+        outcome = self.outcomes[self.made]
+        self.made += 1
+        if outcome in self.KINDS:
+            exc = AssertionError(f"{outcome} on try {self.made}")
+            exc.details = {"kind": outcome}
+            raise exc
+        return outcome
+
+
+@pytest.mark.parametrize("outcomes, tries, result, made", [
+    (("wrong_value", "uninitialised"), 3, "uninitialised on try 2", 2),  # the same garbage twice, then not
+    ((1, 2, "uninitialised"), 3, "uninitialised on try 3", 3),
+    ((1, 2, 3), 3, 1, 3),  # never shown: the first value, after every try
+    (("wrong_value", 2, 3), 3, "wrong_value on try 1", 3),  # a later pass never hides the first failure
+    (("crash", "wrong_value", "wrong_value"), 3, "crash on try 1", 3),
+    (("wrong_value", "uninitialised"), 1, "wrong_value on try 1", 1),  # one try: as the suite checks
+])
+def test_a_replay_tries_again_only_until_uninitialised_memory_shows(outcomes, tries, result, made):
+    from conv_oracle.harness.known_examples import replay
+    call = _Calls(*outcomes)
+    if isinstance(result, str):
+        with pytest.raises(AssertionError, match=result) as info:
+            replay(call, tries)
+        assert info.value.details.get("tries") == (made if "uninitialised" in result else None)
+    else:
+        assert replay(call, tries) == (result, made)
+    assert call.made == made
+
+
+def test_only_an_entry_that_excuses_uninitialised_memory_replays_its_example_more_than_once(tmp_path):
+    from conv_oracle.harness.known_examples import UNINITIALISED_TRIES
+    body = f'property = "forward_exact"\n{CASE}'
+    assert [x.tries for x in _load(tmp_path, body)[0].examples] == [1]
+    path = tmp_path / "u.toml"
+    path.write_text(ENTRY.replace('kind = "wrong_value"', 'kind = ["wrong_value", "uninitialised"]') + body + "\n")
+    assert [x.tries for x in load(str(path))[0].examples] == [UNINITIALISED_TRIES] and UNINITIALISED_TRIES == 3
+    builtin = Deviations.from_files([]).entries
+    assert all(x.tries == (3 if "uninitialised" in e.lists["kind"] else 1) for e in builtin for x in e.examples)
+    assert sum(x.tries == 3 for e in builtin for x in e.examples) >= 10  # the list's uninitialised-memory entries

@@ -186,7 +186,7 @@ class CheckContext:
     def snippet(self, cell=None, expected=None) -> str:
         from .snippets import snippet
         return snippet(self.case, self.target, self.x, self.w, self.b, self.dtype, self.x_layout, self.w_layout,
-                       self.device, cell, expected, self.grad_output, self.what)
+                       self.device, cell, expected, self.grad_output, self.what, self.path)
 
     def failure(self, message: str, cell=None, expected=None, got=None, cells=None,
                 kind: FailureKind | None = None) -> AssertionError:

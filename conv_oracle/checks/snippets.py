@@ -122,17 +122,36 @@ def _compiled_call(case: Case, target_name: str, dtype: str, device: str) -> lis
     return lines
 
 
+def _path_lines(path: dict | None) -> list[str]:
+    """The start of a snippet: the ISA cap the call ran under (set before torch loads), ``import torch``, and
+    the thread count it ran at (a kernel's blocking, and some faults, depend on both)."""
+    path = path or {}
+    cpu = path.get("device", "cpu") == "cpu"
+    lines = []
+    cap = path.get("isa_cap")
+    if cpu and cap and cap != "ALL":
+        from ..targets.variants import isa_env
+        lines += ["import os", "", *(f"os.environ[{k!r}] = {v!r}  # the ISA cap it ran under (before torch loads)"
+                                     for k, v in isa_env(cap).items())]
+    lines.append("import torch")
+    if cpu and path.get("threads"):
+        lines.append(f"torch.set_num_threads({int(path['threads'])})  # the thread count it ran at")
+    return lines + [""]
+
+
 def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_layout: str = "contiguous",
             w_layout: str = "contiguous", device: str = "cpu", cell: tuple | None = None,
-            expected: float | None = None, grad_output=None, what: str = "output") -> str:
+            expected: float | None = None, grad_output=None, what: str = "output", path: dict | None = None) -> str:
     """Python source that rebuilds the operands and makes the one call under test on ``target_name``:
     torch's function (or nn module) for torch's targets; for a module target, its function, with the
-    module-level options it declares as keyword arguments (others run through torch's nn modules)."""
+    module-level options it declares as keyword arguments (others run through torch's nn modules).
+    ``path`` (:func:`conv_oracle.machine.kernel_path.path`): the ISA cap and thread count the call ran
+    under, which the snippet sets first."""
     module, options = _module_of(target_name)
     own = module is not None and (not case.needs_module or
                                   (case.padding_mode == "zeros" or "padding_mode" in options) and
                                   (case.output_size is None or "output_size" in options))
-    lines = ["import torch", ""]
+    lines = _path_lines(path)
     lines.append(_tensor("x", x, dtype, x_layout))
     lines.append(_tensor("w", w, dtype, w_layout))
     from ..targets.execution import bias_layout
@@ -149,7 +168,7 @@ def snippet(case: Case, target_name: str, x, w, b, dtype: str = "float32", x_lay
     else:
         fn = f"{module or 'torch.nn.functional'}.{case.fn_name}"
         if module:
-            lines.insert(1, f"import {module}")
+            lines.insert(lines.index("import torch") + 1, f"import {module}")
         kw = case.functional_kwargs()
         if own and case.padding_mode != "zeros":
             kw["padding_mode"] = case.padding_mode

@@ -22,6 +22,9 @@ DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dil
 FP16_ALL_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=2, padding=1, dilation=2)
 INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
+#: no input reaches the one output cell along the last axis (input length 3 there)
+T_LAST_UNREACHED = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 3), (2, 2), stride=(4, 2), padding=(0, 3), dilation=(3, 2),
+                        output_padding=(2, 0), bias=False)
 XLA_NAN = Case("conv_transpose", 2, 1, 2, 2, 1, (3, 3), (3, 3), stride=2, dilation=2, output_padding=1)
 ONE_CHANNEL_CL = Case("conv", 2, 2, 1, 3, 1, (5, 3), (3, 3), stride=(1, 2), padding=(1, 0))
 TRANSPOSED_INF = Case("conv_transpose", 1, 1, 1, 1, 1, (4,), (3,), stride=3, bias=False)
@@ -121,6 +124,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX2"}),
         {"kind": "crash", "cells": []},
         {"kind": "hang", "cells": []}),
+    "onednn-bf16-transposed-backward-segfault-padding-only-last-axis-channels-last": (
+        dict(property="gradient_weight", op="conv_transpose", case=T_LAST_UNREACHED, dtype="bfloat16",
+             x_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "crash", "cells": []},
+        {"kind": "uninitialised", "cells": []}),
     "onednn-amx-bf16-transposed-backward-segfault-padding-only-first-axis": (
         dict(property="gradient_input", op="conv_transpose", case=T_PADDING_ONLY_ROWS, dtype="bfloat16",
              path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_AMX"}),
@@ -758,3 +766,26 @@ def test_a_crash_left_by_an_earlier_call_in_a_crash_entrys_scope_is_that_entrys(
                "crash_after": after, "cells": []}
     hit = D.Deviations.from_files([]).match_left_by_earlier_call(ex, failure)
     assert (hit.id if hit else None) == credited
+
+
+def test_last_axis_transposed_backward_segfault_entry_scope():
+    """Inside: BF16 level exactly, a channels_last operand (either), any gradient property, the last axis unreached
+    with output length 1 and input length >= 2. Outside, one parameter away each: contiguous operands, the forward,
+    AVX512_CORE, AMX (not measured), float16, input length 1 or output length 2 there, the first axis instead."""
+    ident = "onednn-bf16-transposed-backward-segfault-padding-only-last-axis-channels-last"
+    assert _scoped(ident) and _scoped(ident, x_layout="contiguous", w_layout="channels_last")
+    assert _scoped(ident, property="gradient_nonfinite_input")
+    assert not _scoped(ident, x_layout="contiguous")
+    assert not _scoped(ident, property="forward_exact")
+    for isa in ("AVX512_CORE", "AVX512_CORE_AMX"):
+        assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": isa})
+    assert not _scoped(ident, dtype="float16")
+    from dataclasses import replace
+    length_1 = replace(T_LAST_UNREACHED, input_size=(1, 1), padding=(0, 1))
+    assert length_1.padding_only_axes()[-1] and length_1.output_shape[-1] == 1 and not _scoped(ident, case=length_1)
+    longer = Case("conv_transpose", 2, 1, 1, 1, 1, (3, 2), (2, 1), stride=(4, 5), padding=(0, 2), dilation=(3, 1),
+                  output_padding=(2, 0), bias=False)  # inputs land on -2 and 3: output length 2, none reached
+    assert longer.padding_only_axes()[-1] and longer.output_shape[-1] == 2 and not _scoped(ident, case=longer)
+    first = Case("conv_transpose", 2, 1, 1, 1, 1, (3, 1), (2, 2), stride=(2, 4), padding=(3, 0), dilation=(2, 3),
+                 output_padding=(0, 2), bias=False)
+    assert first.padding_only_axes() == (True, False) and not _scoped(ident, case=first)

@@ -22,6 +22,8 @@ DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dil
 FP16_ALL_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=2, padding=1, dilation=2)
 INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
+#: a grouped conv2d with a kernel dimension of size 1 (3 input channels per group)
+GROUPED_K41 = Case("conv", 2, 1, 6, 4, 2, (8, 8), (4, 1), bias=False)
 #: no input reaches the one output cell along the last axis (input length 3 there)
 T_LAST_UNREACHED = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 3), (2, 2), stride=(4, 2), padding=(0, 3), dilation=(3, 2),
                         output_padding=(2, 0), bias=False)
@@ -124,6 +126,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX2"}),
         {"kind": "crash", "cells": []},
         {"kind": "hang", "cells": []}),
+    "onednn-grouped-conv-channels-last-weight-size-1-kernel-stride-misread": (
+        dict(property="layout_weight", op="conv", case=GROUPED_K41, dtype="float32", x_layout="channels_last",
+             w_layout="strided", path={"backend": "Mkldnn", "isa": "AVX2"}),
+        {"cells": [{"index": [0, 0, 0, 0], "expected": -24.0, "got": 16.0}]},
+        {"kind": "crash", "cells": []}),
     "onednn-bf16-transposed-backward-segfault-padding-only-last-axis-channels-last": (
         dict(property="gradient_weight", op="conv_transpose", case=T_LAST_UNREACHED, dtype="bfloat16",
              x_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
@@ -789,3 +796,22 @@ def test_last_axis_transposed_backward_segfault_entry_scope():
     first = Case("conv_transpose", 2, 1, 1, 1, 1, (3, 1), (2, 2), stride=(2, 4), padding=(3, 0), dilation=(2, 3),
                  output_padding=(0, 2), bias=False)
     assert first.padding_only_axes() == (True, False) and not _scoped(ident, case=first)
+
+
+def test_grouped_channels_last_size_1_kernel_stride_entry_scope():
+    """Inside: float32 or bfloat16 on Mkldnn, a channels_last input and a strided weight (the layout that gives a
+    size-1 dimension any stride), forward, groups > 1 with 2 or more input channels per group, a kernel of size 1
+    along an axis. Outside, one parameter away each: groups 1, one input channel per group, a 3x3 kernel, a
+    contiguous input, a channels_last weight, float16, the Slow backend, a gradient property, conv1d."""
+    from dataclasses import replace
+    ident = "onednn-grouped-conv-channels-last-weight-size-1-kernel-stride-misread"
+    assert _scoped(ident) and _scoped(ident, dtype="bfloat16", property="forward_exact")
+    assert _scoped(ident, case=replace(GROUPED_K41, kernel_size=(1, 4)))
+    assert not _scoped(ident, case=replace(GROUPED_K41, groups=1, in_channels=3))
+    assert not _scoped(ident, case=replace(GROUPED_K41, in_channels=2))  # one input channel per group
+    assert not _scoped(ident, case=replace(GROUPED_K41, kernel_size=(3, 3)))
+    assert not _scoped(ident, x_layout="contiguous") and not _scoped(ident, w_layout="channels_last")
+    assert not _scoped(ident, dtype="float16")
+    assert not _scoped(ident, path={"backend": "Slow2d", "isa": "AVX2"})
+    assert not _scoped(ident, property="gradient_weight")
+    assert not _scoped(ident, case=Case("conv", 1, 1, 6, 4, 2, (8,), (1,), bias=False))

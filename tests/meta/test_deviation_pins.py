@@ -815,3 +815,11 @@ def test_grouped_channels_last_size_1_kernel_stride_entry_scope():
     assert not _scoped(ident, path={"backend": "Slow2d", "isa": "AVX2"})
     assert not _scoped(ident, property="gradient_weight")
     assert not _scoped(ident, case=Case("conv", 1, 1, 6, 4, 2, (8,), (1,), bias=False))
+
+
+def test_one_channel_per_group_entry_takes_a_strided_weight_with_channels_last_strides():
+    """The strided layout can give a [O, 1, kh, kw] weight exactly the channels_last strides (seed 71 on an EPYC
+    with AVX512_BF16): in scope as the channels_last layout is; a contiguous weight still is not."""
+    ident = "onednn-bf16-channels-last-one-channel-per-group"
+    assert _scoped(ident, w_layout="strided") and _scoped(ident)
+    assert not _scoped(ident, w_layout="contiguous")

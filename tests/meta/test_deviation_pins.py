@@ -22,6 +22,8 @@ DILATION_0 = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 1), (4, 4), stride=5, dil
 FP16_ALL_PADDING = Case("conv", 1, None, 2, 2, 2, (1,), (1,), stride=2, padding=1, dilation=2)
 INPUT_WIDTH_1 = Case("conv_transpose", 2, None, 2, 6, 2, (5, 1), (1, 3), stride=(1, 4))
 ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, output_padding=1)
+#: one input and one output channel, a batch of 2, stride 5 along the width, padding 2 (seed 75 on an EPYC)
+SINGLE_CHANNEL_STRIDED = Case("conv", 2, 2, 1, 1, 1, (1, 1), (3, 4), stride=(1, 5), padding=2, bias=False)
 #: a grouped conv2d with a kernel dimension of size 1 (3 input channels per group)
 GROUPED_K41 = Case("conv", 2, 1, 6, 4, 2, (8, 8), (4, 1), bias=False)
 #: no input reaches the one output cell along the last axis (input length 3 there)
@@ -126,6 +128,11 @@ PINS = {
              path={"backend": "Mkldnn", "isa": "AVX2"}),
         {"kind": "crash", "cells": []},
         {"kind": "hang", "cells": []}),
+    "onednn-f32-conv-channels-last-strided-padded-single-channel-uninitialised": (
+        dict(property="layout_weight", op="conv", case=SINGLE_CHANNEL_STRIDED, dtype="float32",
+             w_layout="channels_last", path={"backend": "Mkldnn", "isa": "AVX512_CORE_BF16"}),
+        {"kind": "uninitialised", "cells": []},
+        {"cells": [{"index": [0, 0, 1, 0], "expected": 2.0, "got": 3.0}]}),
     "onednn-grouped-conv-channels-last-weight-size-1-kernel-stride-misread": (
         dict(property="layout_weight", op="conv", case=GROUPED_K41, dtype="float32", x_layout="channels_last",
              w_layout="strided", path={"backend": "Mkldnn", "isa": "AVX2"}),
@@ -823,3 +830,21 @@ def test_one_channel_per_group_entry_takes_a_strided_weight_with_channels_last_s
     ident = "onednn-bf16-channels-last-one-channel-per-group"
     assert _scoped(ident, w_layout="strided") and _scoped(ident)
     assert not _scoped(ident, w_layout="contiguous")
+
+
+def test_single_channel_strided_padded_uninitialised_entry_scope():
+    """Inside: float32 on Mkldnn from AVX512_CORE, a channels_last operand (either), one input channel, a batch of 2
+    or more, a stride >= 2 and an output of length 1 along the last axis (any output channels: 3 in the suite's run).
+    Outside, one parameter away each (each measured right once): contiguous operands, bfloat16, stride 1, a batch of
+    1, 2 input channels, a longer output, AVX2."""
+    from dataclasses import replace
+    ident = "onednn-f32-conv-channels-last-strided-padded-single-channel-uninitialised"
+    assert _scoped(ident) and _scoped(ident, w_layout="contiguous", x_layout="channels_last")
+    assert not _scoped(ident, w_layout="contiguous") and not _scoped(ident, dtype="bfloat16")
+    assert not _scoped(ident, case=replace(SINGLE_CHANNEL_STRIDED, stride=1))
+    assert not _scoped(ident, case=replace(SINGLE_CHANNEL_STRIDED, batch=1))
+    assert not _scoped(ident, case=replace(SINGLE_CHANNEL_STRIDED, in_channels=2))
+    assert _scoped(ident, case=replace(SINGLE_CHANNEL_STRIDED, out_channels=3))
+    longer = replace(SINGLE_CHANNEL_STRIDED, input_size=(1, 6))
+    assert longer.output_shape[-1] == 2 and not _scoped(ident, case=longer)
+    assert not _scoped(ident, path={"backend": "Mkldnn", "isa": "AVX2"})

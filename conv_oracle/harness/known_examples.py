@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks.failure_kinds import FailureKind, of_details
 from ..definition.case import Case
 from ..definition.dtypes import FLOAT_DTYPES
 
@@ -96,7 +97,6 @@ def replay(call, tries: int = 1):
     ``uninitialised`` (its ``details["tries"]`` set); when no try shows one, the first try's outcome stands,
     pass or fail: a later try never hides what the first one found, it can only show that the call reads
     memory it never wrote (and then any value it gave is that memory's)."""
-    from ..checks.failure_kinds import FailureKind, of_details
     first = None
     for n in range(1, tries + 1):
         try:

@@ -257,14 +257,16 @@ def assert_within(expected: np.ndarray, got: np.ndarray, bound: np.ndarray, ctx:
     err = np.abs(got - expected)
     bad = ~(err <= bound)
     if bad.any():
-        ratio = np.where(bound > 0, err / np.where(bound > 0, bound, 1), np.inf)
+        with np.errstate(over="ignore"):  # err / a tiny bound past float64's range: inf, as good a rank
+            ratio = np.where(bound > 0, err / np.where(bound > 0, bound, 1), np.inf)
         ranked = np.where(bad, np.nan_to_num(ratio, nan=np.inf), -1).ravel()
         worst_first = np.argsort(-ranked, kind="stable")[:int(bad.sum())]
         cell = tuple(int(i) for i in np.unravel_index(worst_first[0], bad.shape))
+        times = ratio[cell] if bound[cell] > 0 else np.inf
         raise ctx.failure(f"{int(bad.sum())} of {bad.size} cells exceed the rounding bound; worst at {cell}: "
                           f"expected {float(expected[cell])!r}, got {float(got[cell])!r}, |diff| {err[cell]:.3e} "
                           f"> bound "
-                          f"{bound[cell]:.3e} ({err[cell] / bound[cell] if bound[cell] else np.inf:.1f}x)"
+                          f"{bound[cell]:.3e} ({times:.1f}x)"
                           + ("" if magnitude is None else "; error " + precision_hint(
                               float(err[cell]), float(np.broadcast_to(magnitude, err.shape)[cell]), ctx.dtype)),
                           cell, expected[cell], got[cell], _listed(worst_first, bad.shape, expected, got))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..definition import geometry
 from ..definition.validation import ConvConfig
+from .arrays import ieee
 from .gather import gather
 from .scatter import scatter
 from .threads import owns_threads
@@ -44,6 +45,7 @@ def _weight_grad(src_arr, dst_arr, cfg: ConvConfig, src_channels, dst_channels, 
 
 
 @owns_threads
+@ieee
 def conv_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
     """``(grad_input, grad_weight, grad_bias)`` of a batched conv with validated ``cfg``."""
     nd, G = cfg.nd, cfg.groups
@@ -77,6 +79,7 @@ def conv_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
 
 
 @owns_threads
+@ieee
 def conv_transpose_grads(x: np.ndarray, w: np.ndarray, gy: np.ndarray, cfg: ConvConfig):
     """``(grad_input, grad_weight, grad_bias)`` of a batched transposed conv with validated ``cfg``."""
     nd = cfg.nd

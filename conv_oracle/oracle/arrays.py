@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+
+def ieee(fn):
+    """Run ``fn`` with numpy's floating-point warnings off: what IEEE arithmetic gives for a sum of
+    products with a non-finite term (+-Inf; NaN for Inf * 0 or Inf - Inf) or past float64's range is
+    the definition's value, not an accident to warn of."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def working_dtype(*arrays) -> np.dtype:

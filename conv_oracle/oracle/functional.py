@@ -1,7 +1,9 @@
 """Public numpy reference operators, mirroring ``torch.nn.functional``'s names and argument order.
 
 Arrays in, arrays out; computation in float64 (complex128 for complex operands), so
-integer-valued operands give exact results. Unbatched inputs (no batch axis) are accepted
+integer-valued operands give exact results. Non-finite operands and overflow give what IEEE
+arithmetic gives for each sum of products (Inf * 0 is NaN, as the definition says), silently: numpy
+warns of none of it, as torch does not. Unbatched inputs (no batch axis) are accepted
 as torch accepts them. Invalid configurations raise :class:`~conv_oracle.ConvConfigError`.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..definition.validation import conv_config, conv_transpose_config
-from .arrays import as_working, shape_of, working_dtype
+from .arrays import as_working, ieee, shape_of, working_dtype
 from .gather import gather
 from .scatter import scatter
 from .threads import owns_threads
@@ -22,7 +24,7 @@ def _run(kernel_fn, cfg, input, weight, bias) -> np.ndarray:
     x, w, b = (as_working(a, dtype) for a in (input, weight, bias))
     if not cfg.batched:
         x = x[np.newaxis]
-    out = kernel_fn(x, w, b, cfg)
+    out = ieee(kernel_fn)(x, w, b, cfg)
     return out if cfg.batched else out[0]
 
 

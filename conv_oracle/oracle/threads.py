@@ -16,6 +16,7 @@ the same time by other threads of the process also run single-threaded.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import math
 import os
@@ -141,8 +142,8 @@ def run_tiles(work, tiles: list[tuple[slice, ...]]) -> None:
                 done.notify_all()
 
     pool = _workers()
-    for _ in range(workers - 1):
-        pool.submit(drain)
+    for _ in range(workers - 1):  # each helper in a copy of the caller's context: numpy's errstate with it
+        pool.submit(contextvars.copy_context().run, drain)
     drain()  # returns once the queue is empty (or a tile failed): no tile is taken after that
     with done:
         done.wait_for(lambda: state["finished"] == state["taken"])

@@ -6,6 +6,8 @@ sum is exact in float64 and ``np.array_equal`` is the right comparison. Sizes ar
 naive side is pure Python.
 """
 
+import contextlib
+import warnings
 from unittest import mock
 
 import numpy as np
@@ -300,6 +302,32 @@ def test_an_infinite_weight_over_zero_padding_gives_nan():
         assert np.isnan(out[0, 0, 0]) and (out[0, 0, 1:] == np.inf).all()
     assert np.array_equal(naive.conv(x, w, padding=1), co.conv1d(x, w, padding=1), equal_nan=True)
     assert (co.conv1d(x, np.array([[[3.0, 1.0]]]), padding=1) == [[[1.0, 5.0, 6.0]]]).all()  # finite: adds nothing
+
+
+@pytest.mark.parametrize("tiled", [False, True], ids=["one thread", "tiles on 3 threads"])
+def test_nonfinite_operands_give_ieee_values_without_numpy_warnings(tiled):
+    """Inf * 0 = NaN and overflow to Inf are the definition's values: the public operators and the
+    adjoints warn of neither, in the calling thread or in the tile helpers (numpy's error state is
+    per thread: the helpers run in a copy of the caller's context)."""
+    from conv_oracle.definition.validation import conv_config, conv_transpose_config
+    from conv_oracle.oracle.adjoints import conv_grads, conv_transpose_grads
+    x = np.full((2, 4, 9, 9), 1e308)
+    w = np.full((6, 4, 3, 3), np.inf)
+    w[0] = 0.0
+    wt = np.full((4, 6, 3, 3), np.inf)
+    gy = np.full((2, 6, 9, 9), np.inf)
+    workers = (mock.patch.object(threads, "MIN_PARALLEL_WORK", 0), mock.patch.object(threads, "cores", lambda: 3))
+    with warnings.catch_warnings(), workers[0] if tiled else contextlib.nullcontext(), \
+            workers[1] if tiled else contextlib.nullcontext():
+        warnings.simplefilter("error")
+        y = co.conv2d(x, w, padding=1)
+        yt = co.conv_transpose2d(x, wt, padding=1)
+        grads = conv_grads(x, w, gy, conv_config(x.shape, w.shape, None, 1, 1, 1, 1, "zeros", nd=2))
+        tgrads = conv_transpose_grads(x, wt, np.full((2, 6, 9, 9), np.inf),
+                                      conv_transpose_config(x.shape, wt.shape, None, 1, 1, 0, 1, 1, None, nd=2))
+    assert (y[:, 0] == 0).all() and np.isnan(y[:, 1:, 0, 0]).all() and (y[:, 1:, 1:-1, 1:-1] == np.inf).all()
+    assert (yt == np.inf).all()
+    assert np.isnan(grads[1][0]).any() and (grads[2] == np.inf).all() and (tgrads[2] == np.inf).all()
 
 
 @given(st.one_of(conv_cases(), depthwise_cases()), st.lists(st.sampled_from([np.inf, -np.inf, np.nan]), min_size=1,

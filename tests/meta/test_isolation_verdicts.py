@@ -6,6 +6,7 @@ small helpers (signal text, frames, memory deaths, the supervisors' cap). Fast a
 
 import pickle
 import signal
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -140,6 +141,68 @@ def test_uninitialised_memory_is_reported_with_the_example():
     assert details["kind"] == "uninitialised" and details["what"] == "output"
     assert details["cells"] == [{"index": [2], "expected": None, "got": 2.0}]
     assert details["message"].startswith("[prop] array #1 read back") and "(2,): 2.0 then 7.5" in details["message"]
+
+
+def _value_failure(kind="wrong_value"):
+    exc = AssertionError("1 of 2 cells differ")
+    exc.details = {"kind": kind, "message": "1 of 2 cells differ", "path": {"backend": "B"}}
+    return exc
+
+
+def _failing_first_run(error):
+    def tail(run):
+        if run == 1:
+            raise error
+    return tail
+
+
+def test_a_value_failure_read_the_same_twice_gets_a_third_run_under_another_poison():
+    """Stale memory can hold the same garbage in both runs: a value failure is not final until a third
+    run, under another poison, reads the same as the first."""
+    stale = reading([[1.0, 3e38]], [[1.0, 3e38]], [[1.0, -7.5]], tail=_failing_first_run(_value_failure()))
+    with pytest.raises(AssertionError) as failed:
+        isolation.twice(stale, Target(), (), {})
+    assert len(stale.calls) == 3 and failed.value.details["kind"] == "uninitialised"
+    assert failed.value.details["message"] == (f"array #1 read back from the target (shape [2]) "
+                                               f"{isolation.UNINITIALISED_THIRD}; first at (1,): 3e+38 then -7.5")
+    assert failed.value.details["path"] == {"backend": "B"}  # the first run's failure's
+    wrong = reading([[1.0, 3e38]], tail=_failing_first_run(_value_failure("nonfinite")))
+    with pytest.raises(AssertionError) as failed:  # three runs read the same: the value failure stands
+        isolation.twice(wrong, Target(), (), {})
+    assert len(wrong.calls) == 3 and failed.value.details["kind"] == "nonfinite"
+
+
+@pytest.mark.parametrize("kind", ["wrong_shape", "rejected_valid", None])
+def test_only_a_value_failure_gets_a_third_run(kind):
+    prop = reading([[1.0]], tail=_failing_first_run(_value_failure(kind)))
+    with pytest.raises(AssertionError) as failed:
+        isolation.twice(prop, Target(), (), {})
+    assert len(prop.calls) == 2 and failed.value.details["kind"] == kind
+    passing = reading([[1.0]])
+    assert isolation.twice(passing, Target(), (), {}) == 1 and len(passing.calls) == 2
+
+
+def test_uninitialised_memory_keeps_the_path_when_the_first_run_broke_without_details():
+    """A first run that raised an exception of its own (no check's details) still gives the failure the
+    execution path of its last target call (as ``execution.run`` announces it), and the message names
+    that exception, which the failure replaces."""
+    def announce(run):
+        if execution.on_path is not None:
+            execution.on_path({"backend": f"B{run}"})
+        if run == 1:
+            raise ZeroDivisionError("float division by zero\nmore")
+    announced = []
+    hook = announced.append
+    prop = reading([[0.0, 1.0]], [[0.0, 2.0]], tail=announce)
+    with mock.patch.object(execution, "on_path", hook):  # the worker's hook still hears each call
+        with pytest.raises(AssertionError) as failed:
+            isolation.twice(prop, Target(), (), {})
+        assert execution.on_path is hook  # put back
+    assert failed.value.details["kind"] == "uninitialised" and failed.value.details["path"] == {"backend": "B1"}
+    assert failed.value.details["message"].endswith(
+        "first at (1,): 1.0 then 2.0; the first run also raised ZeroDivisionError: float division by zero")
+    assert announced == [{"backend": "B1"}]  # the second run stopped at its last read, before announcing
+    assert isinstance(failed.value.__cause__, ZeroDivisionError)
 
 
 def test_the_comparison_is_bit_for_bit():

@@ -33,7 +33,11 @@ it lives, not a test:
                ``padding_only`` (per dimension, True when every output cell along it reads only zero
                padding: no tap lands on a real input pixel, or for a transposed convolution no input
                reaches any output cell; :func:`~conv_oracle.definition.geometry.conv_padding_only_axes`;
-               None for an invalid call, so a condition on it is false there), with
+               None for an invalid call, so a condition on it is false there), ``x_memory`` and
+               ``w_memory`` (the input's and the weight's memory format as the target got them, from the
+               strides the call's path recorded: ``contiguous``, ``channels_last``, ``channels_last_odd``
+               (channels_last for torch, another stride on a size-1 dimension), ``other``; None without
+               a recorded path), with
                ``min max any all len sum`` (``"max(kernel_size) >= 4"``, ``"min(output_length) == 0"``)
 ``cells``      a condition on the differing cells: ``"bias_only"`` (every one is a cell no input
                reaches) or ``"touched"``
@@ -66,7 +70,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from ..checks.failure_kinds import KINDS, VALID_CALL_ONLY, FailureKind, of_details
-from ..machine.kernel_path import LEVEL_NAMES
+from ..machine.kernel_path import LEVEL_NAMES, memory_format
 
 BUILTIN_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "suite",
                             "known_deviations.toml")
@@ -81,7 +85,7 @@ GOT = {"nan": math.isnan, "inf": math.isinf, "nonfinite": lambda v: not math.isf
 _FUNCS = {"min": min, "max": max, "any": any, "all": all, "len": len, "sum": sum}
 _VOCABULARY = ("stride", "padding", "dilation", "output_padding", "kernel_size", "input_size", "groups",
                "in_channels", "out_channels", "batch", "bias", "nd", "op", "padding_mode", "output_length",
-               "padding_only")
+               "padding_only", "x_memory", "w_memory")
 _NODES = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.Compare, ast.Eq,
           ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Name, ast.Load, ast.Constant,
           ast.Call, ast.Tuple, ast.List, ast.Subscript, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Mod)
@@ -134,10 +138,23 @@ def _case_vocabulary(case, padding_only: bool = True) -> dict:
     return v
 
 
-def _memo_vocabulary(memo: dict, case, padding_only: bool) -> dict:
-    """:func:`_case_vocabulary` (with :data:`_FUNCS`), derived once per example (``padding_only`` when first asked)."""
+def _memory_names(path: dict | None) -> dict:
+    """``x_memory`` / ``w_memory``: the input's and the weight's memory format as the call gave them to the
+    target (:func:`~conv_oracle.machine.kernel_path.memory_format` of the strides its path recorded); None
+    where the path recorded none."""
+    strides = (path or {}).get("strides") or {}
+    names = {}
+    for name, operand in (("x_memory", "input"), ("w_memory", "weight")):
+        got = strides.get(operand)
+        names[name] = memory_format(got["shape"], got["stride"]) if got else None
+    return names
+
+
+def _memo_vocabulary(memo: dict, case, padding_only: bool, path: dict | None = None) -> dict:
+    """:func:`_case_vocabulary` (with :data:`_FUNCS` and the operands' memory formats from ``path``), derived
+    once per example (``padding_only`` when first asked)."""
     if "vocabulary" not in memo:
-        memo["vocabulary"] = {**_FUNCS, **_case_vocabulary(case, padding_only=False)}
+        memo["vocabulary"] = {**_FUNCS, **_case_vocabulary(case, padding_only=False), **_memory_names(path)}
     names = memo["vocabulary"]
     if padding_only and "padding_only" not in names:
         names["padding_only"] = _padding_only(case)
@@ -257,7 +274,7 @@ class Deviation:
                     return False
             if self.when is not None:
                 try:
-                    names = _memo_vocabulary(memo, case, "padding_only" in self.when_text)
+                    names = _memo_vocabulary(memo, case, "padding_only" in self.when_text, ex.get("path"))
                     if not eval(self.when, {"__builtins__": {}}, names):  # noqa: S307
                         return False
                 except Exception:

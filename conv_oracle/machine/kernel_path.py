@@ -7,6 +7,8 @@
   CPU has; :func:`effective_isa`: the level oneDNN runs at under the cap in effect.
 * :func:`path`: one dict per call (backend, ISA level, cap, ATen capability, threads) for records,
   failure messages and known-deviation scopes; :func:`describe` prints it as one phrase.
+* :func:`memory_format`: an operand's memory format as torch's kernels judge it, from the shape and strides
+  a path records (``strides``), for known-deviation scopes (``x_memory``, ``w_memory``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,38 @@ def conv_backend(case, x, w, b) -> str | None:
         return _backend_name(select(x, w, b, stride, padding, dilation, case.transposed, opad, groups, None))
     except Exception:
         return None
+
+
+#: the dimension order channels_last lays out, innermost first (torch's is_contiguous(memory_format=...))
+_CHANNELS_LAST_ORDER = {4: (1, 3, 2, 0), 5: (1, 4, 3, 2, 0)}
+
+
+def _dense(shape, stride, order) -> bool:
+    """Dense in ``order`` (innermost first) by torch's rule: a dimension of size 1 may have any stride."""
+    expected = 1
+    for d in order:
+        if shape[d] != 1:
+            if stride[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
+def memory_format(shape, stride) -> str:
+    """``contiguous`` (torch's ``is_contiguous()``), ``channels_last`` (``is_contiguous(memory_format=
+    torch.channels_last)`` (or ``_3d``) with the strides ``.to(memory_format=...)`` gives), ``channels_last_odd``
+    (channels_last-contiguous for torch, but a dimension of size 1 has another stride: legal, never stepped,
+    and misread by some oneDNN kernels) or ``other``."""
+    shape, stride = tuple(shape), tuple(stride)
+    if _dense(shape, stride, tuple(reversed(range(len(shape))))):
+        return "contiguous"
+    order = _CHANNELS_LAST_ORDER.get(len(shape))
+    if order is None or not _dense(shape, stride, order):
+        return "other"
+    canonical, step = [0] * len(shape), 1
+    for d in order:
+        canonical[d], step = step, step * shape[d]
+    return "channels_last" if tuple(canonical) == stride else "channels_last_odd"
 
 
 def threads() -> int | None:

@@ -26,6 +26,19 @@ ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, ou
 SINGLE_CHANNEL_STRIDED = Case("conv", 2, 2, 1, 1, 1, (1, 1), (3, 4), stride=(1, 5), padding=2, bias=False)
 #: a grouped conv2d with a kernel dimension of size 1 (3 input channels per group)
 GROUPED_K41 = Case("conv", 2, 1, 6, 4, 2, (8, 8), (4, 1), bias=False)
+#: the transposed sibling's seeded case (--seed 87): weight (4, 2, 1, 4), two output channels per group
+GROUPED_T_K14 = Case("conv_transpose", 2, 1, 4, 4, 2, (4, 1), (1, 4), stride=(2, 7), dilation=(1, 2), bias=False)
+
+
+def _strides(x, w) -> dict:
+    """A path's recorded operand strides (``{name: (shape, stride)}``), as execution.call_path writes them."""
+    return {name: {"shape": list(shape), "stride": list(stride), "offset": 0}
+            for name, (shape, stride) in (("input", x), ("weight", w))}
+
+
+#: channels_last inputs, weights channels_last for torch with another stride on the size-1 kernel dimension
+ODD_K41 = _strides(((1, 6, 8, 8), (384, 1, 48, 6)), ((4, 3, 4, 1), (12, 1, 3, 1)))
+ODD_T_K14 = _strides(((1, 4, 4, 1), (16, 1, 4, 4)), ((4, 2, 1, 4), (8, 1, 0, 2)))
 #: no input reaches the one output cell along the last axis (input length 3 there)
 T_LAST_UNREACHED = Case("conv_transpose", 2, 1, 1, 1, 1, (1, 3), (2, 2), stride=(4, 2), padding=(0, 3), dilation=(3, 2),
                         output_padding=(2, 0), bias=False)
@@ -135,9 +148,15 @@ PINS = {
         {"cells": [{"index": [0, 0, 1, 0], "expected": 2.0, "got": 3.0}]}),
     "onednn-grouped-conv-channels-last-weight-size-1-kernel-stride-misread": (
         dict(property="layout_weight", op="conv", case=GROUPED_K41, dtype="float32", x_layout="channels_last",
-             w_layout="strided", path={"backend": "Mkldnn", "isa": "AVX2"}),
+             w_layout="strided", path={"backend": "Mkldnn", "isa": "AVX2", "strides": ODD_K41}),
         {"cells": [{"index": [0, 0, 0, 0], "expected": -24.0, "got": 16.0}]},
         {"kind": "crash", "cells": []}),
+    "onednn-grouped-transposed-conv-channels-last-weight-size-1-kernel-stride-misread": (
+        dict(property="module_forward", op="conv_transpose", case=GROUPED_T_K14, dtype="float32",
+             x_layout="channels_last", w_layout="strided",
+             path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16", "strides": ODD_T_K14}),
+        {"cells": [{"index": [0, 0, 0, 2], "expected": -5.0, "got": -9.0}]},
+        {"kind": "uninitialised", "cells": []}),
     "onednn-bf16-transposed-backward-segfault-padding-only-last-axis-channels-last": (
         dict(property="gradient_weight", op="conv_transpose", case=T_LAST_UNREACHED, dtype="bfloat16",
              x_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
@@ -806,10 +825,11 @@ def test_last_axis_transposed_backward_segfault_entry_scope():
 
 
 def test_grouped_channels_last_size_1_kernel_stride_entry_scope():
-    """Inside: float32 or bfloat16 on Mkldnn, a channels_last input and a strided weight (the layout that gives a
-    size-1 dimension any stride), forward, groups > 1 with 2 or more input channels per group, a kernel of size 1
-    along an axis. Outside, one parameter away each: groups 1, one input channel per group, a 3x3 kernel, a
-    contiguous input, a channels_last weight, float16, the Slow backend, a gradient property, conv1d."""
+    """Inside: float32 or bfloat16 on Mkldnn, a channels_last input and a weight channels_last for torch with another
+    stride on its size-1 kernel dimension (``w_memory == 'channels_last_odd'``, as the strided layout can give it),
+    forward or input gradient, groups > 1 with 2 or more input channels per group, a kernel of size 1 along an axis.
+    Outside, one parameter away each: groups 1, one input channel per group, a 3x3 kernel, a contiguous input, the
+    weight's true channels_last strides or another order, float16, the Slow backend, the weight gradient, conv1d."""
     from dataclasses import replace
     ident = "onednn-grouped-conv-channels-last-weight-size-1-kernel-stride-misread"
     assert _scoped(ident) and _scoped(ident, dtype="bfloat16", property="forward_exact")
@@ -817,11 +837,55 @@ def test_grouped_channels_last_size_1_kernel_stride_entry_scope():
     assert not _scoped(ident, case=replace(GROUPED_K41, groups=1, in_channels=3))
     assert not _scoped(ident, case=replace(GROUPED_K41, in_channels=2))  # one input channel per group
     assert not _scoped(ident, case=replace(GROUPED_K41, kernel_size=(3, 3)))
-    assert not _scoped(ident, x_layout="contiguous") and not _scoped(ident, w_layout="channels_last")
-    assert not _scoped(ident, dtype="float16")
-    assert not _scoped(ident, path={"backend": "Slow2d", "isa": "AVX2"})
+    assert not _scoped(ident, x_layout="contiguous") and not _scoped(ident, dtype="float16")
+    assert not _scoped(ident, path={"backend": "Slow2d", "isa": "AVX2", "strides": ODD_K41})
     assert not _scoped(ident, property="gradient_weight")
     assert not _scoped(ident, case=Case("conv", 1, 1, 6, 4, 2, (8,), (1,), bias=False))
+    _not_for_a_weight_read_right(ident, "Mkldnn", ODD_K41, (12, 1, 3, 3), (1, 4, 48, 12))
+
+
+def test_grouped_size_1_kernel_stride_entries_take_the_input_gradient_and_the_module():
+    """Measured: the input gradient misreads such a weight too (342 of 384 cells for conv, 16 of 16 transposed; the
+    weight gradient is right), and nn.Conv2d / nn.ConvTranspose2d make the same call (module_forward)."""
+    for ident in ("onednn-grouped-conv-channels-last-weight-size-1-kernel-stride-misread",
+                  "onednn-grouped-transposed-conv-channels-last-weight-size-1-kernel-stride-misread"):
+        assert _scoped(ident, property="gradient_input") and _scoped(ident, property="module_forward")
+        assert not _scoped(ident, property="gradient_weight") and not _scoped(ident, property="gradient_bias")
+
+
+def test_grouped_transposed_size_1_kernel_stride_entry_scope():
+    """Inside: float32 or bfloat16 on MkldnnTranspose, a channels_last input and a weight channels_last for torch with
+    another stride on its size-1 kernel dimension, groups > 1 with 2 or more output channels per group (the weight's
+    dimension 1, innermost in memory), a kernel of size 1 along one axis and more along the other. Outside, one
+    parameter away each (each measured right): groups 1, one output channel per group, a (1, 1) kernel, a contiguous
+    input, the weight's true channels_last strides or another order (the planted narrow_nhwc_bias fault's example:
+    strides (2, 1, 0, 8)), float16, the slow backend (bfloat16 at AVX2), conv (its own entry), conv1d."""
+    from dataclasses import replace
+    ident = "onednn-grouped-transposed-conv-channels-last-weight-size-1-kernel-stride-misread"
+    assert _scoped(ident) and _scoped(ident, dtype="bfloat16", property="forward_exact")
+    assert _scoped(ident, case=replace(GROUPED_T_K14, kernel_size=(4, 1), input_size=(1, 4)))
+    assert _scoped(ident, case=replace(GROUPED_T_K14, in_channels=2))  # one input channel per group: wrong too
+    assert not _scoped(ident, case=replace(GROUPED_T_K14, groups=1))
+    assert not _scoped(ident, case=replace(GROUPED_T_K14, out_channels=2))  # one output channel per group
+    assert not _scoped(ident, case=replace(GROUPED_T_K14, kernel_size=(1, 1)))
+    assert not _scoped(ident, x_layout="contiguous") and not _scoped(ident, dtype="float16")
+    assert not _scoped(ident, dtype="bfloat16", path={"backend": "SlowTranspose2d", "isa": "AVX2", "strides": ODD_T_K14})
+    assert not _scoped(ident, op="conv", case=replace(GROUPED_T_K14, op="conv"),
+                       path={"backend": "Mkldnn", "isa": "AVX2", "strides": ODD_T_K14})
+    assert not _scoped(ident, case=Case("conv_transpose", 1, 1, 4, 4, 2, (4,), (1,), bias=False))
+    _not_for_a_weight_read_right(ident, "MkldnnTranspose", ODD_T_K14, (8, 1, 8, 2), (2, 8, 0, 1))
+
+
+def _not_for_a_weight_read_right(ident, backend, odd, channels_last, other) -> None:
+    """In scope only where torch's kernels see the odd strides (``w_memory``), whatever the drawn layout is called:
+    not with the weight's true channels_last strides, another order, a contiguous weight, or no recorded strides."""
+    shape = odd["weight"]["shape"]
+    for stride in (channels_last, other, None):
+        weight = {"shape": shape, "stride": list(stride or [shape[1] * shape[2] * shape[3], shape[2] * shape[3],
+                                                            shape[3], 1]), "offset": 0}
+        assert not _scoped(ident, path={"backend": backend, "isa": "AVX2", "strides": {**odd, "weight": weight}})
+    assert not _scoped(ident, path={"backend": backend, "isa": "AVX2"})
+    assert _scoped(ident, w_layout="transposed") and _scoped(ident, w_layout="contiguous")  # the label is not the rule
 
 
 def test_one_channel_per_group_entry_takes_a_strided_weight_with_channels_last_strides():

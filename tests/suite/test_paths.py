@@ -1,6 +1,7 @@
 """Execution paths: ISA levels from CPU flags, path variants of targets, the per-example backend, the
 ISA matrix plan and the fold of its results."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from conv_oracle.definition.case import Case
 from conv_oracle.definition.errors import ConvConfigError
 from conv_oracle.harness import matrix
 from conv_oracle.machine.fingerprint import cpu_info, fingerprint, hardware_class, onednn_version
-from conv_oracle.machine.kernel_path import conv_backend, cpu_isa_levels, describe, effective_isa
+from conv_oracle.machine.kernel_path import conv_backend, cpu_isa_levels, describe, effective_isa, memory_format
 from conv_oracle.targets import load_target
 from conv_oracle.targets.variants import variant
 
@@ -151,3 +152,26 @@ def test_a_calls_path_names_each_operands_strides_and_offset():
     assert strides["input"] == {"shape": [2, 2, 3, 4], "stride": [48, 24, 8, 2], "offset": 0}  # every other column
     assert strides["weight"]["stride"] == [8, 4, 1, 2] and strides["bias"]["stride"] == [1]
     assert "strides input (48, 24, 8, 2)+0 weight (8, 4, 1, 2)+0 bias (1,)+0" in describe(call.path)
+
+
+def test_memory_format_judges_strides_as_torch_does():
+    """Every stride pattern of small 3-D to 5-D shapes: contiguous and channels_last exactly where torch's
+    is_contiguous says so; channels_last only with the strides .to(memory_format=...) gives, channels_last_odd
+    where a size-1 dimension has another stride (what known deviations scope with ``w_memory``)."""
+    torch = pytest.importorskip("torch")
+    seen = set()
+    for nd, sizes, strides in ((3, (1, 2, 3), (0, 1, 2, 6)), (4, (1, 2, 3), (0, 1, 2, 6, 12)), (5, (1, 2), (0, 1, 2, 4))):
+        fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(nd)
+        for shape in itertools.product(sizes, repeat=nd):
+            canonical = [tuple(torch.empty(shape).to(memory_format=fmt).stride())] if fmt is not None else []
+            for stride in [*itertools.islice(itertools.product(strides, repeat=nd), 0, None, 7), *canonical]:
+                t = torch.empty(sum((n - 1) * s for n, s in zip(shape, stride)) + 1).as_strided(shape, stride)
+                got = memory_format(shape, stride)
+                seen.add(got)
+                if t.is_contiguous():
+                    assert got == "contiguous", (shape, stride)
+                elif fmt is not None and t.is_contiguous(memory_format=fmt):
+                    assert got == ("channels_last" if canonical == [stride] else "channels_last_odd"), (shape, stride)
+                else:
+                    assert got == "other", (shape, stride)
+    assert seen == {"contiguous", "channels_last", "channels_last_odd", "other"}

@@ -842,6 +842,11 @@ def test_grouped_channels_last_size_1_kernel_stride_entry_scope():
     assert not _scoped(ident, property="gradient_weight")
     assert not _scoped(ident, case=Case("conv", 1, 1, 6, 4, 2, (8,), (1,), bias=False))
     _not_for_a_weight_read_right(ident, "Mkldnn", ODD_K41, (12, 1, 3, 3), (1, 4, 48, 12))
+    conv3d = Case("conv", 3, 2, 6, 4, 2, (3, 4, 4), (2, 1, 1), stride=(2, 2, 1), bias=False)  # --seed 111
+    odd_3d = _strides(((2, 6, 3, 4, 4), (288, 1, 96, 24, 6)), ((4, 3, 2, 1, 1), (6, 1, 3, 0, 1000)))
+    assert _scoped(ident, case=conv3d, path={"backend": "Mkldnn", "isa": "AVX2", "strides": odd_3d})
+    true_3d = _strides(((2, 6, 3, 4, 4), (288, 1, 96, 24, 6)), ((4, 3, 2, 1, 1), (6, 1, 3, 3, 3)))
+    assert not _scoped(ident, case=conv3d, path={"backend": "Mkldnn", "isa": "AVX2", "strides": true_3d})
 
 
 def test_grouped_size_1_kernel_stride_entries_take_the_input_gradient_and_the_module():
@@ -874,6 +879,9 @@ def test_grouped_transposed_size_1_kernel_stride_entry_scope():
                        path={"backend": "Mkldnn", "isa": "AVX2", "strides": ODD_T_K14})
     assert not _scoped(ident, case=Case("conv_transpose", 1, 1, 4, 4, 2, (4,), (1,), bias=False))
     _not_for_a_weight_read_right(ident, "MkldnnTranspose", ODD_T_K14, (8, 1, 8, 2), (2, 8, 0, 1))
+    transposed3d = Case("conv_transpose", 3, 2, 4, 4, 2, (3, 4, 4), (2, 1, 1), stride=(2, 2, 1), bias=False)
+    odd_3d = _strides(((2, 4, 3, 4, 4), (192, 1, 64, 16, 4)), ((4, 2, 2, 1, 1), (4, 1, 2, 0, 1000)))
+    assert _scoped(ident, case=transposed3d, path={"backend": "MkldnnTranspose", "isa": "AVX2", "strides": odd_3d})
 
 
 def _not_for_a_weight_read_right(ident, backend, odd, channels_last, other) -> None:

@@ -26,6 +26,9 @@ ORT = Case("conv_transpose", 1, 1, 1, 1, 1, (3,), (2,), stride=1, dilation=2, ou
 SINGLE_CHANNEL_STRIDED = Case("conv", 2, 2, 1, 1, 1, (1, 1), (3, 4), stride=(1, 5), padding=2, bias=False)
 #: a grouped conv2d with a kernel dimension of size 1 (3 input channels per group)
 GROUPED_K41 = Case("conv", 2, 1, 6, 4, 2, (8, 8), (4, 1), bias=False)
+#: --seed 115 on torch@threads=1: one output channel, output depth 1 (taps cropped by the depth padding)
+T_ONE_OUT_DEPTH_1 = Case("conv_transpose", 3, None, 1, 1, 1, (1, 1, 1), (3, 2, 3), stride=(4, 3, 4), padding=(1, 0, 0),
+                         bias=False)
 #: the transposed sibling's seeded case (--seed 87): weight (4, 2, 1, 4), two output channels per group
 GROUPED_T_K14 = Case("conv_transpose", 2, 1, 4, 4, 2, (4, 1), (1, 4), stride=(2, 7), dilation=(1, 2), bias=False)
 
@@ -150,6 +153,11 @@ PINS = {
         dict(property="layout_weight", op="conv", case=GROUPED_K41, dtype="float32", x_layout="channels_last",
              w_layout="strided", path={"backend": "Mkldnn", "isa": "AVX2", "strides": ODD_K41}),
         {"cells": [{"index": [0, 0, 0, 0], "expected": -24.0, "got": 16.0}]},
+        {"kind": "crash", "cells": []}),
+    "onednn-bf16-transposed-input-grad-channels-last-one-output-channel-per-group": (
+        dict(property="gradient_input", op="conv_transpose", case=T_ONE_OUT_DEPTH_1, dtype="bfloat16",
+             w_layout="channels_last", path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE_BF16"}),
+        {"cells": [{"index": [0, 0, 0, 0], "expected": -2.0, "got": 0.0}]},
         {"kind": "crash", "cells": []}),
     "onednn-grouped-transposed-conv-channels-last-weight-size-1-kernel-stride-misread": (
         dict(property="module_forward", op="conv_transpose", case=GROUPED_T_K14, dtype="float32",
@@ -847,6 +855,23 @@ def test_grouped_channels_last_size_1_kernel_stride_entry_scope():
     assert _scoped(ident, case=conv3d, path={"backend": "Mkldnn", "isa": "AVX2", "strides": odd_3d})
     true_3d = _strides(((2, 6, 3, 4, 4), (288, 1, 96, 24, 6)), ((4, 3, 2, 1, 1), (6, 1, 3, 3, 3)))
     assert not _scoped(ident, case=conv3d, path={"backend": "Mkldnn", "isa": "AVX2", "strides": true_3d})
+
+
+def test_transposed_input_grad_one_output_channel_entry_scope():
+    """Inside: bfloat16 on MkldnnTranspose from AVX512_CORE_BF16, a channels_last (or strided) weight, the input
+    gradient (finite or not), conv_transpose3d with one output channel per group and an output of depth 1. Outside,
+    one parameter away each (measured right): a contiguous weight, AVX512_CORE, float32, two output channels per
+    group, a longer output depth; and the weight or forward properties (other entries' faults)."""
+    from dataclasses import replace
+    ident = "onednn-bf16-transposed-input-grad-channels-last-one-output-channel-per-group"
+    assert _scoped(ident) and _scoped(ident, property="gradient_nonfinite_input") and _scoped(ident, w_layout="strided")
+    assert _scoped(ident, case=replace(T_ONE_OUT_DEPTH_1, in_channels=2, out_channels=2, groups=2))
+    assert not _scoped(ident, w_layout="contiguous") and not _scoped(ident, dtype="float32")
+    assert not _scoped(ident, path={"backend": "MkldnnTranspose", "isa": "AVX512_CORE"})
+    assert not _scoped(ident, case=replace(T_ONE_OUT_DEPTH_1, out_channels=2))
+    deeper = replace(T_ONE_OUT_DEPTH_1, padding=(0, 0, 0))
+    assert deeper.output_shape[1] == 3 and not _scoped(ident, case=deeper)
+    assert not _scoped(ident, property="gradient_weight") and not _scoped(ident, property="forward_exact")
 
 
 def test_grouped_size_1_kernel_stride_entries_take_the_input_gradient_and_the_module():

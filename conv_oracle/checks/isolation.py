@@ -192,8 +192,7 @@ def twice(fn, target, args, kwargs, describe=None):
     __tracebackhide__ = True
     state = torch_state.snapshot()
     first = _Reads()
-    value, error, paths = _run_once(fn, target, args, kwargs, first, state, describe, "first")
-    path = _path_of(value, error) or (paths[-1] if paths else None)
+    value, error, path = _run_once(fn, target, args, kwargs, first, state, describe, "first")
     if first:  # something read back from the target: what depends on the allocator differs between runs
         reruns = ["second"] + (["third"] if (getattr(error, "details", None) or {}).get("kind") in _VALUE_KINDS
                                else [])
@@ -214,9 +213,10 @@ def twice(fn, target, args, kwargs, describe=None):
 
 def _run_once(fn, target, args, kwargs, reads: "_Reads", state, describe, which: str, poison: int | None = None,
               cause: Exception | None = None):
-    """One run of the double call: ``(value, error, paths)``, the property's result or its exception and
-    the execution paths of the target calls it made; a run that changed torch's state raises (from
-    ``cause``, the first run's exception, or this run's own)."""
+    """One run of the double call: ``(value, error, path)``, the property's result or its exception and
+    the execution path it recorded (in the result or the failure's details; else the path of the last
+    target call it made); a run that changed torch's state raises (from ``cause``, the first run's
+    exception, or this run's own)."""
     __tracebackhide__ = True
     from ..targets import execution
     value = error = None
@@ -239,6 +239,7 @@ def _run_once(fn, target, args, kwargs, reads: "_Reads", state, describe, which:
                 error = exc
     finally:
         execution.reads, execution.on_path = previous, hook
+    path = _path_of(value, error) or (paths[-1] if paths else None)
     # the state first: a call that switched a kernel path off also changes the next run's values
     changed = torch_state.changes(state, torch_state.snapshot())
     if changed:
@@ -246,9 +247,8 @@ def _run_once(fn, target, args, kwargs, reads: "_Reads", state, describe, which:
         raise failure(fn, target, example_of(fn, describe, target, args, kwargs),
                       f"the call changed the process's torch state ({'; '.join(changed)}) in the "
                       f"{which} of {'three' if which == 'third' else 'two'} identical calls",
-                      path=_path_of(value, error) or (paths[-1] if paths else None),
-                      kind=FailureKind.STATE_CHANGED) from (cause or error)
-    return value, error, paths
+                      path=path, kind=FailureKind.STATE_CHANGED) from (cause or error)
+    return value, error, path
 
 
 def _raise_allocation_failure(fn, target, args, kwargs, describe, error, path) -> None:
@@ -272,7 +272,8 @@ def _compare_reads(fn, target, args, kwargs, describe, first, again, which: str,
             cell = tuple(int(i) for i in np.argwhere(a.view(np.int64) != b.view(np.int64))[0])
             broke = ""
             if error is not None and not hasattr(error, "details"):
-                broke = f"; the first run also raised {type(error).__name__}: {(str(error).strip() + ' ').splitlines()[0][:200]}"
+                line = (str(error).strip() + " ").splitlines()[0][:200]
+                broke = f"; the first run also raised {type(error).__name__}: {line}"
             raise failure(fn, target, example_of(fn, describe, target, args, kwargs),
                           f"array #{k + 1} read back from the target (shape {list(a.shape)}) "
                           f"{UNINITIALISED if which == 'second' else UNINITIALISED_THIRD}; "

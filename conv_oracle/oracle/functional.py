@@ -19,12 +19,13 @@ from .threads import owns_threads
 
 
 @owns_threads
+@ieee
 def _run(kernel_fn, cfg, input, weight, bias) -> np.ndarray:
     dtype = working_dtype(input, weight, bias)
     x, w, b = (as_working(a, dtype) for a in (input, weight, bias))
     if not cfg.batched:
         x = x[np.newaxis]
-    out = ieee(kernel_fn)(x, w, b, cfg)
+    out = kernel_fn(x, w, b, cfg)
     return out if cfg.batched else out[0]
 
 
